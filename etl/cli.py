@@ -1,0 +1,264 @@
+"""The command line of DESIGN: parse, load settings, call one job, map errors to exit codes.
+
+Each command's handler lives beside its domain and is imported lazily by name, so ``--help``
+is instant and a command whose module is not built yet exits 2 saying so plainly.
+Handlers have the signature ``handler(ctx: Context) -> int``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from etl.errors import ExitCode, NotBuiltError, StopRun
+
+PROG = "run_etl.py"
+
+DESCRIPTION = """\
+kintai-etl — 従業員台帳 (本体) と勤怠 (KING OF TIME 互換 Web API) をつなぐバッチ連携ツール。
+HR はマッピングブック (templates/mapping.xlsx) を編集し、このコマンドが検証・同期・勤怠取込・
+レポート作成を行います。まずは `python run_etl.py demo` で全体の流れを確認してください。"""
+
+EPILOG = """\
+終了コード: 0 正常終了 / 1 一部エラー / 2 使い方・設定の誤り / 3 ブックや入力ファイルの誤り
+(何も書き込んでいません) / 4 勤怠APIに接続できない・拒否された / 5 利用制限時間帯
+アクセストークンは環境変数 KOT_TOKEN (etl.toml の token_env で変更可) から読みます。
+例:
+  python run_etl.py init                        etl.toml とブックを用意
+  python run_etl.py test-connection             トークンと接続を確認
+  python run_etl.py validate                    ブックを検証
+  python run_etl.py sync-employees --dry-run    同期の予定だけを確認
+  python run_etl.py run                         夜間バッチ (検証→同期→取込→レポート→メール)"""
+
+# command → (module:function, one-line help)
+HANDLERS: dict[str, tuple[str, str]] = {
+    "demo": ("etl.demo:demo_command", "組み込みの既定値で全体を実行するデモ (台帳・勤怠サンドボックスを自動作成)"),
+    "init": ("etl.setup:init_command", "etl.toml (コメント付き) とブックのテンプレートを作成"),
+    "template": ("etl.workbook.template:template_command", "マッピングブックを作成 / --refresh で勤怠マスタと台帳から更新"),
+    "validate": ("etl.workbook.command:validate_command", "ブックを勤怠マスタと台帳に照らして検証し、問題を書き込んだコピーを出力"),
+    "ledger": ("etl.ledger.commands:ledger_command", "従業員台帳の取込 (load) と書き出し (export): CSV / XLSX"),
+    "test-connection": ("etl.kot.connection:test_connection_command", "アクセストークンと勤怠APIへの接続を確認"),
+    "sync-employees": ("etl.sync.command:sync_command", "台帳 → 勤怠: 従業員の新規登録・更新・退職 (--dry-run で予定のみ)"),
+    "pull-employees": ("etl.sync.command:pull_command", "勤怠 → 台帳: 台帳にない従業員を追加"),
+    "import-attendance": ("etl.attendance.command:import_command", "指定月の月別勤怠を CSV または台帳に取り込み、36協定をチェック"),
+    "run": ("etl.jobs:run_command", "バッチ: 検証 → 同期 → (取込日なら) 勤怠取込 → レポート → メール"),
+    "schedule": ("etl.scheduler:schedule_command", "常駐スケジューラ (自動連携時刻に run を実行) / --once で1回だけ"),
+    "sandbox": ("etl.kot.sandbox:sandbox_command", "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)"),
+}
+
+
+@dataclass
+class Context:
+    """What a command handler receives."""
+
+    args: argparse.Namespace
+    env: dict[str, str]
+    stdout: TextIO
+    stderr: TextIO
+    _settings: Any = field(default=None, repr=False)
+
+    @property
+    def settings(self):
+        """Settings are loaded on first use, so `sandbox` and `--help` need no config."""
+        if self._settings is None:
+            from etl.config import load_settings
+            self._settings = load_settings(self.args.config, env=self.env, reports_dir=self.args.reports_dir)
+        return self._settings
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise _UsageExit(f"{self.prog}: {message} (--help で使い方を表示)")
+
+
+class _UsageExit(Exception):
+    pass
+
+
+def _month(text: str) -> str:
+    import re
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"'{text}' は YYYY-MM (例 2026-10) の形ではありません")
+    return text
+
+
+def _date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' は YYYY-MM-DD (例 2026-12-01) の形ではありません") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' は整数ではありません") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' は 1 以上にしてください")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", metavar="FILE", help="設定ファイル (既定: カレントの etl.toml があれば使用)")
+    p.add_argument("--reports-dir", metavar="DIR", help="レポートの出力先 ([paths] reports より優先)")
+    p.add_argument("--verbose", "-v", action="store_true", help="詳しいログとエラー時のトレースバックを表示")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    cmd = {}
+    for name, (_, help_text) in HANDLERS.items():
+        cmd[name] = sub.add_parser(name, help=help_text, description=help_text,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    c = cmd["demo"]
+    c.add_argument("--dir", default="demo", help="デモ用の作業フォルダ (既定 demo/、毎回作り直す)")
+    c.add_argument("--employees", type=_positive_int, default=300, help="デモの従業員数 (既定 300)")
+
+    c = cmd["init"]
+    c.add_argument("dir", nargs="?", default=".", help="作成先フォルダ (既定 カレント)")
+    c.add_argument("--force", action="store_true", help="既存の etl.toml を上書きする")
+
+    c = cmd["template"]
+    c.add_argument("--out", metavar="PATH", help="出力先 (既定 [paths] workbook)")
+    c.add_argument("--refresh", action="store_true", help="勤怠マスタと台帳からドロップダウンを更新 (入力済みの値は保持)")
+    c.add_argument("--workbook", metavar="PATH", help="--refresh するブック (既定 [paths] workbook)")
+
+    c = cmd["validate"]
+    c.add_argument("--workbook", metavar="PATH", help="検証するブック (既定 [paths] workbook)")
+
+    c = cmd["ledger"]
+    lsub = c.add_subparsers(dest="ledger_command", metavar="ACTION", parser_class=_Parser, required=True)
+    lo = lsub.add_parser("load", help="CSV / XLSX の従業員台帳を取り込む (従業員番号で追加・更新)")
+    lo.add_argument("file", help="取り込むファイル (.csv / .xlsx; UTF-8 / Shift_JIS は自動判定)")
+    lo.add_argument("--dry-run", action="store_true", help="検証だけして書き込まない")
+    ex = lsub.add_parser("export", help="従業員台帳を CSV / XLSX に書き出す")
+    ex.add_argument("file", help="出力ファイル (.csv / .xlsx)")
+    ex.add_argument("--encoding", choices=("utf-8-sig", "cp932"), default="utf-8-sig",
+                    help="CSV の文字コード (既定 utf-8-sig = BOM 付き UTF-8)")
+
+    cmd["test-connection"].add_argument("--workbook", help=argparse.SUPPRESS)
+
+    c = cmd["sync-employees"]
+    c.add_argument("--dry-run", action="store_true", help="予定 (差分) だけをレポートし、何も送信しない")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--employees", metavar="CODES", help="対象の従業員番号 (カンマ区切り)")
+    g.add_argument("--employees-file", metavar="F", help="対象の従業員番号の一覧 (従業員番号 列のある CSV / XLSX)")
+    c.add_argument("--mode", choices=("all", "new", "update"), default="all", help="all=すべて / new=新規のみ / update=既存の更新のみ")
+    c.add_argument("--effective-date", type=_date, metavar="D", help="異動日の既定 (個別設定の異動日が優先; 既定 今日)")
+    c.add_argument("--full", action="store_true", help="前回から変わっていない従業員も含めて全員を比較する")
+    c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
+    c = cmd["pull-employees"]
+    c.add_argument("--dry-run", action="store_true", help="追加予定だけをレポートする")
+    c.add_argument("--limit", type=_positive_int, default=1000, help="1回に処理する件数 (既定 1000; 合計に上限なし)")
+    c.add_argument("--update-existing", action="store_true", help="台帳にいる従業員も勤怠の値で更新する")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
+    c = cmd["import-attendance"]
+    c.add_argument("--month", type=_month, required=True, help="対象月 YYYY-MM")
+    c.add_argument("--to", choices=("csv", "ledger"), help="出力先 (既定 ブックの 勤怠データ出力先)")
+    c.add_argument("--out", metavar="PATH", help="CSV の出力先 (既定 output/attendance_YYYY-MM.csv)")
+    c.add_argument("--encoding", choices=("cp932", "utf-8-sig"), help="CSV の文字コード (既定 ブックの設定)")
+    c.add_argument("--replace-unencodable", action="store_true", help="cp932 にない文字を ? に置き換えて出力する")
+    c.add_argument("--require-closed", action="store_true", help="未締めの月をエラーにする")
+    c.add_argument("--dry-run", action="store_true", help="書き込む内容をレポートするだけ")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
+    c = cmd["run"]
+    c.add_argument("--month", type=_month, help="勤怠を取り込む月 (省略時は取込日なら先月)")
+    c.add_argument("--dry-run", action="store_true", help="同期と取込を予定のみにする")
+    c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
+    c = cmd["schedule"]
+    c.add_argument("--once", action="store_true", help="今やるべきことだけを実行して終了 (cron / タスク スケジューラ向け)")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
+    c = cmd["sandbox"]
+    c.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス (既定 127.0.0.1)")
+    c.add_argument("--port", type=int, default=0, help="ポート (0 = 空きポート)")
+    c.add_argument("--token", default=None, help="受け付けるトークン (既定 環境変数 KOT_TOKEN、なければ sandbox-token)")
+    st = c.add_mutually_exclusive_group()
+    st.add_argument("--state", metavar="FILE", help="divisions / workingTypes / employees を持つ JSON から起動")
+    st.add_argument("--employees", type=int, default=None, help="生成するデモ従業員数")
+    c.add_argument("--seed", type=int, default=1, help="生成の乱数シード")
+    c.add_argument("--latency-ms", type=float, default=0.0, help="各応答の遅延 (ミリ秒)")
+    c.add_argument("--fault-rate", type=float, default=0.0, help="ランダムな 500 / 切断の割合 (0〜1)")
+    c.add_argument("--rate-limit", metavar="N/S", default=None, help="N 回 / S 秒を超えたら 429 (例 500/300)")
+    c.add_argument("--clock", metavar="ISO", default=None, help="サーバーの時計 (利用制限時間帯の判定に使用)")
+    return p
+
+
+def _load_handler(name: str):
+    target, _ = HANDLERS[name]
+    module_name, func = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and (e.name == module_name or module_name.startswith(e.name + ".")):
+            raise NotBuiltError(name) from None
+        raise
+    handler = getattr(module, func, None)
+    if handler is None:
+        raise NotBuiltError(name)
+    return handler
+
+
+def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    import os
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    env = dict(os.environ if env is None else env)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageExit as e:
+        print(str(e), file=stderr)
+        return ExitCode.USAGE
+    except SystemExit as e:  # --help / --version
+        return int(e.code or 0)
+    if not args.command:
+        parser.print_help(stdout)
+        return ExitCode.USAGE
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=stderr,
+                        format="%(levelname)s %(name)s: %(message)s", force=True)
+    ctx = Context(args=args, env=env, stdout=stdout, stderr=stderr)
+    try:
+        handler = _load_handler(args.command)
+        return int(handler(ctx))
+    except StopRun as e:
+        if args.verbose:
+            traceback.print_exc(file=stderr)
+        ctx.err(f"エラー: {_masked(ctx, str(e))}")
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        ctx.err("中断しました。途中までの結果は次回の実行で引き継がれます。")
+        return ExitCode.PARTIAL
+    except Exception as e:  # a bug: one line unless --verbose
+        if args.verbose:
+            traceback.print_exc(file=stderr)
+        ctx.err(f"内部エラー: {type(e).__name__}: {_masked(ctx, str(e))} (--verbose で詳細を表示)")
+        return ExitCode.USAGE
+
+
+def _masked(ctx: Context, text: str) -> str:
+    from etl.config import mask
+    token_env = "KOT_TOKEN"
+    if ctx._settings is not None:
+        return mask(text, ctx._settings.token, ctx._settings.mail_password)
+    return mask(text, ctx.env.get(token_env))

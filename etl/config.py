@@ -1,0 +1,354 @@
+"""etl.toml + ETL_* environment variables + CLI flags → one frozen Settings.
+
+Declared once in ``SPEC``; loaded once; every bad key, type or value is reported at once with its
+path (``etl.toml [section] key`` or ``ETL_SECTION_KEY``) as a ``ConfigError`` (exit 2).
+Precedence: CLI flag > ``ETL_*`` environment variable > file > default.
+
+The attendance-API token is never stored in the file: ``token_env`` names the environment
+variable (default ``KOT_TOKEN``) and ``Settings.token`` is a ``Secret`` whose repr is masked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl.clock import DEFAULT_RESTRICTED_HOURS, Clock, RestrictedHours, clock_from_env, parse_window
+from etl.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.kingtime.jp/v1.0"
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+    check: Any = None  # callable(value) -> error text or None
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else "0 より大きい値にしてください"
+
+
+def _non_negative(v: Any) -> str | None:
+    return None if v >= 0 else "0 以上にしてください"
+
+
+def _windows(v: list[str]) -> str | None:
+    for text in v:
+        if not isinstance(text, str):
+            return "\"HH:MM-HH:MM\" の文字列のリストにしてください"
+        try:
+            parse_window(text)
+        except ValueError as e:
+            return str(e)
+    return None
+
+
+def _url(v: str) -> str | None:
+    return None if v.startswith(("http://", "https://")) else "http:// または https:// で始まる URL にしてください"
+
+
+def _env_name(v: str) -> str | None:
+    return None if v and v.replace("_", "").isalnum() else "環境変数名 (英数字と _) にしてください"
+
+
+SPEC: dict[str, dict[str, Option]] = {
+    "attendance_api": {
+        "base_url": Option(str, DEFAULT_BASE_URL, "勤怠API (KING OF TIME Web API) の URL", _url),
+        "token_env": Option(str, "KOT_TOKEN", "アクセストークンを読む環境変数の名前 (トークン自体はここに書かない)", _env_name),
+        "timeout_s": Option((int, float), 30, "1リクエストのタイムアウト秒", _positive),
+        "max_requests": Option(int, 500, "per_seconds 秒あたりの最大リクエスト数 (公表値 500/5分)", _positive),
+        "per_seconds": Option((int, float), 300, "max_requests を数える期間 (秒)", _positive),
+        "concurrency": Option(int, 4, "同時に送るリクエスト数の上限", _positive),
+        "max_retries": Option(int, 5, "一時的なエラーの再試行回数", _non_negative),
+        "restricted_hours": Option(list, list(DEFAULT_RESTRICTED_HOURS), "利用制限時間帯 (JST)", _windows),
+        "proxy": Option(str, "", "固定IPで出るための HTTPS プロキシ (例 http://proxy.example.co.jp:8080)"),
+        "verify_tls": Option(bool, True, "TLS 証明書を検証する (false はループバック以外では使わないこと)"),
+        "split_by_division": Option(bool, False, "月別勤怠を所属ごとに分けて取得する (大規模テナント向け)"),
+    },
+    "ledger": {
+        "url": Option(str, "sqlite:///data/ledger.db", "従業員台帳の SQLAlchemy URL (PostgreSQL: postgresql+psycopg://user@host/db)"),
+    },
+    "paths": {
+        "workbook": Option(str, "templates/mapping.xlsx", "マッピングブック"),
+        "reports": Option(str, "reports", "実行結果レポートの出力先"),
+        "output": Option(str, "output", "勤怠 CSV の出力先"),
+        "logs": Option(str, "logs", "ログの出力先 (schedule)"),
+    },
+    "mail": {
+        "host": Option(str, "", "SMTP サーバー (空ならメールを送らない)"),
+        "port": Option(int, 25, "SMTP ポート (STARTTLS は 587、SSL は 465 が一般的)", _positive),
+        "starttls": Option(bool, False, "STARTTLS を使う"),
+        "ssl": Option(bool, False, "SMTP over SSL (SMTPS) を使う"),
+        "username": Option(str, "", "SMTP 認証のユーザー名 (空なら認証しない)"),
+        "password_env": Option(str, "ETL_MAIL_PASSWORD", "SMTP パスワードを読む環境変数の名前", _env_name),
+        "sender": Option(str, "kintai-etl@localhost", "差出人アドレス"),
+        "timeout_s": Option((int, float), 30, "SMTP のタイムアウト秒", _positive),
+    },
+    "attendance": {
+        "paid_leave_codes": Option(list, ["1"], "有休として数える休暇コード (holidaysObtained の code)"),
+        "overtime_month_hours": Option((int, float), 45, "月の時間外労働の限度時間 (1年単位の変形労働時間制なら 42)", _positive),
+        "overtime_year_hours": Option((int, float), 360, "年の時間外労働の限度時間 (同 320)", _positive),
+        "overtime_year_special_hours": Option((int, float), 720, "特別条項の年の上限", _positive),
+        "overtime_single_month_limit_hours": Option((int, float), 100, "時間外+休日労働の単月上限 (この値以上で違反)", _positive),
+        "overtime_average_limit_hours": Option((int, float), 80, "時間外+休日労働の2〜6か月平均の上限", _positive),
+        "months_over_limit_per_year": Option(int, 6, "月の限度時間を超えてよい回数 (年)", _non_negative),
+        "fiscal_year_start_month": Option(int, 4, "36協定の対象期間の起算月 (1〜12)", lambda v: None if 1 <= v <= 12 else "1〜12 にしてください"),
+    },
+}
+
+
+class Secret:
+    """A string that never shows itself in repr/str/logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def mask(text: str, *secrets: Secret | str | None) -> str:
+    """Replace every secret value in ``text`` with ***."""
+    for s in secrets:
+        value = s.reveal() if isinstance(s, Secret) else s
+        if value:
+            text = text.replace(value, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class Section:
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    attendance_api: Section
+    ledger: Section
+    paths: Section
+    mail: Section
+    attendance: Section
+    base_dir: Path
+    config_file: Path | None = None
+    token: Secret = field(default_factory=lambda: Secret(""))
+    mail_password: Secret = field(default_factory=lambda: Secret(""))
+    clock: Clock = field(default_factory=Clock, compare=False)
+    reports_dir_override: Path | None = None
+
+    # --- derived helpers -------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """A [paths] entry resolved against the base directory."""
+        if name == "reports" and self.reports_dir_override is not None:
+            return self.reports_dir_override
+        p = Path(self.paths.values[name])
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def ledger_url(self) -> str:
+        """The ledger URL; a relative SQLite path is resolved against the base directory."""
+        url = self.ledger.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            rest = url[len(prefix):]
+            if rest and not Path(rest).is_absolute() and not rest.startswith("/"):
+                return prefix + (self.base_dir / rest).as_posix()
+        return url
+
+    @property
+    def restricted_hours(self) -> RestrictedHours:
+        return RestrictedHours.parse(self.attendance_api.restricted_hours)
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError([
+                f"環境変数 {self.attendance_api.token_env} にアクセストークンが設定されていません。"
+                f"KING OF TIME の管理画面で発行したトークンを {self.attendance_api.token_env} に設定してください"
+            ])
+        return self.token.reveal()
+
+    def __repr__(self) -> str:
+        return (f"Settings(base_dir={str(self.base_dir)!r}, config_file={self.config_file!s}, "
+                f"base_url={self.attendance_api.base_url!r}, token={self.token!r})")
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "文字列", int: "整数", float: "数値", bool: "true/false", list: "リスト"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " または ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _coerce_env(text: str, opt: Option) -> Any:
+    kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)
+    if bool in kinds:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError
+    if list in kinds:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if int in kinds:
+        try:
+            return int(text)
+        except ValueError:
+            if float not in kinds:
+                raise
+    if float in kinds:
+        return float(text)
+    return text
+
+
+def _type_ok(value: Any, opt: Option) -> bool:
+    kinds = opt.kind if isinstance(opt.kind, tuple) else (opt.kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    return isinstance(value, kinds)
+
+
+def load_settings(config_file: str | Path | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, dict[str, Any]] | None = None,
+                  reports_dir: str | Path | None = None, clock: Clock | None = None,
+                  cwd: Path | None = None) -> Settings:
+    """Load, check everything, freeze. Raises ConfigError listing every problem."""
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    errors: list[str] = []
+    data: dict[str, Any] = {}
+    path: Path | None = None
+    label = "etl.toml"
+    if config_file is None and (cwd / "etl.toml").is_file():
+        config_file = cwd / "etl.toml"
+    if config_file is not None:
+        path = Path(config_file)
+        path = path if path.is_absolute() else cwd / path
+        label = path.name
+        if not path.is_file():
+            raise ConfigError([f"設定ファイル {path} が見つかりません。`run_etl.py init` で作成できます"])
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError:
+            raise ConfigError([f"{path}: UTF-8 で保存してください"]) from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError([f"{path}: TOML の書式エラー: {e}"]) from None
+
+    values: dict[str, dict[str, Any]] = {s: {k: o.default for k, o in opts.items()} for s, opts in SPEC.items()}
+
+    for section, content in data.items():
+        if section not in SPEC:
+            errors.append(f"{label} [{section}]: 不明なセクションです (使えるのは {', '.join(SPEC)})")
+            continue
+        if not isinstance(content, dict):
+            errors.append(f"{label} {section}: [{section}] セクションとして書いてください")
+            continue
+        for key, value in content.items():
+            opt = SPEC[section].get(key)
+            if opt is None:
+                errors.append(f"{label} [{section}] {key}: 不明な設定です (使えるのは {', '.join(SPEC[section])})")
+            elif not _type_ok(value, opt):
+                errors.append(f"{label} [{section}] {key}: {_type_name(opt.kind)} で指定してください (値: {value!r})")
+            else:
+                values[section][key] = value
+
+    for name, text in env.items():
+        if not name.startswith("ETL_") or name in ("ETL_NOW",):
+            continue
+        rest = name[4:].lower()
+        match = next(((s, rest[len(s) + 1:]) for s in SPEC if rest.startswith(s + "_")), None)
+        if match is None or match[1] not in SPEC[match[0]]:
+            continue  # other ETL_* variables (e.g. a mail password named by password_env) are not settings
+        section, key = match
+        try:
+            values[section][key] = _coerce_env(text, SPEC[section][key])
+        except ValueError:
+            errors.append(f"環境変数 {name}: {_type_name(SPEC[section][key].kind)} で指定してください")
+
+    for section, kv in (overrides or {}).items():
+        for key, value in kv.items():
+            if value is not None:
+                values[section][key] = value
+
+    for section, opts in SPEC.items():
+        for key, opt in opts.items():
+            if opt.check is not None and _type_ok(values[section][key], opt):
+                msg = opt.check(values[section][key])
+                if msg:
+                    errors.append(f"{label} [{section}] {key}: {msg}")
+
+    if env.get("ETL_NOW", "").strip():
+        try:
+            from etl.clock import parse_iso
+            parse_iso(env["ETL_NOW"])
+        except ValueError:
+            errors.append(f"環境変数 ETL_NOW: ISO 8601 (例 2026-11-26T12:00:00+09:00) で指定してください (値: {env['ETL_NOW']!r})")
+
+    if errors:
+        raise ConfigError(errors)
+
+    base_dir = path.parent if path is not None else cwd
+    api = values["attendance_api"]
+    return Settings(
+        attendance_api=Section(api), ledger=Section(values["ledger"]), paths=Section(values["paths"]),
+        mail=Section(values["mail"]), attendance=Section(values["attendance"]),
+        base_dir=base_dir, config_file=path,
+        token=Secret(env.get(api["token_env"], "").strip()),
+        mail_password=Secret(env.get(values["mail"]["password_env"], "")),
+        clock=clock or clock_from_env(env),
+        reports_dir_override=(Path(reports_dir) if reports_dir and Path(reports_dir).is_absolute()
+                              else (cwd / reports_dir if reports_dir else None)),
+    )
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def render_default_toml() -> str:
+    """The commented etl.toml that `init` writes: every setting with its default."""
+    lines = [
+        "# kintai-etl の設定ファイル (IT 担当者が管理)。HR が管理する設定はマッピングブックにあります。",
+        "# 優先順位: コマンドラインの指定 > 環境変数 ETL_<セクション>_<キー> > このファイル > 既定値",
+        "# アクセストークンはここに書かず、token_env で指定した環境変数 (既定 KOT_TOKEN) に設定してください。",
+        "",
+    ]
+    for section, opts in SPEC.items():
+        lines.append(f"[{section}]")
+        for key, opt in opts.items():
+            lines.append(f"# {opt.help}")
+            lines.append(f"{key} = {_toml_value(opt.default)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,273 @@
+"""One exception tree, the exit codes of DESIGN, and problems as data.
+
+The exception tree is sorted by what the caller does:
+
+* ``StopRun`` and its children stop the whole run with a given exit code (the CLI turns each
+  one into a single stderr line and that code);
+* ``RowFailed`` skips one row (an employee the API refused) while the others go on;
+* ``Retryable`` is retried by the HTTP client's policy (throttling, 5xx, a dropped connection).
+
+``Problem`` is a data problem with a position (sheet and cell, or file and line) and a stable
+kebab-case code from ``CATALOGUE``; the validator returns lists of them, it does not raise.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    SUCCESS = 0  # 正常終了
+    PARTIAL = 1  # 一部エラー: some rows failed, the rest done
+    USAGE = 2  # usage or configuration error
+    INVALID_INPUT = 3  # the workbook or an input file is invalid (nothing was written)
+    API_UNAVAILABLE = 4  # the attendance API refused or could not be reached
+    RESTRICTED_HOURS = 5  # restricted hours (nothing more was sent)
+
+
+# --------------------------------------------------------------------------------------------
+# Exceptions that stop the run
+# --------------------------------------------------------------------------------------------
+
+
+class StopRun(Exception):
+    """The run cannot go on. ``str(err)`` is the one line shown to the user."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(StopRun):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """Every configuration problem at once; each line names its path (file, section, key)."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = list(lines)
+        super().__init__("設定エラー: " + " / ".join(self.lines))
+
+
+class NotBuiltError(UsageError):
+    def __init__(self, command: str):
+        super().__init__(f"`{command}` は未実装です (not built yet)。今後のリリースで提供します。")
+
+
+class LockHeldError(UsageError):
+    pass
+
+
+class InputError(StopRun):
+    """The workbook or an input file is invalid; nothing was written.
+
+    ``problems`` (optional) holds every problem found, for the report.
+    """
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class WorkbookError(InputError):
+    pass
+
+
+class LedgerFileError(InputError):
+    pass
+
+
+class ApiError(StopRun):
+    """The attendance API refused us or could not be reached (auth, IP allow-list, network, TLS)."""
+
+    exit_code = ExitCode.API_UNAVAILABLE
+
+
+class AuthError(ApiError):
+    pass
+
+
+class IpNotAllowedError(AuthError):
+    pass
+
+
+class ApiUnreachableError(ApiError):
+    pass
+
+
+class RestrictedHoursError(StopRun):
+    """利用制限時間帯: the API refuses everything but the token endpoint until ``reopens_at``."""
+
+    exit_code = ExitCode.RESTRICTED_HOURS
+
+    def __init__(self, reopens_at: dt.datetime | None, message: str | None = None):
+        self.reopens_at = reopens_at
+        when = reopens_at.strftime("%H:%M") if reopens_at else "制限時間帯の終了後"
+        super().__init__(
+            message
+            or f"勤怠APIの利用制限時間帯です。{when} (JST) 以降に再実行してください"
+            "（--wait を付けると再開まで待機します）。"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Row-level and retryable failures
+# --------------------------------------------------------------------------------------------
+
+
+class RowFailed(Exception):
+    """One row failed at the API (4xx with the API's own message); the run goes on."""
+
+    def __init__(self, message: str, status: int | None = None, api_code: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.api_code = api_code
+
+
+class Retryable(Exception):
+    """A transient failure the client retries (5xx, reset, timeout)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Throttled(Retryable):
+    """HTTP 429 or body ``{"code": "303"}``."""
+
+
+# --------------------------------------------------------------------------------------------
+# Problems as data
+# --------------------------------------------------------------------------------------------
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    severity: str
+    title: str  # short Japanese label
+    message: str  # str.format template; names refer to the ``fmt`` arguments of Problem.of
+
+
+# The one catalogue of problem codes. The README's table is generated from it (tests check it).
+# Sections: workbook, ledger file, sync, attendance, run.
+CATALOGUE: dict[str, Code] = {
+    # --- workbook -------------------------------------------------------------------------
+    "workbook-not-found": Code(ERROR, "ワークブックがない", "ワークブック {path} が見つかりません。パスを確認するか `run_etl.py template` で作成してください。"),
+    "workbook-unreadable": Code(ERROR, "ワークブックを開けない", "{path} は Excel ブック (.xlsx) として開けません ({reason})。Excel で開いて .xlsx 形式で保存し直してください。"),
+    "workbook-encrypted": Code(ERROR, "パスワード付きブック", "{path} はパスワードで保護されています。パスワードを解除して保存し直してください。"),
+    "missing-sheet": Code(ERROR, "シートがない", "シート「{sheet}」がありません。テンプレートからシートをコピーしてください。"),
+    "missing-header": Code(ERROR, "見出しがない", "シート「{sheet}」の1行目に見出し「{header}」がありません。見出しを元に戻してください。"),
+    "template-version": Code(ERROR, "テンプレート版が違う", "テンプレートバージョン {value} には対応していません (対応: {expected})。`run_etl.py template --refresh` で更新してください。"),
+    "unknown-division": Code(ERROR, "存在しない所属コード", "勤怠所属コード「{value}」は勤怠の所属マスタにありません。{hint}"),
+    "unknown-employment-type": Code(ERROR, "存在しない雇用区分コード", "勤怠雇用区分コード「{value}」は勤怠の雇用区分マスタにありません。{hint}"),
+    "unknown-department": Code(WARNING, "台帳にない部署", "本体部署コード「{value}」は従業員台帳にありません。不要な行なら削除してください。"),
+    "unknown-employee-class": Code(WARNING, "台帳にない社員区分", "本体社員区分「{value}」は従業員台帳にありません。不要な行なら削除してください。"),
+    "duplicate-mapping-conflict": Code(ERROR, "重複 (行き先が違う)", "「{value}」が {other} にもあり、行き先が異なります。どちらか一方にしてください。"),
+    "duplicate-mapping": Code(WARNING, "重複", "「{value}」が {other} にもあります (同じ行き先)。片方を削除してください。"),
+    "override-unknown-employee": Code(ERROR, "台帳にない従業員", "従業員番号「{value}」は従業員台帳にありません。番号を確認してください。"),
+    "invalid-date": Code(ERROR, "日付が不正", "「{value}」は日付として読めません。YYYY-MM-DD 形式 (例 2026-04-01) で入力してください。"),
+    "invalid-boolean": Code(ERROR, "はい/いいえが不正", "「{value}」は はい/いいえ として読めません。はい・いいえ (する/しない、○/×) を選んでください。"),
+    "invalid-code": Code(ERROR, "コードが不正", "「{value}」はコードとして使えません。{hint}"),
+    "effective-date-past": Code(WARNING, "異動日が当月より前", "異動日 {value} は当月1日 ({limit}) より前です。勤怠側は当月より前への遡り変更を受け付けないため、当月1日以降にしてください。"),
+    "effective-date-far": Code(WARNING, "異動日が1年以上先", "異動日 {value} は1年以上先 ({limit} より後) です。日付を確認してください。"),
+    "invalid-setting": Code(ERROR, "設定値が不正", "設定「{item}」の値「{value}」が不正です。{hint}"),
+    "unknown-setting": Code(WARNING, "不明な設定項目", "設定項目「{value}」は使われません。綴りを確認してください。"),
+    "invalid-email": Code(ERROR, "メールアドレスが不正", "メールアドレス「{value}」の形式が不正です。name@example.co.jp の形で入力してください。"),
+    "unknown-default-division": Code(ERROR, "既定の所属が存在しない", "既定の勤怠所属コード「{value}」は勤怠の所属マスタにありません。{hint}"),
+    "unknown-default-type": Code(ERROR, "既定の雇用区分が存在しない", "既定の勤怠雇用区分コード「{value}」は勤怠の雇用区分マスタにありません。{hint}"),
+    "unresolved-division": Code(ERROR, "所属が決まらない", "部署「{value}」の従業員 {count} 名の勤怠所属が決まりません。シート「所属マッピング」に部署「{value}」の行を追加してください。"),
+    "unresolved-employment-type": Code(ERROR, "雇用区分が決まらない", "社員区分「{value}」の従業員 {count} 名の勤怠雇用区分が決まりません。シート「雇用区分マッピング」に「{value}」の行を追加してください。"),
+    "required-field-off": Code(WARNING, "必須項目はオフにできない", "「{value}」は必須項目 (※1) のため、新規登録時は連携しないにしても送信されます。"),
+    "unknown-output-item": Code(ERROR, "不明な勤怠データ項目", "勤怠データ項目「{value}」はありません。ドロップダウンから選んでください。"),
+    "invalid-output-format": Code(ERROR, "不明な形式", "形式「{value}」は使えません。分 / 時間(10進) / HH:MM / 日 / 回 から選んでください。"),
+    "unknown-field": Code(ERROR, "不明な連携項目", "本体項目「{value}」は連携できる項目にありません。ドロップダウンから選んでください。"),
+    # --- ledger file ----------------------------------------------------------------------
+    "ledger-file-not-found": Code(ERROR, "ファイルがない", "{path} が見つかりません。パスを確認してください。"),
+    "ledger-encoding": Code(ERROR, "文字コードが不明", "{path} は UTF-8 でも Shift_JIS (cp932) でもありません ({where})。Excel で「CSV UTF-8」として保存し直してください。"),
+    "ledger-empty": Code(ERROR, "空のファイル", "{path} にデータがありません。見出し行と従業員の行を含むファイルを指定してください。"),
+    "ledger-missing-header": Code(ERROR, "必須の見出しがない", "見出し「{value}」の列がありません。1行目に「{value}」を追加してください。"),
+    "ledger-duplicate-header": Code(ERROR, "見出しの重複", "見出し「{value}」が複数の列にあります。どちらか一方にしてください。"),
+    "ledger-missing-value": Code(ERROR, "必須項目が空", "「{column}」が空です。値を入力してください。"),
+    "ledger-invalid-code": Code(ERROR, "従業員番号が不正", "従業員番号「{value}」は使えません。{hint}"),
+    "ledger-invalid-date": Code(ERROR, "日付が不正", "「{column}」の「{value}」は日付として読めません。YYYY-MM-DD・YYYY/MM/DD・和暦 (令和6年4月1日) で入力してください。"),
+    "ledger-invalid-gender": Code(ERROR, "性別が不正", "性別「{value}」は読めません。男性 / 女性 で入力してください。"),
+    "ledger-invalid-email": Code(ERROR, "メールアドレスが不正", "メールアドレス「{value}」の形式が不正です。"),
+    "ledger-duplicate-code": Code(ERROR, "従業員番号の重複", "従業員番号「{value}」が {other} にもあります。1人1行にしてください。"),
+    "ledger-line-too-long": Code(ERROR, "行が長すぎる", "1行が長すぎます ({size} バイト)。ファイルが壊れていないか確認してください。"),
+    "ledger-bad-row": Code(ERROR, "行が読めない", "この行は読めません ({reason})。"),
+    # --- sync -----------------------------------------------------------------------------
+    "employee-code-invalid": Code(ERROR, "勤怠に使えない従業員番号", "従業員番号「{value}」は勤怠側で使えません (半角英数字3〜10文字)。台帳の番号を確認してください。"),
+    "employee-required-missing": Code(ERROR, "必須項目が空", "従業員 {employee_code} の「{value}」が空のため勤怠に登録できません。台帳に入力してください。"),
+    "employee-division-unresolved": Code(ERROR, "所属が決まらない", "従業員 {employee_code} (部署「{value}」) の勤怠所属が決まりません。シート「所属マッピング」に行を追加してください。"),
+    "employee-type-unresolved": Code(ERROR, "雇用区分が決まらない", "従業員 {employee_code} (社員区分「{value}」) の勤怠雇用区分が決まりません。シート「雇用区分マッピング」に行を追加してください。"),
+    "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}: 勤怠APIが処理を拒否しました: {value}"),
+    "pull-unmapped-division": Code(WARNING, "部署に戻せない所属", "勤怠所属「{value}」に対応する本体部署がありません (従業員 {employee_code})。シート「所属マッピング」に行を追加してください。"),
+    "pull-unmapped-type": Code(WARNING, "社員区分に戻せない雇用区分", "勤怠雇用区分「{value}」に対応する本体社員区分がありません (従業員 {employee_code})。シート「雇用区分マッピング」に行を追加してください。"),
+    # --- attendance -----------------------------------------------------------------------
+    "month-not-closed": Code(WARNING, "未締め", "{value} の勤怠はまだ締められていません。締め後に取り込み直すと確定値になります。"),
+    "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code} の {value} の勤怠データがありません。"),
+    "unknown-attendance-employee": Code(WARNING, "台帳にない従業員の勤怠", "勤怠の従業員 (キー {value}) は台帳にありません。`pull-employees` で取り込んでください。"),
+    "overtime-month-45h": Code(WARNING, "月45時間超", "従業員 {employee_code}: {value} の時間外労働が {figure} で、月45時間 (限度時間) を超えています。"),
+    "overtime-month-100h": Code(ERROR, "月100時間以上", "従業員 {employee_code}: {value} の時間外+休日労働が {figure} で、月100時間未満の上限に違反しています。"),
+    "overtime-average-80h": Code(ERROR, "複数月平均80時間超", "従業員 {employee_code}: {value} の時間外+休日労働の平均が {figure} で、80時間を超えています。"),
+    "overtime-months-over-45h": Code(ERROR, "45時間超が年6回超", "従業員 {employee_code}: 年度内に月45時間を超えた月が {figure} 回あり、年6回を超えています。"),
+    "overtime-year-360h": Code(WARNING, "年360時間超", "従業員 {employee_code}: 年度の時間外労働が {figure} で、年360時間を超えています。"),
+    "overtime-year-720h": Code(ERROR, "年720時間超", "従業員 {employee_code}: 年度の時間外労働が {figure} で、年720時間の上限を超えています。"),
+    "closed-month-corrected": Code(WARNING, "締め後の修正", "従業員 {employee_code}: 締め済みの {value} の勤怠が前回の取込から変わっています ({figure})。"),
+    "unencodable-character": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できません。--replace-unencodable を付けるか、UTF-8 で出力してください。"),
+    # --- run ------------------------------------------------------------------------------
+    "mail-failed": Code(WARNING, "メール送信失敗", "結果通知メールを送れませんでした: {value}"),
+    "restricted-hours": Code(ERROR, "利用制限時間帯", "{value}"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str
+    code: str
+    message: str
+    sheet: str = ""
+    cell: str = ""
+    employee_code: str = ""
+    value: str = ""
+
+    @classmethod
+    def of(cls, code: str, *, sheet: str = "", cell: str = "", employee_code: str = "",
+           value: Any = "", severity: str | None = None, **fmt: Any) -> Problem:
+        """Build a problem from the catalogue; ``fmt`` fills the message template."""
+        entry = CATALOGUE[code]
+        text = "" if value is None else str(value)
+        args = _Defaults(value=text, employee_code=employee_code, sheet=sheet, cell=cell, **fmt)
+        return cls(severity=severity or entry.severity, code=code,
+                   message=entry.message.format_map(args), sheet=sheet, cell=cell,
+                   employee_code=employee_code, value=text)
+
+    @property
+    def where(self) -> str:
+        """Where the problem is, as the user sees it: 「シート!セル」 or the employee."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or (f"従業員 {self.employee_code}" if self.employee_code else "")
+
+    def line(self) -> str:
+        where = self.where
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class _Defaults(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == ERROR for p in problems)
+

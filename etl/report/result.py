@@ -1,0 +1,158 @@
+"""The RunResult model → result.json and errors.csv (DESIGN § result.json).
+
+One RunResult per job. Its status follows its exit code: 0 success (正常終了), 1 partial
+(一部エラー), anything else failed (異常終了). ``sections`` carries extra material for the
+HTML page (the plan's future-dated queue, the attendance summary, the labour-law alerts…).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl.errors import ERROR, ExitCode, Problem
+from etl.fileio import private_dir, write_bytes, write_text
+
+STATUS_LABELS = {"success": "正常終了", "partial": "一部エラー", "failed": "異常終了"}
+ACTIONS = ("create", "update", "retire", "unchanged", "skip", "error")
+RESULTS = ("ok", "failed", "planned")
+
+
+@dataclass
+class RowResult:
+    employee_code: str
+    action: str  # create | update | retire | unchanged | skip | error
+    result: str  # ok | failed | planned
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # field → [old, new]
+    message: str = ""
+    effective_date: str = ""  # for the report's queue of future-dated changes (not in the contract)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"employee_code": self.employee_code, "action": self.action, "result": self.result,
+                "changes": self.changes, "message": self.message}
+
+
+@dataclass
+class RunResult:
+    job: str
+    started_at: dt.datetime
+    run_id: str = ""
+    dry_run: bool = False
+    finished_at: dt.datetime | None = None
+    exit_code: int = ExitCode.SUCCESS
+    problems: list[Problem] = field(default_factory=list)
+    rows: list[RowResult] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    sections: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # workbook path, month, base URL, error line…
+
+    def __post_init__(self) -> None:
+        if not self.run_id:
+            self.run_id = f"{self.started_at:%Y%m%d-%H%M%S}-{self.job}"
+
+    @property
+    def status(self) -> str:
+        if self.exit_code == ExitCode.SUCCESS:
+            return "success"
+        return "partial" if self.exit_code == ExitCode.PARTIAL else "failed"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def counts(self) -> dict[str, int]:
+        c = dict.fromkeys(("total", "created", "updated", "retired", "unchanged", "skipped", "failed"), 0)
+        for r in self.rows:
+            c["total"] += 1
+            if r.result == "failed" or r.action == "error":
+                c["failed"] += 1
+            elif r.action == "create":
+                c["created"] += 1
+            elif r.action == "update":
+                c["updated"] += 1
+            elif r.action == "retire":
+                c["retired"] += 1
+            elif r.action == "unchanged":
+                c["unchanged"] += 1
+            elif r.action == "skip":
+                c["skipped"] += 1
+        return c
+
+    def error_count(self) -> int:
+        return sum(p.severity == ERROR for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "status": self.status,
+            "status_label": self.status_label,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "finished_at": (self.finished_at or self.started_at).isoformat(timespec="seconds"),
+            "dry_run": self.dry_run,
+            "counts": self.counts(),
+            "problems": [
+                {"severity": p.severity, "code": p.code, "sheet": p.sheet, "cell": p.cell,
+                 "employee_code": p.employee_code, "message": p.message}
+                for p in self.problems
+            ],
+            "rows": [r.to_dict() for r in self.rows],
+            "outputs": list(self.outputs),
+        }
+
+    def summary_line(self) -> str:
+        c = self.counts()
+        ok = c["created"] + c["updated"] + c["retired"] + c["unchanged"]
+        return f"状況: {self.status_label} 成功 {ok}件 失敗 {c['failed']}件"
+
+
+ERRORS_CSV_HEADER = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")
+
+
+def neutralise(value: Any) -> str:
+    """A CSV cell that starts with = + - @ (or tab/CR) is prefixed with ' so Excel shows it as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def errors_csv(result: RunResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(ERRORS_CSV_HEADER)
+    for p in result.problems:
+        w.writerow([neutralise(v) for v in ("エラー" if p.severity == ERROR else "警告", p.code,
+                                            p.sheet, p.cell, p.employee_code, p.message)])
+    for r in result.rows:
+        if r.result == "failed" or r.action == "error":
+            w.writerow([neutralise(v) for v in ("エラー", f"row-{r.action}", "", "", r.employee_code, r.message)])
+    return buf.getvalue()
+
+
+def run_dir(reports_dir: Path, result: RunResult) -> Path:
+    """reports/<run_id>/, made unique when two runs start in the same second."""
+    private_dir(reports_dir)
+    base = reports_dir / result.run_id
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = reports_dir / f"{result.run_id}-{n}"
+    result.run_id = candidate.name
+    return private_dir(candidate)
+
+
+def write_result_files(result: RunResult, folder: Path) -> list[Path]:
+    """result.json (always) and errors.csv (when there are problems or failed rows)."""
+    written = []
+    needs_errors = bool(result.problems) or any(r.result == "failed" or r.action == "error" for r in result.rows)
+    if needs_errors:
+        p = folder / "errors.csv"
+        write_bytes(p, errors_csv(result).encode("utf-8-sig"))
+        written.append(p)
+    p = folder / "result.json"
+    write_text(p, json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+    written.append(p)
+    return written
