@@ -352,3 +352,12 @@ def render_default_toml() -> str:
             lines.append(f"{key} = {_toml_value(opt.default)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def config_markdown() -> str:
+    """The README's table of settings, generated from SPEC."""
+    rows = []
+    for section, opts in SPEC.items():
+        for key, opt in opts.items():
+            rows.append(f"| `[{section}]` | `{key}` | `{_toml_value(opt.default)}` | {opt.help} |")
+    return "\n".join(rows)

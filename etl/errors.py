@@ -185,8 +185,15 @@ CATALOGUE: dict[str, Code] = {
     "unresolved-employment-type": Code(ERROR, "雇用区分が決まらない", "社員区分「{value}」の従業員 {count} 名の勤怠雇用区分が決まりません。シート「雇用区分マッピング」に「{value}」の行を追加してください。"),
     "required-field-off": Code(WARNING, "必須項目はオフにできない", "「{value}」は必須項目 (※1) のため、新規登録時は連携しないにしても送信されます。"),
     "unknown-output-item": Code(ERROR, "不明な勤怠データ項目", "勤怠データ項目「{value}」はありません。ドロップダウンから選んでください。"),
-    "invalid-output-format": Code(ERROR, "不明な形式", "形式「{value}」は使えません。分 / 時間(10進) / HH:MM / 日 / 回 から選んでください。"),
+    "invalid-output-format": Code(ERROR, "不明な形式", "形式「{value}」は使えません。分 / 時間(10進) / HH:MM / 日 / 回 / 文字 から選んでください。"),
+    "output-format-mismatch": Code(ERROR, "項目に合わない形式", "形式「{value}」は勤怠データ項目「{item}」には使えません。{allowed} から選んでください。"),
     "unknown-field": Code(ERROR, "不明な連携項目", "本体項目「{value}」は連携できる項目にありません。ドロップダウンから選んでください。"),
+    "formula-in-cell": Code(ERROR, "数式は使えない", "「{value}」は数式です。数式ではなく値 (コード・日付・はい/いいえ) を直接入力してください。"),
+    "duplicate-setting": Code(ERROR, "設定項目の重複", "設定「{value}」が {other} にもあります。どちらか一方の行を削除してください。"),
+    "missing-setting": Code(WARNING, "設定項目がない", "設定「{value}」の行がないため既定値「{default}」を使います。必要なら行を追加してください。"),
+    "mapping-key-missing": Code(ERROR, "変換元が空", "「{target}」が入力されていますが「{header}」が空です。{header}を入力するか、行を削除してください。"),
+    "duplicate-output-column": Code(WARNING, "出力列名の重複", "出力列名「{value}」が {other} にもあります。CSV の列名が重なるため、どちらかを変えてください。"),
+    "auto-sync-restricted-hours": Code(WARNING, "自動連携時刻が利用制限時間帯", "自動連携時刻 {value} は勤怠APIの利用制限時間帯 ({windows}) に入っています。時間帯の外 (例 02:00) にしてください。"),
     # --- ledger file ----------------------------------------------------------------------
     "ledger-file-not-found": Code(ERROR, "ファイルがない", "{path} が見つかりません。パスを確認してください。"),
     "ledger-encoding": Code(ERROR, "文字コードが不明", "{path} は UTF-8 でも Shift_JIS (cp932) でもありません ({where})。Excel で「CSV UTF-8」として保存し直してください。"),
@@ -201,6 +208,9 @@ CATALOGUE: dict[str, Code] = {
     "ledger-duplicate-code": Code(ERROR, "従業員番号の重複", "従業員番号「{value}」が {other} にもあります。1人1行にしてください。"),
     "ledger-line-too-long": Code(ERROR, "行が長すぎる", "1行が長すぎます ({size} バイト)。ファイルが壊れていないか確認してください。"),
     "ledger-bad-row": Code(ERROR, "行が読めない", "この行は読めません ({reason})。"),
+    "ledger-unknown-header": Code(WARNING, "取り込まない見出し", "見出し「{value}」の列は取り込みません。台帳の項目なら、見出しを `ledger export` が出力する名前 (例 入社年月日) に直してください。"),
+    "ledger-unreadable": Code(ERROR, "ファイルを開けない", "{path} を読めません ({reason})。{hint}"),
+    "ledger-unencodable": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の「{column}」の「{value}」は {encoding} で保存できません。--encoding utf-8-sig で出力してください。"),
     # --- sync -----------------------------------------------------------------------------
     "employee-code-invalid": Code(ERROR, "勤怠に使えない従業員番号", "従業員番号「{value}」は勤怠側で使えません (半角英数字3〜10文字)。台帳の番号を確認してください。"),
     "employee-required-missing": Code(ERROR, "必須項目が空", "従業員 {employee_code} の「{value}」が空のため勤怠に登録できません。台帳に入力してください。"),
@@ -209,18 +219,24 @@ CATALOGUE: dict[str, Code] = {
     "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}: 勤怠APIが処理を拒否しました: {value}"),
     "pull-unmapped-division": Code(WARNING, "部署に戻せない所属", "勤怠所属「{value}」に対応する本体部署がありません (従業員 {employee_code})。シート「所属マッピング」に行を追加してください。"),
     "pull-unmapped-type": Code(WARNING, "社員区分に戻せない雇用区分", "勤怠雇用区分「{value}」に対応する本体社員区分がありません (従業員 {employee_code})。シート「雇用区分マッピング」に行を追加してください。"),
+    "selection-unknown-employee": Code(ERROR, "台帳にない対象従業員", "対象に指定された従業員番号「{value}」は従業員台帳にありません。番号を確認してください。"),
+    "selection-file-not-found": Code(ERROR, "対象従業員ファイルがない", "{path} が見つかりません。--employees-file のパスを確認してください。"),
+    "selection-file-unreadable": Code(ERROR, "対象従業員ファイルが読めない", "{path} を読めません ({reason})。CSV (UTF-8 / Shift_JIS) か Excel ブック (.xlsx) で保存し直してください。"),
+    "selection-missing-column": Code(ERROR, "従業員番号の列がない", "{path} の1行目に見出し「従業員番号」の列がありません。見出しを追加してください。"),
+    "selection-empty": Code(ERROR, "対象従業員が空", "対象の従業員番号が1件もありません。従業員番号を指定してください。"),
     # --- attendance -----------------------------------------------------------------------
     "month-not-closed": Code(WARNING, "未締め", "{value} の勤怠はまだ締められていません。締め後に取り込み直すと確定値になります。"),
-    "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code} の {value} の勤怠データがありません。"),
+    "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code} の {value} の勤怠データがありません。勤怠に登録されているか (`sync-employees`) 確認してください。"),
     "unknown-attendance-employee": Code(WARNING, "台帳にない従業員の勤怠", "勤怠の従業員 (キー {value}) は台帳にありません。`pull-employees` で取り込んでください。"),
-    "overtime-month-45h": Code(WARNING, "月45時間超", "従業員 {employee_code}: {value} の時間外労働が {figure} で、月45時間 (限度時間) を超えています。"),
-    "overtime-month-100h": Code(ERROR, "月100時間以上", "従業員 {employee_code}: {value} の時間外+休日労働が {figure} で、月100時間未満の上限に違反しています。"),
-    "overtime-average-80h": Code(ERROR, "複数月平均80時間超", "従業員 {employee_code}: {value} の時間外+休日労働の平均が {figure} で、80時間を超えています。"),
-    "overtime-months-over-45h": Code(ERROR, "45時間超が年6回超", "従業員 {employee_code}: 年度内に月45時間を超えた月が {figure} 回あり、年6回を超えています。"),
-    "overtime-year-360h": Code(WARNING, "年360時間超", "従業員 {employee_code}: 年度の時間外労働が {figure} で、年360時間を超えています。"),
-    "overtime-year-720h": Code(ERROR, "年720時間超", "従業員 {employee_code}: 年度の時間外労働が {figure} で、年720時間の上限を超えています。"),
-    "closed-month-corrected": Code(WARNING, "締め後の修正", "従業員 {employee_code}: 締め済みの {value} の勤怠が前回の取込から変わっています ({figure})。"),
+    "overtime-month-45h": Code(WARNING, "月45時間超", "従業員 {employee_code}: {value} の時間外労働が {figure} で、月{limit}時間 (限度時間) を超えています。特別条項の手続きと本人の健康確保措置を確認してください。"),
+    "overtime-month-100h": Code(ERROR, "月100時間以上", "従業員 {employee_code}: {value} の時間外+休日労働が {figure} で、月{limit}時間未満の上限に違反しています。労務担当者に報告し、翌月の労働時間を調整してください。"),
+    "overtime-average-80h": Code(ERROR, "複数月平均80時間超", "従業員 {employee_code}: {value} の時間外+休日労働の平均が {figure} で、{limit}時間を超えています。翌月以降の労働時間を調整してください。"),
+    "overtime-months-over-45h": Code(ERROR, "45時間超が年6回超", "従業員 {employee_code}: 年度内 ({value} まで) に月{limit}時間を超えた月が {figure} 回あり、年{count}回を超えています。労務担当者に報告してください。"),
+    "overtime-year-360h": Code(WARNING, "年360時間超", "従業員 {employee_code}: 年度 ({value} まで) の時間外労働が {figure} で、年{limit}時間を超えています。特別条項の範囲か確認してください。"),
+    "overtime-year-720h": Code(ERROR, "年720時間超", "従業員 {employee_code}: 年度 ({value} まで) の時間外労働が {figure} で、年{limit}時間の上限を超えています。労務担当者に報告してください。"),
+    "closed-month-corrected": Code(WARNING, "締め後の修正", "従業員 {employee_code}: 締め済みの {value} の勤怠が前回の取込から変わっています ({figure})。給与計算に反映済みなら差額を確認してください。"),
     "unencodable-character": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できません。--replace-unencodable を付けるか、UTF-8 で出力してください。"),
+    "unencodable-replaced": Code(WARNING, "文字を「?」に置換", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できないため、その文字を「?」に置き換えて出力しました。"),
     # --- run ------------------------------------------------------------------------------
     "mail-failed": Code(WARNING, "メール送信失敗", "結果通知メールを送れませんでした: {value}"),
     "restricted-hours": Code(ERROR, "利用制限時間帯", "{value}"),
@@ -271,3 +287,12 @@ class _Defaults(dict):
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == ERROR for p in problems)
 
+
+
+def catalogue_markdown() -> str:
+    """The README's table of problem codes, generated from CATALOGUE."""
+    rows = ["| コード | 重要度 | 内容 |", "|---|---|---|"]
+    for code, entry in CATALOGUE.items():
+        sev = "エラー" if entry.severity == ERROR else "警告"
+        rows.append(f"| `{code}` | {sev} | {entry.title} |")
+    return "\n".join(rows)

@@ -75,9 +75,16 @@ class Pos:
     sheet: str
     row: int
     cells: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # field → column letter, shared by every row of a sheet (the reader sets this instead of
+    # building a ``cells`` dict per row); ``cells`` wins when both name a field
+    cols: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def cell(self, name: str) -> str:
-        return self.cells.get(name, f"A{self.row}")
+        found = self.cells.get(name)
+        if found:
+            return found
+        col = self.cols.get(name)
+        return f"{col}{self.row}" if col else f"A{self.row}"
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ class WorkbookSettings:
     csv_encoding: str = "cp932"  # 勤怠CSV文字コード: "cp932" | "utf-8-sig"
     auto_import_day: int | None = None  # 勤怠データ自動取込日 (1–28)
     cells: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # key → cell of its 値
+    raw: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # key → 値 as written
 
 
 @dataclass(frozen=True)

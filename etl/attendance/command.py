@@ -1,0 +1,234 @@
+"""`import-attendance --month YYYY-MM`: fetch the month, check it, write the CSV or the ledger.
+
+Flow: workbook (target, encoding, columns; errors → exit 3 before any request) → the ledger's
+employees and links + GET /employees (keys → codes) → GET /monthly-workings → transform →
+checks (closing, roster, 36協定 with the ledger's history, closed-month corrections) →
+``--dry-run`` stops here → write → report.
+
+Exit codes: labour-law findings are findings, not failures: the import succeeded, so it exits 0
+with them in the report. 3 (nothing written) when the workbook's columns are invalid, a cell
+cannot be encoded (without --replace-unencodable), the CSV or the ledger could not be written,
+or --require-closed meets an open month. 4 / 5 from the API as everywhere.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from etl.attendance import checks
+from etl.attendance.cp932 import encoding_label
+from etl.attendance.fetch import fetch_month, people
+from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame, render_csv
+from etl.attendance.items import Column, default_columns, resolve_columns
+from etl.attendance.summary import attendance_section
+from etl.attendance.transform import MonthTable, transform_month
+from etl.attendance.write import csv_path, write_ledger
+from etl.errors import ERROR, InputError, Problem
+from etl.fileio import write_bytes
+from etl.jobs import client_for, ledger_for, load_book, run_job, workbook_path
+from etl.report.result import RunResult
+from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("csv", "ledger")
+PREVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    month: str
+    to: str | None = None  # csv | ledger; None = the workbook's 勤怠データ出力先
+    out: str | None = None  # CSV path; None = [paths] output/attendance_YYYY-MM.csv
+    encoding: str | None = None  # cp932 | utf-8-sig; None = the workbook's 勤怠CSV文字コード
+    replace_unencodable: bool = False
+    require_closed: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class ImportOutcome:
+    month: str
+    target: str  # csv | ledger
+    employees: int
+    is_closed: bool
+    written: bool
+    path: Path | None = None  # the CSV (also set in a dry run: where it would go)
+
+
+def import_command(ctx: Any) -> int:
+    a = ctx.args
+    options = ImportOptions(month=a.month, to=a.to, out=a.out, encoding=a.encoding,
+                            replace_unencodable=a.replace_unencodable, require_closed=a.require_closed,
+                            dry_run=a.dry_run)
+
+    def body(result: RunResult) -> None:
+        import_attendance(ctx, result, options, workbook=a.workbook)
+
+    return run_job(ctx, "import-attendance", body, dry_run=a.dry_run)
+
+
+def import_attendance(ctx: Any, result: RunResult, options: ImportOptions, *, workbook: str | None = None,
+                      book: Any = None) -> ImportOutcome:
+    """Build the pieces from settings and run ``import_month`` (the batch `run` calls this too)."""
+    settings = ctx.settings
+    if book is None:
+        result.meta["workbook"] = str(workbook_path(settings, workbook))
+        book = load_book(settings, workbook)
+    ledger = ledger_for(settings)
+    client = client_for(settings)
+    result.meta["base_url"] = getattr(client, "base_url", "")
+    try:
+        return import_month(result, settings=settings, client=client, ledger=ledger, book=book, options=options,
+                            say=ctx.out)
+    finally:
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
+
+
+def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, book: Any,
+                 options: ImportOptions, say: Callable[[str], None] | None = None) -> ImportOutcome:
+    """Import one month into ``result`` (problems, outputs, sections["attendance"], meta).
+
+    Raises InputError (exit 3, nothing written) as described in the module docstring; adds
+    the labour-law findings as problems without changing the exit code.
+    """
+    say = say or (lambda _text: None)
+    month = options.month
+    target, encoding, columns = _plan(book, options)
+    result.meta.update(month=month, target=target)
+    path = None
+    if target == "csv":
+        path = _out_path(settings, options.out, month)
+        result.meta["encoding"] = encoding
+
+    directory, employees = people(client, ledger)
+    raw = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
+    imported_at = settings.clock.now().isoformat(timespec="seconds")
+    table = transform_month(raw, month, directory, paid_leave_codes=settings.attendance.paid_leave_codes,
+                            imported_at=imported_at)
+    del raw
+
+    closing = table.column("is_closing")
+    is_closed = checks.is_closed(closing)
+    result.problems.extend(checks.closing_problems(month, closing, require_closed=options.require_closed))
+    codes = table.column("employee_code")
+    excluded = [o.employee_code for o in getattr(book, "overrides", ()) if o.exclude]
+    result.problems.extend(checks.roster_problems(
+        month, codes, employees, table.unknown_keys, dict(zip(codes, table.column("employee_key"), strict=True)),
+        excluded=excluded, hired_only=bool(book.settings.hired_only)))
+    limits = checks.Limits.from_settings(settings.attendance)
+    current = {c: checks.Figures(int(o), int(o) + int(h)) for c, o, h in zip(
+        codes, table.column("overtime_minutes"), table.column("legal_holiday_work_minutes"), strict=True)}
+    history = checks.history_index(ledger.monthly_history(checks.history_months(month, limits)))
+    law = checks.labour_law_problems(month, current, history, limits)
+    result.problems.extend(law)
+    changes: list[dict[str, str]] = []
+    if target == "ledger":
+        fixed, changes = checks.corrections(month, table.rows(), ledger.monthly(month))
+        result.problems.extend(fixed)
+    result.sections["attendance"] = attendance_section(month, is_closed, table, law, current, changes)
+
+    outcome = ImportOutcome(month, target, len(table), is_closed, written=False, path=path)
+    where = str(path) if target == "csv" else "台帳 (monthly_attendance)"
+    if options.require_closed and not is_closed:
+        raise InputError(f"{month} の勤怠はまだ締められていないため、{where} に書き込みませんでした"
+                         "（締め後に再実行するか、--require-closed を外してください）。")
+    if options.dry_run:
+        _preview(result, table, columns if target == "csv" else default_columns(), target, where, encoding, say)
+        return outcome
+    if target == "csv":
+        _write_csv(result, table, columns, path, encoding, options.replace_unencodable)
+    else:
+        try:
+            write_ledger(ledger, table)
+        except sa.exc.SQLAlchemyError as e:
+            reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+            raise InputError(f"台帳に {month} の勤怠を書き込めませんでした ({reason})。台帳の状態を確認して"
+                             "再実行してください (書き込みは取り消されています)。") from None
+    outcome.written = True
+    say(f"勤怠 {month}: {len(table)} 名を {where} に書き込みました"
+        f"{'' if is_closed else ' (未締め)'}。")
+    return outcome
+
+
+def _plan(book: Any, options: ImportOptions) -> tuple[str, str, list[Column]]:
+    """Target, encoding and CSV columns; every workbook problem that blocks them → InputError."""
+    s = book.settings
+    problems: list[Problem] = []
+    target = (options.to or s.attendance_output or "csv").lower()
+    if target not in TARGETS:
+        problems.append(Problem.of("invalid-setting", sheet=SHEET_SETTINGS, cell=s.cells.get("attendance_output", ""),
+                                   item="勤怠データ出力先", value=s.attendance_output,
+                                   hint="CSV または 台帳 を選んでください。"))
+    word = str(options.encoding or s.csv_encoding or "cp932").strip().lower()
+    encoding = ENCODINGS.get(word) or ENCODINGS.get(word.replace("-", "_")) or ENCODINGS.get(word.replace("_", "-"))
+    if encoding is None:
+        problems.append(Problem.of("invalid-setting", sheet=SHEET_SETTINGS, cell=s.cells.get("csv_encoding", ""),
+                                   item="勤怠CSV文字コード", value=s.csv_encoding,
+                                   hint="Shift_JIS または UTF-8 を選んでください。"))
+    columns: list[Column] = []
+    if target == "csv":
+        problems.extend(p for p in getattr(book, "read_problems", ())
+                        if p.severity == ERROR and p.sheet == SHEET_OUTPUT)
+        if book.output_columns:
+            columns, found = resolve_columns(book.output_columns)
+            problems.extend(found)
+            if not columns and not found:
+                problems.append(Problem.of("unknown-output-item", sheet=SHEET_OUTPUT, cell="B2", value="",
+                                           severity=ERROR))
+        else:
+            columns = default_columns()
+    errors = [p for p in problems if p.severity == ERROR]
+    if errors:
+        raise InputError(f"ブックに {len(errors)} 件のエラーがあるため勤怠を取り込みません。最初のエラー: "
+                         f"{errors[0].line()}", problems)
+    return target, encoding or "cp932", columns
+
+
+def _out_path(settings: Any, out: str | None, month: str) -> Path:
+    if out:
+        p = Path(out)
+        return p if p.is_absolute() else Path.cwd() / p
+    return csv_path(settings.path("output"), month)
+
+
+def _write_csv(result: RunResult, table: MonthTable, columns: list[Column], path: Path, encoding: str,
+               replace: bool) -> None:
+    frame = build_frame(table, columns)
+    codes = table.column("employee_code")
+    try:
+        data, replaced = render_csv(frame, encoding, replace=replace)
+    except UnencodableError as e:
+        problems = bad_cell_problems(e.cells, codes, encoding, replaced=False)
+        raise InputError(f"{encoding_label(encoding)} で保存できない文字が {len(e.cells)} か所にあるため、CSV を"
+                         f"書き込みませんでした。最初の箇所: {problems[0].line()}", problems) from None
+    result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
+    try:
+        write_bytes(path, data)
+    except OSError as e:
+        raise InputError(f"CSV を書き込めませんでした: {path} ({e.strerror or e})。出力先フォルダーと"
+                         "書き込み権限を確認してください (--out で出力先を変えられます)。") from None
+    result.outputs.append(str(path))
+
+
+def _preview(result: RunResult, table: MonthTable, columns: list[Column], target: str, where: str,
+             encoding: str, say: Callable[[str], None]) -> None:
+    """What would be written: target, row count and the first rows as CSV lines."""
+    head = MonthTable(table.month, {k: v[:PREVIEW_ROWS] for k, v in table.columns.items()})
+    frame = build_frame(head, columns)
+    lines = [",".join(str(h) for h in frame.columns)]
+    lines += [",".join(str(v) for v in row) for row in frame.itertuples(index=False, name=None)]
+    label = f"CSV ({encoding_label(encoding)})" if target == "csv" else "台帳"
+    result.sections["attendance"]["preview"] = {"target": where, "rows": len(table), "lines": lines}
+    say(f"[dry-run] {table.month} の勤怠 {len(table)} 名を {label} {where} に書き込む予定です (書き込みはしていません)。")
+    for line in lines:
+        say("  " + line)
+    if len(table) > PREVIEW_ROWS:
+        say(f"  … ほか {len(table) - PREVIEW_ROWS} 行")

@@ -1,0 +1,64 @@
+"""The attendance section of the report (pure): totals by division, employees over a 36協定
+threshold, and the closed-month corrections."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from etl.attendance.checks import Figures, hm
+from etl.attendance.transform import MonthTable
+from etl.errors import ERROR, Problem
+
+NO_DIVISION = "(所属なし)"
+
+
+def by_division(divisions: list[str], names: list[str], overtime: Iterable[Any]) -> list[dict]:
+    """Per division: total 時間外 (H:MM) and the number of employees, sorted by division."""
+    totals: dict[tuple[str, str], list[int]] = {}
+    for code, name, minutes in zip(divisions, names, overtime, strict=True):
+        entry = totals.setdefault((code or "", name or ""), [0, 0])
+        entry[0] += int(minutes)
+        entry[1] += 1
+    return [{"division": f"{c} {n}".strip() or NO_DIVISION, "overtime_hours": hm(m), "employees": count}
+            for (c, n), (m, count) in sorted(totals.items())]
+
+
+def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
+                   people: Mapping[str, tuple[str, str]]) -> list[dict]:
+    """Employees with a 36協定 finding: errors first, then by 時間外 + 休日 descending."""
+    level: dict[str, str] = {}
+    for p in problems:
+        if p.employee_code and p.code.startswith("overtime-"):
+            if p.severity == ERROR or p.employee_code not in level:
+                level[p.employee_code] = p.severity
+    rows = []
+    for code, severity in level.items():
+        f = current.get(code, Figures(0, 0))
+        name, division = people.get(code, ("", ""))
+        rows.append({"employee_code": code, "name": name, "division": division,
+                     "overtime_hours": hm(f.overtime), "overtime_plus_holiday_hours": hm(f.overtime_plus_holiday),
+                     "level": severity, "_sort": (severity != ERROR, -f.overtime_plus_holiday, code)})
+    rows.sort(key=lambda r: r["_sort"])
+    for r in rows:
+        del r["_sort"]
+    return rows
+
+
+def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list[Problem],
+                       current: Mapping[str, Figures], corrections: list[dict]) -> dict:
+    """result.sections["attendance"] for the HTML report."""
+    codes = table.column("employee_code")
+    division_codes = table.column("division_code")
+    division_names = table.column("division_name")
+    flagged = {p.employee_code for p in law}
+    people = {c: (n, f"{dc} {dn}".strip())
+              for c, n, dc, dn in zip(codes, table.column("name"), division_codes, division_names, strict=True)
+              if c in flagged}
+    return {
+        "month": month,
+        "is_closed": is_closed,
+        "employees": len(table),
+        "by_division": by_division(division_codes, division_names, table.column("overtime_minutes")),
+        "over_threshold": over_threshold(law, current, people),
+        "corrections": corrections,
+    }

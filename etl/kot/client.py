@@ -1,0 +1,328 @@
+"""The attendance API client (KING OF TIME Web API v1.0): one Session, one retry policy.
+
+Every call goes through ``_call``: restricted-hours guard (not for the token endpoint) → the
+shared rate limiter → one HTTP request with a timeout → ``classify_response`` → return, raise,
+or back off (honouring Retry-After) and try again. The client is shared by the threads of
+``sync.apply``; the limiter, the stats and the Session are thread-safe.
+
+A create is never blindly retried: when its answer is lost, the employee is looked up by code
+first and an existing one is taken as created. The token never appears in a message or a log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from etl.clock import Clock, RestrictedHours
+from etl.errors import RestrictedHoursError, Retryable, RowFailed
+from etl.kot.limiter import RateLimiter
+from etl.kot.model import Masters
+from etl.kot.retry import Backoff, Kind, Outcome, classify_response, retryable_error, stop_error
+
+__all__ = ["KotClient", "ClientStats", "classify_response", "Outcome", "Kind", "date_windows",
+           "MAX_RANGE_DAYS", "PUBLISHED_HOURS"]
+
+log = logging.getLogger(__name__)
+
+MAX_RANGE_DAYS = 62  # /daily-workings: start..end at most 62 days (inclusive)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PUBLISHED_HOURS = RestrictedHours.parse()  # 08:30-10:00, 17:30-18:30 JST
+_SPANS = re.compile(r"(\d{1,2}:\d{2})\s*[~〜-]\s*(\d{1,2}:\d{2})")
+
+
+@dataclass
+class ClientStats:
+    """Thread-safe counters; ``reads``/``writes`` count HTTP attempts by method."""
+
+    requests: int = 0
+    reads: int = 0
+    writes: int = 0
+    throttled: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return {k: getattr(self, k) for k in ("requests", "reads", "writes", "throttled", "retries")}
+
+
+class _AnswerLost(Exception):
+    """A POST reached the server but its answer was lost (internal to create_employee)."""
+
+    def __init__(self, error: Retryable):
+        super().__init__(str(error))
+        self.error = error
+
+
+def date_windows(start: dt.date, end: dt.date, days: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:
+    """[start, end] cut into consecutive windows of at most ``days`` days (inclusive)."""
+    windows = []
+    while start <= end:
+        stop = min(end, start + dt.timedelta(days=days - 1))
+        windows.append((start, stop))
+        start = stop + dt.timedelta(days=1)
+    return windows
+
+
+class KotClient:
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 30, max_requests: int = 500,
+                 per_seconds: float = 300, max_retries: int = 5, proxy: str = "", verify_tls: bool = True,
+                 restricted_hours: RestrictedHours | None = PUBLISHED_HOURS,
+                 clock: Clock | None = None, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
+                 concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None):
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.restricted_hours = restricted_hours
+        self.clock = clock or Clock()
+        self.token_env = token_env
+        self.stats = ClientStats()
+        self._limiter = RateLimiter(max_requests, per_seconds, self.clock)
+        self._backoff = Backoff(backoff_base_s, backoff_max_s, rng)
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
+                                "Content-Type": "application/json; charset=utf-8",
+                                "User-Agent": "kintai-etl"})
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, concurrency), max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if proxy:
+            session.proxies = {"http": proxy, "https": proxy}
+        elif urlsplit(self.base_url).hostname in _LOOPBACK:
+            session.trust_env = False  # a local sandbox: ignore HTTP(S)_PROXY of the environment
+        session.verify = verify_tls
+        self.session = session
+
+    @classmethod
+    def from_settings(cls, settings) -> KotClient:
+        api = settings.attendance_api
+        return cls(api.base_url, settings.require_token(), timeout_s=api.timeout_s,
+                   max_requests=api.max_requests, per_seconds=api.per_seconds, max_retries=api.max_retries,
+                   proxy=api.proxy, verify_tls=api.verify_tls, restricted_hours=settings.restricted_hours,
+                   clock=settings.clock, concurrency=api.concurrency, token_env=api.token_env)
+
+    # --- endpoints ---------------------------------------------------------------------------
+    def token_available(self) -> bool:
+        body = self._call("GET", f"/tokens/{quote(self._token, safe='')}/available", token_endpoint=True)
+        return bool(isinstance(body, dict) and body.get("available"))
+
+    def divisions(self) -> list[dict]:
+        return self._call("GET", "/divisions")
+
+    def working_types(self) -> list[dict]:
+        return self._call("GET", "/working-types")
+
+    def masters(self) -> Masters:
+        return Masters(divisions={d["code"]: d.get("name", "") for d in self.divisions()},
+                       working_types={t["code"]: t.get("name", "") for t in self.working_types()})
+
+    def employees(self, as_of: dt.date | None = None, include_resigned: bool = False,
+                  fields: Iterable[str] = (), division: str | None = None) -> list[dict]:
+        return self._call("GET", "/employees", params=_employee_params(as_of, include_resigned, fields, division))
+
+    def employee(self, code: str, as_of: dt.date | None = None, include_resigned: bool = True,
+                 fields: Iterable[str] = ()) -> dict | None:
+        """One employee by code, or None when the API does not know it (404)."""
+        try:
+            return self._call("GET", f"/employees/{quote(str(code), safe='')}",
+                              params=_employee_params(as_of, include_resigned, fields, None))
+        except RowFailed as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def create_employee(self, body: dict) -> dict:
+        """POST /employees. A lost answer is followed by a lookup by code: never a duplicate."""
+        code = body.get("code")
+        lost_before = False
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._call("POST", "/employees", json_body=body, may_repeat=False)
+            except _AnswerLost as lost:
+                lost_before = True
+                found = self.employee(code) if code else None
+                if found is not None:
+                    log.info("勤怠API POST /employees: 応答が失われましたが従業員 %s は登録済みでした", code)
+                    return found
+                if attempt == self.max_retries:
+                    raise lost.error from None
+                self._wait_before_retry("POST", "/employees", lost.error, attempt + 1, lost.error.retry_after)
+            except RowFailed:
+                # the lost request may have been applied after our lookup: the duplicate is ours
+                found = self.employee(code) if (lost_before and code) else None
+                if found is not None:
+                    return found
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def update_employee(self, key: str, fields: dict, effective_date: dt.date | None = None) -> dict:
+        params = {"updateDate": effective_date.isoformat()} if effective_date else None
+        return self._call("PUT", f"/employees/{quote(key, safe='')}", params=params, json_body=fields)
+
+    def delete_employee(self, key: str) -> None:
+        self._call("DELETE", f"/employees/{quote(key, safe='')}")
+
+    def monthly_workings(self, month: str, division: str | None = None) -> list[dict]:
+        params = {"division": division} if division else None
+        return self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params)
+
+    def daily_workings(self, start: dt.date, end: dt.date, division: str | None = None) -> list[dict]:
+        """Every day of [start, end], fetched in windows of at most 62 days and concatenated."""
+        result: list[dict] = []
+        for a, b in date_windows(start, end):
+            params = {"start": a.isoformat(), "end": b.isoformat()}
+            if division:
+                params["division"] = division
+            result.extend(self._call("GET", "/daily-workings", params=params) or [])
+        return result
+
+    # --- restricted hours --------------------------------------------------------------------
+    def reopens_at(self, now: dt.datetime | None = None) -> dt.datetime | None:
+        """When the current restricted window ends (None when the API is open now)."""
+        if self.restricted_hours is None:
+            return None
+        return self.restricted_hours.reopens_at(now or self.clock.now())
+
+    def wait_until_open(self) -> float:
+        """Sleep (through the clock) until the restricted window ends; returns seconds waited."""
+        reopen = self.reopens_at()
+        if reopen is None:
+            return 0.0
+        seconds = (reopen - self.clock.now()).total_seconds()
+        self.clock.sleep(seconds)
+        return seconds
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> KotClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KotClient({self.base_url!r}, token='***')"
+
+    # --- the one request loop ----------------------------------------------------------------
+    def _call(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
+              token_endpoint: bool = False, may_repeat: bool = True) -> Any:
+        data = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        maybe_applied = False
+        for attempt in range(self.max_retries + 1):
+            if not token_endpoint:
+                self._guard()
+            slot = self._limiter.acquire()
+            try:
+                outcome, body = self._send(method, path, params, data)
+            finally:
+                self._limiter.done(slot)
+            if outcome.ok:
+                return body
+            if outcome.kind is Kind.FATAL and outcome.status == 404 and method == "DELETE" and maybe_applied:
+                return None  # our earlier, lost DELETE went through
+            if not outcome.retryable:
+                raise self._stop_error(outcome) from None
+            error = self._retryable_error(outcome)
+            if outcome.maybe_applied:
+                maybe_applied = True
+                if not may_repeat:
+                    raise _AnswerLost(error)
+            if attempt == self.max_retries:
+                if outcome.kind is Kind.UNREACHABLE:
+                    raise self._stop_error(outcome) from None
+                raise error from None
+            self._wait_before_retry(method, path, error, attempt + 1, outcome.retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, path: str, params: dict | None, data: bytes | None) -> tuple[Outcome, Any]:
+        write = method != "GET"
+        self.stats.add(requests=1, writes=int(write), reads=int(not write))
+        try:
+            response = self.session.request(method, self.base_url + path, params=params, data=data,
+                                            timeout=self.timeout_s)
+        except requests.RequestException as e:
+            return classify_response(None, None, e), None
+        body: Any = None
+        if response.content:
+            try:
+                body = json.loads(response.content)
+            except ValueError as e:
+                if 200 <= response.status_code < 300:
+                    return classify_response(None, None, e), None
+                body = response.text[:300]
+        outcome = classify_response(response.status_code, body, headers=response.headers)
+        if outcome.kind is Kind.THROTTLED:
+            self.stats.add(throttled=1)
+        return outcome, body
+
+    def _guard(self) -> None:
+        reopen = self.reopens_at()
+        if reopen is not None:
+            raise RestrictedHoursError(reopen)
+
+    def _wait_before_retry(self, method: str, path: str, error: Retryable, attempt: int,
+                           retry_after: float | None) -> None:
+        delay = self._backoff.delay(attempt, retry_after)
+        self.stats.add(retries=1)
+        log.info("勤怠API %s %s: %s — %.1f 秒後に再試行します (%d/%d)", method, self._mask(path),
+                 self._mask(str(error)), delay, attempt, self.max_retries)
+        self.clock.sleep(delay)
+
+    def _retryable_error(self, outcome: Outcome) -> Retryable:
+        return retryable_error(replace(outcome, message=self._mask(outcome.message)), self.max_retries)
+
+    def _stop_error(self, outcome: Outcome) -> Exception:
+        reopens_at = self._server_reopens_at(outcome.message) if outcome.kind is Kind.RESTRICTED else None
+        return stop_error(replace(outcome, message=self._mask(outcome.message)), base_url=self._mask(self.base_url),
+                          token_env=self.token_env, reopens_at=reopens_at)
+
+    def _server_reopens_at(self, message: str) -> dt.datetime | None:
+        """When the server's window ends: from the windows named in its 104 message, else ours,
+        else the published ones."""
+        now = self.clock.now()
+        candidates = [self.restricted_hours, PUBLISHED_HOURS]
+        try:
+            spans = _SPANS.findall(message or "")
+            if spans:
+                candidates.insert(0, RestrictedHours.parse([f"{a}-{b}" for a, b in spans]))
+        except ValueError:  # a message we cannot read: fall back to the windows we know
+            pass
+        return next((r for h in candidates if h is not None and (r := h.reopens_at(now))), None)
+
+    def _mask(self, text: str) -> str:
+        for secret in {self._token, quote(self._token, safe="")}:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _employee_params(as_of: dt.date | None, include_resigned: bool, fields: Iterable[str],
+                     division: str | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if as_of is not None:
+        params["date"] = as_of.isoformat()
+    if include_resigned:
+        params["includeResigner"] = "true"
+    names = fields if isinstance(fields, str) else ",".join(f for f in fields if f)
+    if names:
+        params["additionalFields"] = names
+    if division:
+        params["division"] = division
+    return params

@@ -1,0 +1,249 @@
+"""The columns of a ledger file and the pure core of `ledger load`: header + rows → Employees.
+
+Headers are matched NFKC, case- and space-insensitively against each column's label and its
+common aliases. Every bad cell becomes a Problem (ledger-* codes) at its line or cell; a row
+with any problem is left out, and the caller writes nothing when there is any error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from etl.errors import ERROR, Problem
+from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
+from etl.ledger.normalize import (
+    clean_text,
+    nfkc,
+    normalize_code,
+    normalize_emails,
+    parse_date,
+    parse_gender,
+    to_katakana,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str  # Employee field
+    label: str  # the header written by `ledger export`
+    aliases: tuple[str, ...] = ()
+    required: bool = False  # header and value required
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("code", "従業員番号", ("社員番号", "従業員コード", "社員コード"), required=True),
+    Column("last_name", "姓", ("氏",), required=True),
+    Column("first_name", "名", (), required=True),
+    Column("last_name_kana", "姓(カナ)", ("セイ", "姓カナ", "姓(フリガナ)", "姓フリガナ", "姓(かな)")),
+    Column("first_name_kana", "名(カナ)", ("メイ", "名カナ", "名(フリガナ)", "名フリガナ", "名(かな)")),
+    Column("business_last_name", "ビジネスネーム(姓)", ()),
+    Column("business_first_name", "ビジネスネーム(名)", ()),
+    Column("department_code", "部署コード", ("所属部署コード",)),
+    Column("department_name", "部署名", ("部署", "所属部署", "所属部署名")),
+    Column("employee_class", "社員区分", ()),
+    Column("gender", "性別", ()),
+    Column("birth_date", "生年月日", ()),
+    Column("hired_date", "入社年月日", ("入社日",)),
+    Column("resignation_date", "退職年月日", ("退職日",)),
+    Column("email", "メールアドレス", ("メール", "email", "e-mail", "mail")),
+)
+COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
+DATE_FIELDS = ("birth_date", "hired_date", "resignation_date")
+_SPACE = re.compile(r"\s+")
+
+
+def header_key(text) -> str:
+    """How headers are compared: NFKC, case-insensitive, spaces ignored (「姓（カナ）」 = 「姓 (カナ)」)."""
+    return _SPACE.sub("", nfkc("" if text is None else str(text))).casefold()
+
+
+HEADER_FIELDS: dict[str, str] = {header_key(name): c.field for c in COLUMNS for name in (c.label, *c.aliases)}
+
+_BAD_CODE_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
+_EXPONENT = re.compile(r"\d(?:\.\d+)?E\+?\d+", re.IGNORECASE)
+MAX_CODE_LENGTH = 64
+
+
+def code_problem(code: str) -> str | None:
+    """Why ``code`` cannot be an employee code (a hint for the user), or None."""
+    if _EXPONENT.fullmatch(code):
+        return "Excel の指数表記 (例 1.23E+05) になっています。元のファイルで従業員番号の列を「文字列」にして出力し直してください。"
+    if _BAD_CODE_CHARS.search(code):
+        return "空白・改行・制御文字を含めないでください。"
+    if len(code) > MAX_CODE_LENGTH:
+        return f"{MAX_CODE_LENGTH} 文字以内にしてください。"
+    return None
+
+
+@dataclass
+class Rows:
+    """A parsed ledger file: employees in file order, the fields it has, and its problems."""
+
+    employees: list = field(default_factory=list)
+    fields: tuple[str, ...] = ()
+    problems: list = field(default_factory=list)
+
+
+
+def _show(value, limit: int = 60) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+_EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
+
+
+def unescape_csv(value):
+    """Undo what CSV writers do to keep Excel off a cell: ="0012" and '=SUM (our own neutralising)."""
+    if isinstance(value, str):
+        if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+            return value[1:]
+        if m := _EXCEL_TEXT.fullmatch(value):
+            return m[1]
+    return value
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class _CellProblem(Exception):
+    def __init__(self, kind: str, shown, **fmt):
+        super().__init__(kind)
+        self.kind, self.shown, self.fmt = kind, shown, fmt
+
+
+def _required(convert: Callable) -> Callable:
+    def checked(raw):
+        if _blank(raw):
+            raise _CellProblem("ledger-missing-value", raw)
+        return convert(raw)
+    return checked
+
+
+def _code(raw) -> str:
+    value = normalize_code(raw)
+    hint = code_problem(value)
+    if hint:
+        raise _CellProblem("ledger-invalid-code", raw, hint=hint)
+    return value
+
+
+def _kana(raw) -> str:
+    return to_katakana(clean_text(raw))
+
+
+def _gender(raw) -> str:
+    try:
+        return parse_gender(raw)
+    except ValueError:
+        raise _CellProblem("ledger-invalid-gender", raw) from None
+
+
+def _email(raw) -> str:
+    value, bad = normalize_emails(raw)
+    if bad:
+        raise _CellProblem("ledger-invalid-email", " / ".join(bad))
+    return value
+
+
+def _date_parser() -> Callable:
+    memo: dict = {}  # the same few thousand dates repeat across a big file
+
+    def convert(raw):
+        key = (type(raw), raw) if isinstance(raw, str | int | float | dt.date) else None
+        value = memo.get(key, memo) if key is not None else memo
+        if value is memo:
+            try:
+                value = parse_date(raw)
+            except (ValueError, OverflowError, TypeError):
+                value = ValueError
+            if key is not None:
+                memo[key] = value
+        if value is ValueError:
+            raise _CellProblem("ledger-invalid-date", raw)
+        return value
+    return convert
+
+
+def _converters() -> dict[str, Callable]:
+    """Field → cell converter; a converter raises _CellProblem for a bad cell."""
+    dates = _date_parser()
+    out = {f: clean_text for f in EMPLOYEE_FIELDS}
+    out.update(code=_code, department_code=normalize_code, last_name_kana=_kana, first_name_kana=_kana,
+               gender=_gender, email=_email, **dict.fromkeys(DATE_FIELDS, dates))
+    for c in COLUMNS:
+        if c.required:
+            out[c.field] = _required(out[c.field])
+    return out
+
+
+def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
+               cell: Callable[[int, int], str], header_row: int = 1, unescape: bool = False) -> Rows:
+    """Header + numbered non-blank rows → Rows (employees, fields present, every problem). Pure.
+
+    ``cell(row_no, col_index)`` names a position as the user sees it ("line 12" or "C5").
+    Header problems stop before the rows are read. ``unescape`` undoes CSV-for-Excel quoting.
+    """
+    out = Rows()
+    col_of: dict[str, int] = {}
+    for idx, name in enumerate(header):
+        key = header_key(name)
+        if not key:
+            continue
+        f = HEADER_FIELDS.get(key)
+        shown = _show(str(name).strip())
+        if f is None:
+            out.problems.append(Problem.of("ledger-unknown-header", sheet=sheet, cell=cell(header_row, idx),
+                                           value=shown))
+        elif f in col_of:
+            first = _show(str(header[col_of[f]]).strip())
+            out.problems.append(Problem.of("ledger-duplicate-header", sheet=sheet, cell=cell(header_row, idx),
+                                           value=shown if first == shown else f"{first}」と「{shown}"))
+        else:
+            col_of[f] = idx
+    for c in COLUMNS:
+        if c.required and c.field not in col_of:
+            out.problems.append(Problem.of("ledger-missing-header", sheet=sheet, cell=cell(header_row, 0),
+                                           value=c.label))
+    if any(p.severity == ERROR for p in out.problems):
+        return out
+    out.fields = tuple(f for f in EMPLOYEE_FIELDS if f in col_of)
+    converters = _converters()
+    plan = [(f, idx, converters[f]) for f, idx in col_of.items()]
+    width = len(header)
+    code_col = col_of["code"]
+    seen: dict[str, int] = {}
+    for row_no, values in rows:
+        if unescape:
+            values = [unescape_csv(v) if v[:1] in ("'", "=") else v for v in values]
+        if len(values) < width:
+            values = list(values) + [None] * (width - len(values))
+        code = normalize_code(values[code_col])
+        problems: list[Problem] = []
+        if len(values) > width:
+            extra = next((i for i in range(width, len(values)) if not _blank(values[i])), None)
+            if extra is not None:
+                problems.append(Problem.of(
+                    "ledger-bad-row", sheet=sheet, cell=cell(row_no, extra), employee_code=code,
+                    value=_show(values[extra]), reason=f"見出しのない {extra + 1} 列目に値があります"))
+        kw: dict = {}
+        for f, idx, convert in plan:
+            try:
+                kw[f] = convert(values[idx])
+            except _CellProblem as e:
+                problems.append(Problem.of(e.kind, sheet=sheet, cell=cell(row_no, idx), employee_code=code,
+                                           value=_show(e.shown), column=COLUMN_BY_FIELD[f].label, **e.fmt))
+        if code:
+            first = seen.setdefault(code, row_no)
+            if first != row_no:
+                problems.append(Problem.of("ledger-duplicate-code", sheet=sheet, cell=cell(row_no, code_col),
+                                           employee_code=code, value=code, other=f"{first}行目"))
+        if problems:
+            out.problems.extend(problems)
+        else:
+            out.employees.append(Employee(**kw))
+    return out

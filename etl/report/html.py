@@ -1,0 +1,347 @@
+"""report.html for one run and reports/index.html for all runs (jinja2, autoescape on).
+
+The pages are self-contained: inline CSS, inline SVG charts and one small inline script (its
+hash is pinned by a Content-Security-Policy, so nothing else runs and nothing is fetched).
+``page_context`` is pure (RunResult → plain data); the write functions are the thin I/O shell.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+
+from etl.errors import ERROR
+from etl.fileio import write_text
+from etl.report import charts
+from etl.report.result import STATUS_LABELS, RunResult
+from etl.workbook.model import SYNC_FIELDS
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+EXAMPLE_LIMIT = 500  # unchanged / skip rows shown as examples; the rest are counted
+CHART_LIMIT = 60
+ALERT_PREFIX = "overtime-"
+INDEX_CACHE = ".index-cache.json"
+
+ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
+                 "skip": "対象外", "error": "エラー"}
+RESULT_LABELS = {"ok": "成功", "failed": "失敗", "planned": "予定"}
+SEVERITY_LABELS = {"error": "エラー", "warning": "警告"}
+FIELD_LABELS = {api: label for label, (api, _req) in SYNC_FIELDS.items()} | {
+    "divisionCode": "所属", "typeCode": "雇用区分", "updateDate": "異動日"}
+COUNT_LABELS = (("ok", "成功件数"), ("failed", "失敗件数"), ("created", "作成"), ("updated", "更新"),
+                ("retired", "退職"), ("unchanged", "変更なし"), ("skipped", "対象外"))
+META_LABELS = {"workbook": "ワークブック", "annotated_workbook": "検証結果ブック", "month": "対象月",
+               "base_url": "勤怠API", "error": "停止理由"}
+DEFAULT_LINES = (("overtime_month_hours", 45.0, "月45時間 (限度時間)", "warning"),
+                 ("overtime_single_month_limit_hours", 100.0, "月100時間 (単月上限)", "error"))
+
+# Sorting (click a column heading) and filtering (a search box above each table). Without
+# JavaScript the tables are complete and the search boxes stay hidden.
+TABLE_JS = r"""
+(function(){
+var d=document;d.documentElement.className+=' js';
+function key(r,i){var c=r.cells[i];if(!c)return'';var v=c.getAttribute('data-sort');return v===null?c.textContent.trim():v;}
+var num=/^-?[\d,]*\.?\d+$/;
+function cmp(a,b){if(num.test(a)&&num.test(b))return parseFloat(a.replace(/,/g,''))-parseFloat(b.replace(/,/g,''));
+return a.localeCompare(b,'ja',{numeric:true});}
+function sort(t,i,h){var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);
+var dir=h.getAttribute('aria-sort')==='ascending'?-1:1;
+rows.sort(function(p,q){return cmp(key(p,i),key(q,i))*dir;});
+Array.prototype.forEach.call(h.parentNode.cells,function(c){c.removeAttribute('aria-sort');});
+h.setAttribute('aria-sort',dir>0?'ascending':'descending');
+var f=d.createDocumentFragment();rows.forEach(function(r){f.appendChild(r);});b.appendChild(f);}
+Array.prototype.forEach.call(d.querySelectorAll('table.sortable'),function(t){
+if(!t.tHead||!t.tBodies[0])return;
+Array.prototype.forEach.call(t.tHead.rows[0].cells,function(h,i){h.tabIndex=0;h.title='クリックで並べ替え';
+h.addEventListener('click',function(){sort(t,i,h);});
+h.addEventListener('keydown',function(e){if(e.key==='Enter'){sort(t,i,h);}});});});
+Array.prototype.forEach.call(d.querySelectorAll('.filter'),function(box){
+var t=d.getElementById(box.getAttribute('data-table')),inp=box.querySelector('input'),n=box.querySelector('.shown'),timer;
+box.hidden=false;if(!t||!t.tBodies[0])return;
+inp.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(function(){
+var q=inp.value.trim().toLowerCase(),k=0;
+Array.prototype.forEach.call(t.tBodies[0].rows,function(r){var on=!q||r.textContent.toLowerCase().indexOf(q)>=0;r.hidden=!on;if(on)k++;});
+n.textContent=q?k+' 件を表示':'';},120);});});
+})();
+"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(TABLE_JS.encode()).digest()).decode()
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+       f"script-src '{SCRIPT_HASH}'; form-action 'none'; base-uri 'none'")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["hours"] = _hours
+    env.filters["field_label"] = field_label
+    env.filters["plain"] = _plain
+    env.globals.update(script=Markup(TABLE_JS), csp=Markup(CSP))
+    return env
+
+
+# --- pure helpers ------------------------------------------------------------------------------
+
+
+def field_label(name: Any) -> str:
+    return FIELD_LABELS.get(str(name), str(name))
+
+
+def _plain(value: Any) -> str:
+    """A value as the user reads it: None → (空), lists joined, bools in Japanese."""
+    if value is None or value == "":
+        return "(空)"
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) or "(空)"
+    return str(value)
+
+
+def _hours(value: Any) -> str:
+    try:
+        return f"{float(value):,.1f}"
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value else ""
+
+
+def workbook_link(annotated: str, sheet: str, cell: str) -> str:
+    """A relative link to the annotated workbook beside report.html (the fragment names the cell)."""
+    href = quote(annotated)
+    if sheet and cell:
+        href += "#" + quote(f"'{sheet}'!{cell}")
+    return href
+
+
+def _problem(p, annotated: str) -> dict[str, Any]:
+    return {"severity": p.severity, "severity_label": SEVERITY_LABELS.get(p.severity, p.severity),
+            "code": p.code, "sheet": p.sheet, "cell": p.cell, "employee_code": p.employee_code,
+            "message": p.message,
+            "href": workbook_link(annotated, p.sheet, p.cell) if annotated and p.sheet else ""}
+
+
+def _pair(change: Any) -> tuple[Any, Any]:
+    """A change as (old, new); a bare value is taken as the new one."""
+    if isinstance(change, list | tuple):
+        return (change[0] if change else None, change[1] if len(change) > 1 else None)
+    return None, change
+
+
+def _row(r) -> dict[str, Any]:
+    return {"employee_code": r.employee_code, "action": r.action,
+            "action_label": ACTION_LABELS.get(r.action, r.action), "result": r.result,
+            "result_label": RESULT_LABELS.get(r.result, r.result),
+            "failed": r.result == "failed" or r.action == "error",
+            "changes": [(field_label(k), *(_plain(x) for x in _pair(v))) for k, v in r.changes.items()],
+            "effective_date": r.effective_date, "message": r.message}
+
+
+def split_rows(rows: list) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+    """(every error/create/update/retire row, up to EXAMPLE_LIMIT unchanged/skip examples,
+    the count of unchanged/skip rows left out per action label)."""
+    shown, examples, hidden = [], [], {}
+    for r in rows:
+        if r.action in ("unchanged", "skip") and r.result != "failed":
+            if len(examples) < EXAMPLE_LIMIT:
+                examples.append(_row(r))
+            else:
+                label = ACTION_LABELS[r.action]
+                hidden[label] = hidden.get(label, 0) + 1
+        else:
+            shown.append(_row(r))
+    return shown, examples, hidden
+
+
+def queue_of(result: RunResult) -> list[dict[str, Any]]:
+    """sections["queue"], or else the rows whose effective date is after the run's day."""
+    if "queue" in result.sections:
+        items = [dict(q) for q in result.sections.get("queue") or []]
+    else:
+        today = result.started_at.date().isoformat()
+        items = [{"employee_code": r.employee_code, "field": k, "old": _pair(v)[0], "new": _pair(v)[1],
+                  "effective_date": r.effective_date}
+                 for r in result.rows if r.effective_date and r.effective_date > today
+                 for k, v in r.changes.items()]
+    items = [{"effective_date": str(q.get("effective_date") or ""), "employee_code": str(q.get("employee_code") or ""),
+              "name": str(q.get("name") or ""), "field": field_label(q.get("field", "")),
+              "old": _plain(q.get("old")), "new": _plain(q.get("new"))} for q in items]
+    return sorted(items, key=lambda q: (q["effective_date"], q["employee_code"]))
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _attendance(att: dict[str, Any]) -> dict[str, Any]:
+    """The attendance section, defaults filled in, plus its two charts (overtime by division;
+    employees over the limits)."""
+    att = dict(att)
+    lines = [charts.RefLine(_num(att.get(key, default)), label, level)
+             for key, default, label, level in DEFAULT_LINES]
+    by_div = [{"division": str(d.get("division") or "(所属なし)"), "overtime_hours": _num(d.get("overtime_hours")),
+               "employees": int(_num(d.get("employees")))} for d in att.get("by_division") or []]
+    by_div.sort(key=lambda d: -d["overtime_hours"])
+    over = [{"employee_code": e.get("employee_code", ""), "name": e.get("name", ""),
+             "division": e.get("division", ""), "overtime_hours": _num(e.get("overtime_hours")),
+             "overtime_plus_holiday_hours": _num(e.get("overtime_plus_holiday_hours")),
+             "level": "error" if e.get("level") == "error" else "warning"}
+            for e in att.get("over_threshold") or []]
+    over.sort(key=lambda e: (e["level"] != "error", -max(e["overtime_plus_holiday_hours"], e["overtime_hours"])))
+    att.update(
+        month=att.get("month", ""), is_closed=bool(att.get("is_closed")), employees=att.get("employees"),
+        by_division=by_div, over_threshold=over, lines=lines,
+        divisions_cut=max(0, len(by_div) - CHART_LIMIT), over_cut=max(0, len(over) - CHART_LIMIT),
+        division_chart=Markup(charts.bar_chart(
+            [charts.Bar(d["division"], d["overtime_hours"]) for d in by_div],
+            title="所属別の時間外労働 (合計)", unit="時間", limit=CHART_LIMIT)),
+        over_chart=Markup(charts.bar_chart(
+            [charts.Bar(f"{e['employee_code']} {e['name']}".strip(),
+                        max(e["overtime_plus_holiday_hours"], e["overtime_hours"]), level=e["level"])
+             for e in over],
+            title="上限を超えた従業員 (時間外+休日労働)", unit="時間", lines=lines, limit=CHART_LIMIT)),
+        corrections=[{"employee_code": c.get("employee_code", ""), "field": field_label(c.get("field", "")),
+                      "old": _plain(c.get("old")), "new": _plain(c.get("new"))}
+                     for c in att.get("corrections") or []],
+    )
+    return att
+
+
+def summary_context(result: RunResult) -> dict[str, Any]:
+    """What both the page and the mail show: status, counts, problems, sections, metadata (pure)."""
+    meta = dict(result.meta)
+    annotated = str(meta.get("annotated_workbook") or "")
+    counts = result.counts()
+    counts["ok"] = counts["created"] + counts["updated"] + counts["retired"] + counts["unchanged"]
+    extra_meta = [(META_LABELS.get(k, k), _plain(v)) for k, v in meta.items()
+                  if k not in META_LABELS and isinstance(v, str | int | float | bool)]
+    finished = result.finished_at or result.started_at
+    return {
+        "r": result, "status": result.status, "status_label": result.status_label,
+        "summary": _summary(result), "error_line": str(meta.get("error") or ""),
+        "counts": counts, "count_labels": COUNT_LABELS,
+        "n_errors": sum(p.severity == ERROR for p in result.problems),
+        "n_warnings": sum(p.severity != ERROR for p in result.problems),
+        "alerts": [_problem(p, annotated) for p in result.problems if p.code.startswith(ALERT_PREFIX)],
+        "problems": [_problem(p, annotated) for p in result.problems if not p.code.startswith(ALERT_PREFIX)],
+        "annotated": annotated, "annotated_href": quote(annotated) if annotated else "",
+        "queue": queue_of(result),
+        "attendance": _attendance(result.sections["attendance"]) if result.sections.get("attendance") else None,
+        "batch": list(result.sections.get("sections") or []),
+        "mail": result.sections.get("mail"),
+        "meta": meta, "extra_meta": extra_meta,
+        "started": _when(result.started_at), "finished": _when(finished),
+        "duration": _duration(finished - result.started_at),
+    }
+
+
+def page_context(result: RunResult) -> dict[str, Any]:
+    """Everything report.html.j2 shows, as plain data (pure)."""
+    rows, examples, hidden = split_rows(result.rows)
+    return summary_context(result) | {
+        "rows": rows, "examples": examples, "hidden_rows": hidden, "example_limit": EXAMPLE_LIMIT,
+        "has_effective": any(r["effective_date"] for r in rows + examples),
+        "plan": result.dry_run or (bool(result.rows) and all(r.result == "planned" for r in result.rows)),
+    }
+
+
+def _summary(result: RunResult) -> str:
+    c = result.counts()
+    ok = c["created"] + c["updated"] + c["retired"] + c["unchanged"]
+    return f"成功 {ok:,}件 / 失敗 {c['failed']:,}件"
+
+
+def _duration(delta: dt.timedelta) -> str:
+    s = max(0, int(delta.total_seconds()))
+    return f"{s // 3600}時間{s % 3600 // 60}分{s % 60}秒" if s >= 3600 else (
+        f"{s // 60}分{s % 60}秒" if s >= 60 else f"{s}秒")
+
+
+def render_report(result: RunResult) -> str:
+    return environment().get_template("report.html.j2").render(page_context(result))
+
+
+def write_report(result: RunResult, path: Path) -> Path:
+    """report.html, written atomically and owner-only."""
+    return write_text(Path(path), render_report(result))
+
+
+# --- the index of runs -------------------------------------------------------------------------
+
+
+def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """One index line from a result.json (pure)."""
+    counts = data.get("counts") or {}
+    problems = data.get("problems") or []
+    status = data.get("status", "")
+    ok = sum(int(counts.get(k, 0) or 0) for k in ("created", "updated", "retired", "unchanged"))
+    return {"run_id": data.get("run_id") or folder.name, "folder": folder.name, "job": data.get("job", ""),
+            "status": status, "status_label": data.get("status_label") or STATUS_LABELS.get(status, status),
+            "started_at": str(data.get("started_at", "")), "dry_run": bool(data.get("dry_run")),
+            "counts": dict(counts, ok=ok),
+            "n_errors": sum(p.get("severity") == ERROR for p in problems if isinstance(p, dict)),
+            "n_warnings": sum(p.get("severity") != ERROR for p in problems if isinstance(p, dict))}
+
+
+def collect_runs(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every run folder with a readable result.json, newest first.
+
+    A small cache (reports/.index-cache.json, keyed by folder and result.json's mtime and size)
+    keeps this fast when there are years of nightly runs with large result files."""
+    cache_path = reports_dir / INDEX_CACHE
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    fresh: dict[str, Any] = {}
+    runs = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()) if reports_dir.is_dir() else []:
+        rj = folder / "result.json"
+        try:
+            st = rj.stat()
+        except OSError:
+            continue
+        stamp = [st.st_mtime_ns, st.st_size]
+        hit = cache.get(folder.name)
+        if isinstance(hit, dict) and hit.get("stamp") == stamp:
+            summary = hit["summary"]
+        else:
+            try:
+                summary = run_summary(folder, json.loads(rj.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError, AttributeError) as e:
+                log.warning("%s is not readable: %s", rj, e)
+                continue
+        summary["has_report"] = (folder / "report.html").is_file()
+        fresh[folder.name] = {"stamp": stamp, "summary": summary}
+        runs.append(summary)
+    if fresh != cache:
+        try:
+            write_text(cache_path, json.dumps(fresh, ensure_ascii=False))
+        except OSError as e:  # the cache only saves time
+            log.info("index cache not written: %s", e)
+    runs.sort(key=lambda s: (s["started_at"], s["folder"]), reverse=True)
+    return runs
+
+
+def write_index(reports_dir: Path) -> Path:
+    """reports/index.html: every run, newest first, with status, counts and a link; owner-only."""
+    reports_dir = Path(reports_dir)
+    runs = collect_runs(reports_dir)
+    html = environment().get_template("index.html.j2").render(runs=runs, count_labels=COUNT_LABELS)
+    return write_text(reports_dir / "index.html", html)

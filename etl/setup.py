@@ -1,0 +1,39 @@
+"""`init [DIR]`: a commented etl.toml with every setting, and a copy of the workbook template."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from etl.config import render_default_toml
+from etl.errors import ExitCode, UsageError
+from etl.fileio import write_text
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "mapping.xlsx"
+
+
+def init_project(target: Path, *, force: bool = False) -> list[Path]:
+    """Write target/etl.toml and target/templates/mapping.xlsx; returns what was written."""
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    cfg = target / "etl.toml"
+    if cfg.exists() and not force:
+        raise UsageError(f"{cfg} は既にあります。上書きするには --force を付けてください")
+    write_text(cfg, render_default_toml(), private=False)
+    written.append(cfg)
+    book = target / "templates" / "mapping.xlsx"
+    if TEMPLATE.is_file() and not book.exists():
+        book.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(TEMPLATE, book)
+        written.append(book)
+    for folder in ("data", "reports", "output", "logs"):
+        (target / folder).mkdir(exist_ok=True)
+    return written
+
+
+def init_command(ctx) -> int:
+    target = Path(ctx.args.dir)
+    for path in init_project(target, force=ctx.args.force):
+        ctx.out(f"作成しました: {path}")
+    ctx.out("次に: 環境変数 KOT_TOKEN にアクセストークンを設定し、"
+            "`python run_etl.py test-connection` で接続を確認してください。")
+    return ExitCode.SUCCESS

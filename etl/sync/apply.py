@@ -1,0 +1,193 @@
+"""Plan → API calls → one RowResult per action (bounded concurrency, resumable).
+
+Writes go through a ThreadPoolExecutor of ``concurrency`` workers over the shared client (whose
+rate limiter paces them). After each success the link (code, key, fingerprint) is queued and
+saved in batches, and whatever is queued is saved on the way out too (``finally``), so a rerun
+after any interruption plans only what is left and never creates twice.
+
+Restricted hours mid-run: nothing more is submitted, the requests in flight finish, and the
+rest is reported as not done (result "planned") with the RestrictedHoursError handed back for
+exit 5 — or, with ``wait``, the run sleeps (through the clock) until the window ends and goes on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from etl.clock import Clock
+from etl.errors import ApiError, RestrictedHoursError, Retryable, RowFailed, StopRun
+from etl.ledger.store import Link
+from etl.report.result import RowResult
+from etl.sync.plan import Action, Plan
+
+log = logging.getLogger(__name__)
+
+LINK_BATCH = 500
+NOT_DONE = {
+    "restricted": "未実行: 利用制限時間帯のため中断しました。制限時間帯の後に再実行すると続きから処理します",
+    "stopped": "未実行: 勤怠APIに接続できないため中断しました。原因を取り除いて再実行すると続きから処理します",
+}
+
+
+@dataclass
+class ApplyOutcome:
+    rows: list[RowResult]  # one per plan action, in plan order
+    stopped: StopRun | None = None  # restricted hours (exit 5) or the API refused us (exit 4)
+    links_saved: int = 0
+    waited_s: float = 0.0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def planned_rows(plan: Plan) -> list[RowResult]:
+    """The dry-run report: every action with its field diff, nothing sent."""
+    return [_row(a, "planned" if a.writes else _static_result(a), a.reason) for a in plan.actions]
+
+
+def apply_plan(plan: Plan, client: Any, ledger: Any, *, clock: Clock, concurrency: int = 4,
+               wait: bool = False, progress: TextIO | None = None,
+               link_batch: int = LINK_BATCH) -> ApplyOutcome:
+    runner = _Runner(plan, client, ledger, clock, max(1, concurrency), wait, link_batch)
+    try:
+        runner.save_adopted()
+        runner.run(progress)
+    finally:
+        runner.flush()
+    rows = [runner.rows.get(i) or _row(a, "planned", runner.not_done_message())
+            for i, a in enumerate(plan.actions)]
+    return ApplyOutcome(rows=rows, stopped=runner.stopped, links_saved=runner.links_saved,
+                        waited_s=runner.waited_s)
+
+
+def _static_result(action: Action) -> str:
+    return "failed" if action.kind == "error" else "ok"
+
+
+def _row(action: Action, result: str, message: str) -> RowResult:
+    date = action.effective_date.isoformat() if action.effective_date else ""
+    return RowResult(employee_code=action.code, action=action.kind, result=result,
+                     changes=action.diff(), message=message, effective_date=date)
+
+
+def _execute(client: Any, action: Action) -> str:
+    """Send one action; returns the employee key."""
+    if action.kind == "create":
+        answer = client.create_employee(action.body)
+        return str((answer or {}).get("key") or "")
+    client.update_employee(action.key, action.body, effective_date=action.effective_date)
+    return action.key
+
+
+class _Runner:
+    def __init__(self, plan: Plan, client, ledger, clock: Clock, concurrency: int, wait: bool,
+                 link_batch: int):
+        self.plan, self.client, self.ledger, self.clock = plan, client, ledger, clock
+        self.concurrency, self.wait, self.link_batch = concurrency, wait, link_batch
+        self.rows: dict[int, RowResult] = {}
+        self.links: list[Link] = []
+        self.links_saved = 0
+        self.stopped: StopRun | None = None
+        self.waited_s = 0.0
+        for i, a in enumerate(plan.actions):
+            if not a.writes:
+                self.rows[i] = _row(a, _static_result(a), a.reason)
+
+    def now_iso(self) -> str:
+        return self.clock.now().isoformat(timespec="seconds")
+
+    def not_done_message(self) -> str:
+        return NOT_DONE["restricted" if isinstance(self.stopped, RestrictedHoursError) else "stopped"]
+
+    # --- links -----------------------------------------------------------------------------
+    def save_adopted(self) -> None:
+        """Employees already on the attendance side (or unchanged but relinked): no write needed."""
+        stamp = self.now_iso()
+        for a in self.plan.links_only():
+            self.links.append(Link(a.code, a.key, a.fingerprint, stamp))
+            if len(self.links) >= self.link_batch:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.links:
+            batch, self.links = self.links, []
+            self.ledger.save_links(batch)
+            self.links_saved += len(batch)
+
+    # --- writes ----------------------------------------------------------------------------
+    def run(self, progress: TextIO | None) -> None:
+        todo = deque(i for i, a in enumerate(self.plan.actions) if a.writes)
+        if not todo:
+            return
+        bar = _progress_bar(len(todo), progress)
+        in_flight: dict[Future, int] = {}
+        pause_until: dt.datetime | None = None
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync")
+        try:
+            while todo or in_flight:
+                while todo and pause_until is None and self.stopped is None \
+                        and len(in_flight) < self.concurrency * 2:
+                    i = todo.popleft()
+                    in_flight[pool.submit(_execute, self.client, self.plan.actions[i])] = i
+                if not in_flight:
+                    if pause_until is not None:
+                        self._sleep_until(pause_until)
+                        pause_until = None
+                        continue
+                    break  # stopped: what is left in ``todo`` stays not done
+                done, _ = wait_for(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = in_flight.pop(future)
+                    requeue = self._finish(i, future)
+                    if requeue is not None:
+                        todo.appendleft(i)
+                        pause_until = max(pause_until or requeue, requeue)
+                    elif bar is not None:
+                        bar.update(1)
+                if len(self.links) >= self.link_batch:
+                    self.flush()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if bar is not None:
+                bar.close()
+
+    def _finish(self, i: int, future: Future) -> dt.datetime | None:
+        """Record one finished action; returns when to retry it (restricted hours with --wait)."""
+        action = self.plan.actions[i]
+        try:
+            key = future.result()
+        except RestrictedHoursError as e:
+            if self.wait:
+                return e.reopens_at or self.clock.now() + dt.timedelta(minutes=1)
+            self.stopped = self.stopped or e
+            return None  # not done: reported as planned
+        except ApiError as e:
+            self.stopped = self.stopped or e
+            return None
+        except (RowFailed, Retryable) as e:
+            self.rows[i] = _row(action, "failed", str(e))
+            return None
+        if not key:
+            self.rows[i] = _row(action, "failed", "勤怠APIの応答に従業員識別キーがありません")
+            return None
+        self.rows[i] = _row(action, "ok", action.reason)
+        self.links.append(Link(action.code, key, action.fingerprint, self.now_iso()))
+        return None
+
+    def _sleep_until(self, moment: dt.datetime) -> None:
+        seconds = max(0.0, (moment - self.clock.now()).total_seconds())
+        log.warning("勤怠APIの利用制限時間帯です。%s まで待機します", f"{moment:%H:%M}")
+        self.flush()  # the wait may be long: keep what is done safe
+        self.clock.sleep(seconds)
+        self.waited_s += seconds
+
+
+def _progress_bar(total: int, stream: TextIO | None):
+    """A tqdm bar on ``stream`` (stderr) when it is a terminal; None (quiet) otherwise."""
+    if stream is None or not getattr(stream, "isatty", lambda: False)():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, file=stream, unit="件", desc="従業員を送信", leave=False, dynamic_ncols=True)

@@ -1,0 +1,177 @@
+"""Employee ↔ attendance-API field mapping (pure).
+
+The ledger's ``Employee`` becomes the API's employee JSON (``desired_fields``) and back
+(``employee_from_remote``). Values are compared in one normal form: strings, dates as
+``YYYY-MM-DD``, e-mail addresses as a list. A blank ledger value is left out of the desired
+fields, so it is never sent (a field sent as "" becomes NULL on the attendance side).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import operator
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
+from etl.workbook.model import SYNC_FIELDS, MappingBook
+
+API_FIELDS = tuple(api for api, _ in SYNC_FIELDS.values())
+REQUIRED_ON_CREATE = ("code", "lastName", "firstName", "divisionCode", "typeCode", "gender")
+# the fields GET /employees returns only when asked for through additionalFields
+ADDITIONAL_FIELDS = ("lastNamePhonetics", "firstNamePhonetics", "hiredDate", "birthDate",
+                     "resignationDate", "emailAddresses")
+# API field → label in messages (本体項目, but the attendance-side words for division and type)
+LABELS = {api: label for label, (api, _) in SYNC_FIELDS.items()} | {"divisionCode": "所属",
+                                                                    "typeCode": "雇用区分"}
+DATED_FIELDS = ("divisionCode", "typeCode")  # changes that take effect on the 異動日 (updateDate)
+
+_EMAIL_SPLIT = re.compile(r"[;,、\s]+")
+_OTHER_SEPARATORS = re.compile(r"[,、\s]")
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """Which API fields the workbook's 連携項目 sends, and how names are chosen."""
+
+    enabled: frozenset[str]  # 連携する
+    required: frozenset[str]  # ※1: sent on create even when off
+    business_name: bool = False  # ビジネスネームを姓名として連携
+
+    @classmethod
+    def from_book(cls, book: MappingBook) -> FieldRules:
+        # a book without 連携項目 rows (a workbook problem reported by the validator) syncs everything
+        enabled = book.enabled_api_fields() if book.fields else set(API_FIELDS)
+        return cls(enabled=frozenset(enabled),
+                   required=frozenset(book.required_api_fields()) | frozenset(REQUIRED_ON_CREATE),
+                   business_name=book.settings.business_name_as_name)
+
+    def on_create(self) -> frozenset[str]:
+        return self.enabled | self.required
+
+    def on_update(self) -> frozenset[str]:
+        return self.enabled - {"code"}
+
+
+def additional_fields(rules: FieldRules) -> tuple[str, ...]:
+    """The additionalFields the plan needs from GET /employees."""
+    wanted = rules.on_create() | {"resignationDate"}
+    return tuple(f for f in ADDITIONAL_FIELDS if f in wanted)
+
+
+def split_emails(text: str) -> list[str]:
+    if not text:
+        return []
+    if not _OTHER_SEPARATORS.search(text):  # the ledger's own form: "a@x.jp;b@y.jp"
+        return [part for part in text.split(";") if part]
+    return [part for part in _EMAIL_SPLIT.split(text.strip()) if part]
+
+
+@lru_cache(maxsize=65536)
+def katakana(text: str) -> str:
+    """Full-width katakana (cached: names repeat, and the plan must stay fast)."""
+    from etl.ledger.normalize import to_katakana
+    return to_katakana(text)
+
+
+def desired_fields(emp: Employee, division: str | None, type_code: str | None,
+                   business_name: bool) -> dict[str, Any]:
+    """Every non-blank API value the ledger holds for ``emp`` (before the 連携項目 toggles)."""
+    last, first = emp.last_name, emp.first_name
+    if business_name and (emp.business_last_name or emp.business_first_name):
+        last = emp.business_last_name or last
+        first = emp.business_first_name or first
+    out: dict[str, Any] = {"code": emp.code}
+    if last:
+        out["lastName"] = last
+    if first:
+        out["firstName"] = first
+    if emp.last_name_kana:
+        out["lastNamePhonetics"] = katakana(emp.last_name_kana)
+    if emp.first_name_kana:
+        out["firstNamePhonetics"] = katakana(emp.first_name_kana)
+    if division:
+        out["divisionCode"] = division
+    if type_code:
+        out["typeCode"] = type_code
+    if emp.gender:
+        out["gender"] = emp.gender
+    if emp.birth_date is not None:
+        out["birthDate"] = emp.birth_date.isoformat()
+    if emp.hired_date is not None:
+        out["hiredDate"] = emp.hired_date.isoformat()
+    if emp.resignation_date is not None:
+        out["resignationDate"] = emp.resignation_date.isoformat()
+    if emp.email:
+        out["emailAddresses"] = split_emails(emp.email)
+    return out
+
+
+def remote_value(record: dict[str, Any], name: str) -> Any:
+    """A remote value in the comparison form ("" and [] read as absent)."""
+    value = record.get(name)
+    if value in ("", [], None):
+        return None
+    if name == "emailAddresses" and isinstance(value, str):
+        return split_emails(value)
+    return value
+
+
+def employee_from_remote(record: dict[str, Any], department_code: str, department_name: str,
+                         employee_class: str) -> Employee:
+    """An attendance employee as a ledger row (for pull-employees)."""
+    emails = record.get("emailAddresses") or []
+    if isinstance(emails, str):
+        emails = split_emails(emails)
+    gender = record.get("gender") or ""
+    return Employee(
+        code=str(record.get("code") or ""),
+        last_name=record.get("lastName") or "",
+        first_name=record.get("firstName") or "",
+        last_name_kana=katakana(record.get("lastNamePhonetics") or ""),
+        first_name_kana=katakana(record.get("firstNamePhonetics") or ""),
+        department_code=department_code,
+        department_name=department_name,
+        employee_class=employee_class,
+        gender=gender if gender in ("male", "female") else "",
+        birth_date=_date(record.get("birthDate")),
+        hired_date=_date(record.get("hiredDate")),
+        resignation_date=_date(record.get("resignationDate")),
+        email=";".join(emails),
+    )
+
+
+def _date(value: Any) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+# --- fingerprints ----------------------------------------------------------------------------
+
+_employee_values = operator.attrgetter(*EMPLOYEE_FIELDS)
+_EMPLOYEE_FORMAT = "\x1f".join(["%s"] * len(EMPLOYEE_FIELDS))
+
+
+def context_digest(*parts: Any) -> str:
+    """A short digest (16 hex) of everything outside the employee that shapes what is sent."""
+    return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def sync_fingerprint(emp: Employee, context: str, override: Any = None) -> str:
+    """The fingerprint stored with an employee's link after a successful sync.
+
+    It covers the employee's ledger values, the workbook/masters context (``context_digest``)
+    and the employee's own 個別設定, so a change to any of them puts the employee back in the
+    nightly plan. (``Employee.fingerprint`` is ~10x slower; the plan must handle 50,000 rows.)
+    """
+    text = _EMPLOYEE_FORMAT % _employee_values(emp)
+    if override is not None:
+        text += "\x1e" + repr(override)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16,
+                           person=context.encode("ascii")[:16]).hexdigest()

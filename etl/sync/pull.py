@@ -1,0 +1,167 @@
+"""Attendance → ledger: employees the ledger lacks are added (and, on request, existing ones
+refreshed), mapping division → department and type → class back through the workbook.
+
+``plan_pull`` is pure; ``apply_pull`` writes the plan to the ledger in chunks of at most
+``limit`` employees (no cap on the total), each chunk with the links (code ↔ key) of its
+employees. A pulled employee's link carries no fingerprint, so the next sync compares it once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl.errors import Problem
+from etl.kot.model import Masters
+from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
+from etl.ledger.normalize import normalize_code
+from etl.ledger.store import Link
+from etl.report.result import RowResult
+from etl.sync.fields import employee_from_remote
+from etl.workbook.model import MappingBook
+from etl.workbook.resolve import Resolver
+
+# ledger fields a refresh (--update-existing) may overwrite; a blank attendance value never does
+REFRESHED = ("last_name", "first_name", "last_name_kana", "first_name_kana", "gender", "birth_date",
+             "hired_date", "resignation_date", "email")
+
+
+@dataclass
+class PullItem:
+    employee: Employee  # the ledger row to write
+    key: str  # 従業員識別キー
+    action: str  # create | update | unchanged
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # ledger field → [old, new]
+
+
+@dataclass
+class PullPlan:
+    items: list[PullItem]
+    links: list[Link]  # links to store (missing or pointing at another key)
+    problems: list[Problem] = field(default_factory=list)
+
+    def writes(self) -> list[PullItem]:
+        return [i for i in self.items if i.action in ("create", "update")]
+
+
+class _BackMapper:
+    """division → department and type → class, from the workbook's mappings reversed."""
+
+    def __init__(self, book: MappingBook, departments: dict[str, str], classes: Iterable[str]):
+        self.departments = departments
+        self.classes = set(classes)
+        self.division_to_department: dict[str, tuple[str, str]] = {}
+        for m in book.divisions:
+            if m.department_code and m.division_code:
+                self.division_to_department.setdefault(
+                    m.division_code, (m.department_code, m.department_name or departments.get(m.department_code, "")))
+        self.warned: set[tuple[str, str]] = set()  # one warning per unmapped code
+        self.type_to_class: dict[str, str] = {}
+        for m in book.types:
+            if m.employee_class and m.type_code:
+                self.type_to_class.setdefault(m.type_code, m.employee_class)
+
+    def department(self, record: dict, problems: list[Problem]) -> tuple[str, str]:
+        division = str(record.get("divisionCode") or "")
+        if division in self.division_to_department:
+            return self.division_to_department[division]
+        if division and division not in self.departments and self._first("division", division):
+            problems.append(Problem.of("pull-unmapped-division", employee_code=str(record.get("code")),
+                                       value=f"{division} {record.get('divisionName') or ''}".strip()))
+        return division, self.departments.get(division) or str(record.get("divisionName") or "")
+
+    def employee_class(self, record: dict, problems: list[Problem]) -> str:
+        type_code = str(record.get("typeCode") or "")
+        if type_code in self.type_to_class:
+            return self.type_to_class[type_code]
+        if type_code and type_code not in self.classes and self._first("type", type_code):
+            problems.append(Problem.of("pull-unmapped-type", employee_code=str(record.get("code")),
+                                       value=f"{type_code} {record.get('typeName') or ''}".strip()))
+        return type_code
+
+    def _first(self, kind: str, code: str) -> bool:
+        if (kind, code) in self.warned:
+            return False
+        self.warned.add((kind, code))
+        return True
+
+
+def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, masters: Masters,
+              links: dict[str, Link], departments: dict[str, str], classes: Iterable[str], *,
+              update_existing: bool = False) -> PullPlan:
+    """What pull-employees would write: one item per attendance employee the ledger lacks (and,
+    with ``update_existing``, per existing one), plus the links to store."""
+    mapper = _BackMapper(book, departments, classes)
+    resolver = Resolver(book, masters)
+    ledger = {e.code: e for e in employees}
+    items: list[PullItem] = []
+    new_links: list[Link] = []
+    problems: list[Problem] = []
+    for record in sorted(remote, key=lambda r: str(r.get("code") or "")):
+        code = normalize_code(record.get("code"))
+        key = str(record.get("key") or "")
+        if not code or not key:
+            continue
+        record = {**record, "code": code}
+        link = links.get(code)
+        if link is None or link.key != key:
+            new_links.append(Link(code, key, "", ""))
+        current = ledger.get(code)
+        if current is None:
+            department, name = mapper.department(record, problems)
+            emp = employee_from_remote(record, department, name, mapper.employee_class(record, problems))
+            items.append(PullItem(emp, key, "create",
+                                  {f: [None, _show(getattr(emp, f))] for f in EMPLOYEE_FIELDS if getattr(emp, f)}))
+        elif update_existing:
+            items.append(_refresh(current, record, key, book, mapper, resolver, problems))
+    return PullPlan(items=items, links=new_links, problems=problems)
+
+
+def _refresh(current: Employee, record: dict, key: str, book: MappingBook, mapper: _BackMapper,
+             resolver: Resolver, problems: list[Problem]) -> PullItem:
+    fresh = employee_from_remote(record, "", "", "")
+    values: dict[str, Any] = {f: getattr(fresh, f) for f in REFRESHED if getattr(fresh, f) not in ("", None)}
+    uses_business = book.settings.business_name_as_name and (current.business_last_name or current.business_first_name)
+    if uses_business:  # the attendance side holds the business name: the legal name stays
+        values.pop("last_name", None)
+        values.pop("first_name", None)
+    # department / class only when the attendance side no longer matches what they resolve to
+    if record.get("divisionCode") and resolver.division(current)[0] != record.get("divisionCode"):
+        values["department_code"], values["department_name"] = mapper.department(record, problems)
+    if record.get("typeCode") and resolver.employment_type(current)[0] != record.get("typeCode"):
+        values["employee_class"] = mapper.employee_class(record, problems)
+    changes = {f: [_show(getattr(current, f)), _show(v)] for f, v in values.items() if getattr(current, f) != v}
+    if not changes:
+        return PullItem(current, key, "unchanged")
+    updated = dataclasses.replace(current, **{f: values[f] for f in changes})
+    return PullItem(updated, key, "update", changes)
+
+
+def _show(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def pull_rows(plan: PullPlan, result: str) -> list[RowResult]:
+    messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし"}
+    return [RowResult(employee_code=i.employee.code, action=i.action, result=result, changes=i.changes,
+                      message=messages[i.action]) for i in plan.items]
+
+
+def apply_pull(plan: PullPlan, ledger: Any, *, limit: int, now: str) -> tuple[int, int, list[int]]:
+    """Write the plan in chunks of at most ``limit``; returns (inserted, updated, chunk sizes)."""
+    writes = plan.writes()
+    link_of = {link.code: dataclasses.replace(link, synced_at=now) for link in plan.links}
+    inserted = updated = 0
+    chunks: list[int] = []
+    for start in range(0, len(writes), limit):
+        chunk = writes[start:start + limit]
+        ins, upd = ledger.upsert_employees([i.employee for i in chunk])
+        ledger.save_links([link_of.pop(i.employee.code) for i in chunk if i.employee.code in link_of])
+        inserted, updated = inserted + ins, updated + upd
+        chunks.append(len(chunk))
+    rest = list(link_of.values())  # links of employees already in the ledger
+    for start in range(0, len(rest), limit):
+        ledger.save_links(rest[start:start + limit])
+    return inserted, updated, chunks

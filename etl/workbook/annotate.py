@@ -1,0 +1,124 @@
+"""Write the validator's problems into a copy of the workbook: each problem cell filled red
+(error) or yellow (warning) with a comment holding the message, and a 検証結果 sheet listing
+every problem with a hyperlink to its cell. The user's file is never modified.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from etl.errors import ERROR, Problem
+from etl.workbook import layout
+from etl.workbook.opening import open_workbook
+
+SHEET_RESULTS = "検証結果"
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+LINK_FONT = Font(color="0563C1", underline="single")
+RESULT_HEADERS = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")
+COMMENT_AUTHOR = "kintai-etl 検証"
+MESSAGE_WIDTH = 90
+
+
+def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
+    """Copy ``src`` to ``dest`` with the problems painted in; returns ``dest``."""
+    src, dest = Path(src), Path(dest)
+    if dest.resolve() == src.resolve():
+        raise ValueError("annotate() never writes over the workbook it reads")
+    with open_workbook(src, read_only=False) as wb:
+        if SHEET_RESULTS in wb.sheetnames:  # annotating an annotated copy
+            wb.remove(wb[SHEET_RESULTS])
+        by_cell: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+        for p in problems:
+            if p.sheet in wb.sheetnames and _valid_cell(p.cell):
+                by_cell[(p.sheet, p.cell)].append(p)
+        for (sheet, ref), found in by_cell.items():
+            _paint(wb[sheet][ref], found)
+        _results_sheet(wb, problems, set(by_cell))
+        layout.apply_validations(wb, _master_ranges(wb))
+    return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC))
+
+
+def _valid_cell(ref: str) -> bool:
+    if not ref:
+        return False
+    try:
+        col, row = coordinate_from_string(ref)
+    except Exception:  # CellCoordinatesException and friends
+        return False
+    return 1 <= row <= layout.LAST_ROW and len(col) <= 3
+
+
+def _paint(cell, found: list[Problem]) -> None:
+    is_error = any(p.severity == ERROR for p in found)
+    cell.fill = ERROR_FILL if is_error else WARNING_FILL
+    text = "\n".join(f"[{'エラー' if p.severity == ERROR else '警告'}] {p.message}" for p in found)
+    if cell.comment is not None and cell.comment.text:
+        text = f"{cell.comment.text}\n---\n{text}"
+    comment = Comment(text, COMMENT_AUTHOR)
+    comment.width = 360
+    comment.height = min(60 + 40 * len(found) + len(text) // 2, 600)
+    cell.comment = comment
+
+
+def _results_sheet(wb, problems: list[Problem], linked: set[tuple[str, str]]) -> None:
+    ws = wb.create_sheet(SHEET_RESULTS, 0)
+    ws.append(list(RESULT_HEADERS))
+    errors = sum(p.severity == ERROR for p in problems)
+    for p in problems:
+        ws.append(["エラー" if p.severity == ERROR else "警告", p.code, p.sheet, p.cell, p.employee_code, p.message])
+        row = ws.max_row
+        ws.cell(row, 1).fill = ERROR_FILL if p.severity == ERROR else WARNING_FILL
+        for cell in ws[row]:
+            cell.alignment = Alignment(wrap_text=cell.column == 6, vertical="top")
+        layout.fit_height(ws, row, [(p.message, MESSAGE_WIDTH)])
+        if (p.sheet, p.cell) in linked:
+            link = ws.cell(row, 4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{p.cell}", display=p.cell)
+            link.font = LINK_FONT
+    if not problems:
+        ws.append(["", "", "", "", "", "問題は見つかりませんでした。"])
+    summary = ws.cell(1, len(RESULT_HEADERS) + 2, f"エラー {errors} 件・警告 {len(problems) - errors} 件 "
+                                                  "(セル列のリンクで該当セルへ移動します)")
+    summary.font = Font(bold=True)
+    for letter, width in zip("ABCDEFH", (8, 28, 18, 8, 12, MESSAGE_WIDTH, 50), strict=True):
+        ws.column_dimensions[letter].width = width
+    layout.style_sheet(ws, SHEET_RESULTS)
+    summary.font = Font(bold=True)
+    summary.fill = PatternFill()
+    summary.border = layout.Border()
+    ws.auto_filter.ref = f"A1:F{max(ws.max_row, 2)}"
+    layout.print_setup(ws)
+    wb.active = 0
+    for other in wb.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+
+
+def _master_ranges(wb) -> dict[str, str]:
+    """The list ranges of the workbook's own マスタ sheet (so the copy keeps its dropdowns)."""
+    from etl.workbook.model import SHEET_MASTER
+
+    if SHEET_MASTER not in wb.sheetnames:
+        return {}
+    ws = wb[SHEET_MASTER]
+    names = {header: name for name, header, *_ in layout.Lists().columns()}
+    ranges = {}
+    for cell in ws[1]:
+        name = names.get(cell.value)
+        if name is None:
+            continue
+        letter = cell.column_letter
+        last = 1
+        for (value,) in ws.iter_rows(min_row=2, min_col=cell.column, max_col=cell.column, values_only=True):
+            if value in (None, ""):
+                break
+            last += 1
+        if last > 1:
+            ranges[name] = f"'{SHEET_MASTER}'!${letter}$2:${letter}${last}"
+    return ranges

@@ -1,0 +1,49 @@
+"""`validate [--workbook PATH]`: read the workbook, check it against the live masters and the
+ledger, write reports/<run>/ (result.json, errors.csv, report.html, the annotated copy).
+
+Exit 0 when there is no error (warnings allowed), 3 otherwise. A file that cannot be opened at
+all is one stderr line and exit 3 (the report folder still records it).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from etl.errors import ERROR, ExitCode, WorkbookError
+from etl.jobs import client_for, ledger_for, run_job, workbook_path
+from etl.report.result import RunResult
+from etl.workbook.read import read_workbook
+from etl.workbook.validate import validate_book
+
+
+def validate_command(ctx: Any) -> int:
+    settings = ctx.settings
+    path = workbook_path(settings, getattr(ctx.args, "workbook", None))
+    try:
+        book = read_workbook(path)
+    except WorkbookError as e:
+        broken = e  # the except name is unbound after the block; keep it for the closure
+
+        def fail(result: RunResult) -> None:
+            result.meta["workbook"] = str(path)
+            raise broken
+
+        return run_job(ctx, "validate", fail)  # no annotated copy of a file that cannot be opened
+
+    def body(result: RunResult) -> None:
+        result.meta["workbook"] = str(path)
+        masters = client_for(settings).masters()
+        employees = ledger_for(settings).employees()
+        problems = validate_book(book, masters, employees, settings.clock.today())
+        result.problems.extend(problems)
+        errors = [p for p in problems if p.severity == ERROR]
+        result.meta["error_count"] = len(errors)
+        result.meta["warning_count"] = len(problems) - len(errors)
+        if errors:
+            result.exit_code = ExitCode.INVALID_INPUT
+            ctx.err(f"エラー: {path.name} に {len(errors)} 件のエラーがあります。最初のエラー: {errors[0].line()}"
+                    " (セルに印を付けたコピーをレポートフォルダーに出力しました)")
+        else:
+            result.exit_code = ExitCode.SUCCESS
+            ctx.out(f"{path.name}: エラーはありません (警告 {len(problems)} 件)。")
+
+    return run_job(ctx, "validate", body, annotate_from=path)

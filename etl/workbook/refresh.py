@@ -1,0 +1,145 @@
+"""`template --refresh`: bring an HR-edited workbook up to date with the live masters and the ledger.
+
+Keeps every value and comment HR entered; rewrites the hidden マスタ sheet and every dropdown
+(re-applied on every save: openpyxl drops some list validations on a round trip); adds missing
+sheets, headers and setting rows from the template; appends a highlighted row for each ledger
+department and employee class not yet on its mapping sheet; keeps a timestamped backup.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl.kot.model import Masters
+from etl.workbook import cells, layout
+from etl.workbook.catalogue import attendance_items
+from etl.workbook.howto import SETTING_HELP
+from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
+from etl.workbook.opening import open_workbook
+from etl.workbook.template import DATA_SHEETS, write_fields
+
+
+@dataclass
+class RefreshResult:
+    path: Path
+    backup: Path | None
+    added_departments: list[str] = field(default_factory=list)
+    added_classes: list[str] = field(default_factory=list)
+
+
+def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: list[str], now: dt.datetime,
+            *, dest: Path | None = None) -> RefreshResult:
+    """Refresh the workbook at ``path`` into ``dest`` (default: in place, after a backup)."""
+    path = Path(path)
+    dest = Path(dest) if dest is not None else path
+    with open_workbook(path, read_only=False) as wb:
+        _ensure_sheets(wb)
+        added_departments = _append_missing(wb[SHEET_DIVISIONS], HEADERS[SHEET_DIVISIONS], departments, now,
+                                            "勤怠所属コード")
+        added_classes = _append_missing(wb[SHEET_TYPES], HEADERS[SHEET_TYPES], dict.fromkeys(classes, ""), now,
+                                         "勤怠雇用区分コード")
+        _ensure_settings(wb[SHEET_SETTINGS])
+        for sheet in DATA_SHEETS:
+            layout.style_sheet(wb[sheet], sheet, widths=False)
+        ranges = layout.write_master(wb, layout.Lists(dict(masters.divisions), dict(masters.working_types),
+                                                      dict(departments), list(classes), attendance_items()))
+        layout.apply_validations(wb, ranges)
+    backup = None
+    if dest.exists():
+        backup = _backup_path(dest, now)
+        shutil.copy2(dest, backup)
+    layout.save_workbook(wb, dest, now)
+    if backup is not None:
+        shutil.copymode(backup, dest)
+    return RefreshResult(dest, backup, added_departments, added_classes)
+
+
+def _backup_path(path: Path, now: dt.datetime) -> Path:
+    base = f"{path.stem}.{now:%Y%m%d-%H%M%S}.bak"
+    candidate, n = path.with_name(base + path.suffix), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{base}-{n}{path.suffix}")
+    return candidate
+
+
+def _ensure_sheets(wb: Any) -> None:
+    """Add a missing data sheet (with its header) and missing header labels (at the end of row 1)."""
+    by_label = {cells.norm_label(name): name for name in wb.sheetnames}
+    for index, sheet in enumerate(DATA_SHEETS, start=1):
+        actual = by_label.get(cells.norm_label(sheet))
+        if actual is None:
+            ws = wb.create_sheet(sheet, index=min(index, len(wb.sheetnames)))
+            ws.append(list(HEADERS[sheet]))
+            if sheet == "連携項目":
+                write_fields(ws)
+            continue
+        if actual != sheet:
+            wb[actual].title = sheet
+        ws = wb[sheet]
+        have = layout.header_columns(ws)
+        col = max((c.column for c in ws[1] if c.value not in (None, "")), default=0) + 1
+        for label in HEADERS[sheet]:
+            if cells.norm_label(label) not in have:
+                ws.cell(1, col, label)
+                col += 1
+
+
+def _ensure_settings(ws: Any) -> None:
+    cols = layout.header_columns(ws)
+    item_col = cols.get(cells.norm_label("項目"), "A")
+    value_col = cols.get(cells.norm_label("値"), "B")
+    help_col = cols.get(cells.norm_label("説明"), "C")
+    present = set()
+    last = layout.last_used_row(ws)
+    for row in range(2, last + 1):
+        value = ws[f"{item_col}{row}"].value
+        if isinstance(value, str):
+            present.add(cells.norm_label(value))
+    for label, (_key, default) in SETTING_ITEMS.items():
+        if cells.norm_label(label) in present:
+            continue
+        last += 1
+        ws[f"{item_col}{last}"] = label
+        ws[f"{value_col}{last}"] = default or None
+        ws[f"{help_col}{last}"] = SETTING_HELP[label]
+        for letter in (item_col, value_col, help_col):
+            ws[f"{letter}{last}"].fill = layout.ADDED_FILL
+
+
+def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], now: dt.datetime,
+                    target_label: str) -> list[str]:
+    """Append a highlighted row for each key of ``wanted`` not yet in the sheet's first column."""
+    cols = layout.header_columns(ws)
+    key_col = cols[cells.norm_label(headers[0])]
+    name_col = cols.get(cells.norm_label(headers[1])) if headers[1].endswith("名") else None
+    note_col = cols.get(cells.norm_label("備考"))
+    last = layout.last_used_row(ws)
+    present = set()
+    for row in range(2, last + 1):
+        try:
+            present.add(cells.code(ws[f"{key_col}{row}"].value))
+        except cells.CellError:
+            continue
+    added = []
+    letters = sorted(cols.values(), key=lambda s: (len(s), s))
+    for key, name in wanted.items():
+        key = cells.code(key)
+        if not key or key in present:
+            continue
+        present.add(key)
+        last += 1
+        cell = ws[f"{key_col}{last}"]
+        cell.value = key
+        cell.number_format = "@"
+        if name_col and name:
+            ws[f"{name_col}{last}"] = name
+        if note_col:
+            ws[f"{note_col}{last}"] = f"{now:%Y-%m-%d} 自動追加: {target_label}を入力してください"
+        for letter in letters:
+            ws[f"{letter}{last}"].fill = layout.ADDED_FILL
+        added.append(key)
+    return added

@@ -1,0 +1,325 @@
+"""MappingBook + live masters + ledger → every Problem, in one pass (pure).
+
+Linear in the size of the workbook and the ledger: set and dict lookups only; difflib runs
+only for the few distinct unknown codes, and its suggestions are cached.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours
+from etl.errors import ERROR, Problem
+from etl.kot.model import Masters
+from etl.ledger.employee import Employee
+from etl.workbook.catalogue import attendance_items
+from etl.workbook.model import (
+    HEADERS,
+    OUTPUT_FORMATS,
+    SHEET_DIVISIONS,
+    SHEET_FIELDS,
+    SHEET_HOWTO,
+    SHEET_OUTPUT,
+    SHEET_OVERRIDES,
+    SHEET_SETTINGS,
+    SHEET_TYPES,
+    TEMPLATE_VERSION,
+    MappingBook,
+)
+from etl.workbook.resolve import Resolver
+from etl.workbook.suggest import Suggest
+
+SHEET_ORDER = {s: i for i, s in enumerate(
+    (SHEET_HOWTO, SHEET_SETTINGS, SHEET_FIELDS, SHEET_DIVISIONS, SHEET_TYPES, SHEET_OVERRIDES, SHEET_OUTPUT))}
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+ENCODING_VALUES = ("cp932", "utf-8-sig")
+OUTPUT_VALUES = ("csv", "ledger")
+
+
+def validate_book(book: MappingBook, masters: Masters, employees: list[Employee], today: dt.date) -> list[Problem]:
+    """Every problem of ``book`` against the attendance masters and the ledger, sorted by sheet and row."""
+    problems = list(book.read_problems)
+    v = _Checks(book, masters, employees, today, problems)
+    v.settings()
+    v.fields()
+    v.divisions()
+    v.types()
+    v.overrides()
+    v.output_columns()
+    v.unresolved()
+    return _sorted(_dedupe(problems))
+
+
+class _Checks:
+    def __init__(self, book: MappingBook, masters: Masters, employees: list[Employee], today: dt.date,
+                 problems: list[Problem]):
+        self.book = book
+        self.masters = masters
+        self.employees = employees
+        self.today = today
+        self.out = problems
+        self.divisions_hint = Suggest(masters.divisions, "所属")
+        self.types_hint = Suggest(masters.working_types, "雇用区分")
+        self.ledger_codes = {e.code for e in employees}
+        self.department_names: dict[str, str] = {}
+        for e in employees:
+            if e.department_code and not self.department_names.get(e.department_code):
+                self.department_names[e.department_code] = e.department_name
+        self.classes = {e.employee_class for e in employees}
+
+    def add(self, code: str, **kw: object) -> None:
+        self.out.append(Problem.of(code, **kw))
+
+    # --- 設定 ----------------------------------------------------------------------------------
+    def settings(self) -> None:
+        s = self.book.settings
+        where = s.cells
+
+        def at(key: str) -> dict[str, str]:
+            return {"sheet": SHEET_SETTINGS, "cell": where.get(key, "")}
+
+        def shown(key: str, value: object) -> str:
+            return s.raw.get(key) or str(value)
+
+        if s.template_version != TEMPLATE_VERSION:
+            self.add("template-version", value=shown("template_version", s.template_version),
+                     expected=TEMPLATE_VERSION, **at("template_version"))
+        if s.auto_import_day is not None and not 1 <= s.auto_import_day <= 28:
+            self.add("invalid-setting", item="勤怠データ自動取込日", value=shown("auto_import_day", s.auto_import_day),
+                     hint="1〜28 の整数を入力してください (29日以降はない月があるため。空欄なら自動では取り込みません)。",
+                     **at("auto_import_day"))
+        if s.csv_encoding not in ENCODING_VALUES:
+            self.add("invalid-setting", item="勤怠CSV文字コード", value=shown("csv_encoding", s.csv_encoding),
+                     hint="Shift_JIS または UTF-8 を選んでください。", **at("csv_encoding"))
+        if s.attendance_output not in OUTPUT_VALUES:
+            self.add("invalid-setting", item="勤怠データ出力先", value=shown("attendance_output", s.attendance_output),
+                     hint="CSV または 台帳 を選んでください。", **at("attendance_output"))
+        for address in s.notify_emails:
+            if not EMAIL.fullmatch(address):
+                self.add("invalid-email", value=address, **at("notify_emails"))
+        if s.auto_sync:
+            hours = RestrictedHours.parse(DEFAULT_RESTRICTED_HOURS)
+            moment = dt.datetime.combine(self.today, s.auto_sync_time)
+            if hours.current(moment.replace(tzinfo=JST)):
+                self.add("auto-sync-restricted-hours", value=f"{s.auto_sync_time:%H:%M}", windows=str(hours),
+                         **at("auto_sync_time"))
+        if s.default_division_code and s.default_division_code not in self.masters.divisions:
+            self.add("unknown-default-division", value=s.default_division_code,
+                     hint=self.divisions_hint.hint(s.default_division_code), **at("default_division_code"))
+        if s.default_type_code and s.default_type_code not in self.masters.working_types:
+            self.add("unknown-default-type", value=s.default_type_code,
+                     hint=self.types_hint.hint(s.default_type_code), **at("default_type_code"))
+
+    # --- 連携項目 --------------------------------------------------------------------------------
+    def fields(self) -> None:
+        for f in self.book.fields:
+            if f.required and not f.enabled:
+                self.add("required-field-off", sheet=f.pos.sheet, cell=f.pos.cell("enabled"), value=f.ledger_field)
+
+    # --- 所属マッピング -----------------------------------------------------------------------
+    def divisions(self) -> None:
+        known, hint = self.masters.divisions, self.divisions_hint
+        departments = self.department_names
+        seen: dict[str, tuple[str, str]] = {}
+        key_header, target_header = HEADERS[SHEET_DIVISIONS][0], HEADERS[SHEET_DIVISIONS][2]
+        for m in self.book.divisions:
+            pos = m.pos
+            if m.division_code and m.division_code not in known:
+                self.add("unknown-division", sheet=pos.sheet, cell=pos.cell("division_code"), value=m.division_code,
+                         hint=hint.hint(m.division_code))
+            if not m.department_code:
+                if m.division_code:
+                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell("department_code"),
+                             target=target_header, header=key_header)
+                continue
+            if m.department_code not in departments:
+                self.add("unknown-department", sheet=pos.sheet, cell=pos.cell("department_code"), value=m.department_code)
+            self._duplicate(seen, m.department_code, m.division_code, pos.sheet, pos.cell("department_code"))
+
+    def _duplicate(self, seen: dict[str, tuple[str, str]], key: str, target: str, sheet: str, cell: str) -> None:
+        prev = seen.get(key)
+        if prev is None:
+            seen[key] = (target, cell)
+            return
+        prev_target, prev_cell = prev
+        code = "duplicate-mapping-conflict" if prev_target and target and prev_target != target else "duplicate-mapping"
+        self.add(code, sheet=sheet, cell=cell, value=key, other=f"セル {prev_cell}")
+        if not prev_target and target:
+            seen[key] = (target, cell)
+
+    # --- 雇用区分マッピング ---------------------------------------------------------------------
+    def types(self) -> None:
+        known, hint = self.masters.working_types, self.types_hint
+        seen: dict[str, tuple[str, str]] = {}
+        key_header, target_header = HEADERS[SHEET_TYPES][0], HEADERS[SHEET_TYPES][1]
+        for m in self.book.types:
+            pos = m.pos
+            if m.type_code and m.type_code not in known:
+                self.add("unknown-employment-type", sheet=pos.sheet, cell=pos.cell("type_code"), value=m.type_code,
+                         hint=hint.hint(m.type_code))
+            if not m.employee_class:
+                if m.type_code:
+                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell("employee_class"),
+                             target=target_header, header=key_header)
+                continue
+            if m.employee_class not in self.classes:
+                self.add("unknown-employee-class", sheet=pos.sheet, cell=pos.cell("employee_class"),
+                         value=m.employee_class)
+            self._duplicate(seen, m.employee_class, m.type_code, pos.sheet, pos.cell("employee_class"))
+
+    # --- 個別設定 ----------------------------------------------------------------------------------
+    def overrides(self) -> None:
+        divisions, types = self.masters.divisions, self.masters.working_types
+        ledger = self.ledger_codes
+        first = self.today.replace(day=1)
+        far = _add_year(self.today)
+        seen: dict[str, tuple[tuple, str]] = {}
+        for o in self.book.overrides:
+            pos = o.pos
+            if o.division_code and o.division_code not in divisions:
+                self.add("unknown-division", sheet=pos.sheet, cell=pos.cell("division_code"), value=o.division_code,
+                         employee_code=o.employee_code, hint=self.divisions_hint.hint(o.division_code))
+            if o.type_code and o.type_code not in types:
+                self.add("unknown-employment-type", sheet=pos.sheet, cell=pos.cell("type_code"), value=o.type_code,
+                         employee_code=o.employee_code, hint=self.types_hint.hint(o.type_code))
+            if o.effective_date is not None:
+                if o.effective_date < first:
+                    self.add("effective-date-past", sheet=pos.sheet, cell=pos.cell("effective_date"),
+                             employee_code=o.employee_code, value=o.effective_date.isoformat(), limit=first.isoformat())
+                elif o.effective_date > far:
+                    self.add("effective-date-far", sheet=pos.sheet, cell=pos.cell("effective_date"),
+                             employee_code=o.employee_code, value=o.effective_date.isoformat(), limit=far.isoformat())
+            if not o.employee_code:
+                filled = [label for label, v in zip(HEADERS[SHEET_OVERRIDES][2:6],
+                                                    (o.division_code, o.type_code, o.effective_date, o.exclude),
+                                                    strict=True) if v]
+                if filled:
+                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell("employee_code"),
+                             target=filled[0], header=HEADERS[SHEET_OVERRIDES][0])
+                continue
+            if o.employee_code not in ledger:
+                self.add("override-unknown-employee", sheet=pos.sheet, cell=pos.cell("employee_code"),
+                         value=o.employee_code, employee_code=o.employee_code)
+            target = (o.division_code, o.type_code, o.effective_date, o.exclude)
+            prev = seen.get(o.employee_code)
+            if prev is None:
+                seen[o.employee_code] = (target, pos.cell("employee_code"))
+            else:
+                code = "duplicate-mapping" if prev[0] == target else "duplicate-mapping-conflict"
+                self.add(code, sheet=pos.sheet, cell=pos.cell("employee_code"), value=o.employee_code,
+                         employee_code=o.employee_code, other=f"セル {prev[1]}")
+
+    # --- 勤怠出力項目 ------------------------------------------------------------------------------
+    def output_columns(self) -> None:
+        columns = self.book.output_columns
+        try:
+            from etl.attendance.items import resolve_columns
+        except ImportError:
+            resolve_columns = None
+        if resolve_columns is not None:
+            self.out.extend(resolve_columns(columns)[1])
+        else:
+            items = attendance_items()
+            for c in columns:
+                if not c.enabled:
+                    continue
+                if c.item not in items:
+                    self.add("unknown-output-item", sheet=c.pos.sheet, cell=c.pos.cell("item"), value=c.item)
+                if c.fmt and c.fmt not in OUTPUT_FORMATS:
+                    self.add("invalid-output-format", sheet=c.pos.sheet, cell=c.pos.cell("fmt"), value=c.fmt)
+        seen: dict[str, str] = {}
+        for c in columns:
+            header = c.header or c.item
+            if not c.enabled or not header:
+                continue
+            if header in seen:
+                self.add("duplicate-output-column", sheet=c.pos.sheet, cell=c.pos.cell("header"), value=header,
+                         other=f"セル {seen[header]}")
+            else:
+                seen[header] = c.pos.cell("header")
+
+    # --- employees whose division / type cannot be resolved --------------------------------------------
+    def unresolved(self) -> None:
+        resolver = Resolver(self.book, self.masters)
+        overrides = resolver.overrides
+        hired_only = self.book.settings.hired_only
+        today = self.today
+        no_division: Counter[str] = Counter()
+        no_type: Counter[str] = Counter()
+        for e in self.employees:
+            if not e.is_active(today) or (hired_only and e.hired_date is None):
+                continue
+            o = overrides.get(e.code)
+            if o is not None and o.exclude:
+                continue
+            if resolver.division(e)[0] is None:
+                no_division[e.department_code] += 1
+            if resolver.employment_type(e)[0] is None:
+                no_type[e.employee_class] += 1
+        self._report_unresolved("unresolved-division", no_division, self.book.divisions, SHEET_DIVISIONS,
+                                "department_code", "division_code", self.department_names)
+        self._report_unresolved("unresolved-employment-type", no_type, self.book.types, SHEET_TYPES,
+                                "employee_class", "type_code", {})
+
+    def _report_unresolved(self, code: str, counts: Counter[str], rows: tuple, sheet: str, key_attr: str,
+                           target_attr: str, names: dict[str, str]) -> None:
+        if not counts:
+            return
+        blank_rows: dict[str, str] = {}
+        last, key_col = 1, "A"
+        for m in rows:
+            last = max(last, m.pos.row)
+            key_col = m.pos.cols.get(key_attr, key_col)
+            key = getattr(m, key_attr)
+            if key and not getattr(m, target_attr):
+                blank_rows.setdefault(key, m.pos.cell(target_attr))
+        # when the sheet or one of its headers is missing, the row to add is unknown: no cell
+        missing_sheet = not rows and any(p.code in ("missing-sheet", "missing-header") and p.sheet == sheet
+                                         for p in self.book.read_problems)
+        flagged = {p.cell for p in self.out if p.sheet == sheet and p.severity == ERROR}
+        for key in sorted(counts):
+            if missing_sheet:
+                cell = ""
+            elif key in blank_rows:
+                cell = blank_rows[key]
+                if cell in flagged:
+                    continue  # the row is there; its target cell is already reported (a formula, a bad code)
+            else:
+                last += 1
+                cell = f"{key_col}{last}"
+            shown = key or "(空欄)"
+            if names.get(key):
+                shown = f"{key} ({names[key]})"
+            self.add(code, sheet=sheet, cell=cell, value=shown, count=counts[key])
+
+
+def _add_year(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str, str, str]] = set()
+    out = []
+    for p in problems:
+        key = (p.code, p.sheet, p.cell, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+_CELL = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    def key(p: Problem) -> tuple:
+        m = _CELL.fullmatch(p.cell or "")
+        row = int(m[2]) if m else 0
+        col = (len(m[1]), m[1]) if m else (0, "")
+        return (SHEET_ORDER.get(p.sheet, 99), row, col)
+    return sorted(problems, key=key)

@@ -1,0 +1,248 @@
+"""import-attendance end to end: the sandbox on loopback, a real SQLite ledger, a real workbook,
+through etl.cli.main as a user runs it."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import cli_env, make_config
+
+from etl.cli import main
+from etl.kot.sandbox_state import load_state
+from etl.ledger.employee import Employee
+from etl.ledger.store import close_ledger, open_ledger
+from etl.workbook.model import SHEET_OUTPUT, SHEET_SETTINGS
+from etl.workbook.template import build_template
+
+FIXTURES = Path(__file__).parent / "fixtures" / "attendance"
+MONTH = "2026-10"
+H = 60
+
+# the golden CSV's columns: every 形式, one disabled row
+GOLDEN_COLUMNS = [
+    ("社員番号", "従業員番号", "文字", "はい"), ("氏名", "氏名", "文字", "はい"), ("所属", "所属名", "文字", "はい"),
+    ("開始日", "集計開始日", "文字", "はい"), ("出勤日数", "出勤日数", "日", "はい"), ("欠勤", "欠勤日数", "日", "いいえ"),
+    ("有休", "有休取得日数", "日", "はい"), ("遅刻回数", "遅刻回数", "回", "はい"), ("遅刻(分)", "遅刻時間", "分", "はい"),
+    ("早退", "早退時間", "HH:MM", "はい"), ("総労働(時間)", "総労働時間", "時間(10進)", "はい"),
+    ("残業", "残業時間", "HH:MM", "はい"), ("残業(分)", "残業時間", "分", "はい"),
+    ("残業(時間)", "残業時間", "時間(10進)", "はい"), ("深夜", "深夜時間", "HH:MM", "はい"),
+    ("休日労働", "休日労働時間", "HH:MM", "はい"), ("法定休日", "法定休日労働時間", "HH:MM", "はい"),
+    ("締め", "締め状況", "文字", "はい"),
+]
+
+
+def ledger_employees() -> list[Employee]:
+    hired = dt.date(2020, 4, 1)
+    return [Employee("E0001", "山田", "太郎〜−", hired_date=hired), Employee("E0002", "髙橋", "一郎", hired_date=hired),
+            Employee("E0003", "山﨑", "花子①", hired_date=hired), Employee("E0004", "=SUM(A1)", "次郎", hired_date=hired),
+            Employee("E0006", "伊藤", "四郎", hired_date=hired)]
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+        last = out.strip().splitlines()[-1]
+        assert last.startswith("report: "), out + err
+        self.result: dict[str, Any] = json.loads((Path(last[8:]).parent / "result.json").read_text(encoding="utf-8"))
+
+    def problems(self, code: str | None = None) -> list[tuple[str, str, str]]:
+        return [(p["code"], p["severity"], p["employee_code"]) for p in self.result["problems"]
+                if code is None or p["code"] == code]
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, sandbox, **settings: Any):
+        self.tmp, self.sandbox = tmp_path, sandbox
+        self.config = make_config(tmp_path, sandbox, **settings)
+        self.ledger_url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
+        self.ledger = open_ledger(self.ledger_url)
+        self.ledger.upsert_employees(ledger_employees())
+        self.book(GOLDEN_COLUMNS)
+        self.csv = tmp_path / "output" / f"attendance_{MONTH}.csv"
+
+    def book(self, columns=None, **settings: str) -> None:
+        path = build_template(self.tmp / "mapping.xlsx")
+        wb = openpyxl.load_workbook(path)
+        if columns is not None:
+            ws = wb[SHEET_OUTPUT]
+            ws.delete_rows(2, ws.max_row)
+            for row in columns:
+                ws.append(list(row))
+        ws = wb[SHEET_SETTINGS]
+        for label, value in settings.items():
+            row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == label)
+            ws.cell(row, 2).value = value
+        wb.save(path)
+
+    def run(self, *argv: str) -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--config", str(self.config), "import-attendance", *argv], env=cli_env(self.sandbox),
+                     stdout=out, stderr=err)
+        return Run(code, out.getvalue(), err.getvalue())
+
+    def set_month(self, month: str, entries: list[dict]) -> None:
+        self.sandbox.state.set_monthly(month, entries)
+
+    def month_entries(self, month: str = MONTH) -> list[dict]:
+        return copy.deepcopy(self.sandbox.state.monthly[month])
+
+
+@pytest.fixture
+def h(tmp_path, make_sandbox):
+    harness = Harness(tmp_path, make_sandbox(load_state(FIXTURES / "state.json")))
+    yield harness
+    close_ledger(harness.ledger_url)
+
+
+def test_golden_csv(h):
+    run = h.run("--month", MONTH)
+    assert run.code == 0, run.err
+    golden = (FIXTURES / "attendance_2026-10.csv").read_bytes()
+    assert h.csv.read_bytes() == golden
+    assert run.result["outputs"][0] == str(h.csv)
+    text = golden.decode("cp932")
+    assert "\r\n" in text and not golden.startswith(b"\xef\xbb\xbf")
+    assert "髙橋 一郎" in text and "山﨑 花子①" in text and "山田 太郎～－" in text
+    assert "\"'=SUM(A1) 次郎\"" not in text and "'=SUM(A1) 次郎" in text  # neutralised
+    assert "欠勤" not in text.splitlines()[0]  # 出力する = いいえ
+
+
+def test_findings_do_not_fail_the_import(h):
+    run = h.run("--month", MONTH)
+    assert run.code == 0 and run.result["status"] == "success"
+    found = run.problems()
+    assert ("overtime-month-45h", "warning", "E0002") in found  # 46:00
+    assert ("overtime-month-45h", "warning", "E0003") in found and ("overtime-month-100h", "error", "E0003") in found
+    assert not any(c == "E0004" and code.startswith("overtime-") for code, _, c in found)  # exactly 45:00
+    assert ("no-attendance", "warning", "E0006") in found
+    assert ("unknown-attendance-employee", "warning", "E0005") in found
+    e3 = next(p for p in run.result["problems"] if p["code"] == "overtime-month-100h")
+    assert "101:00" in e3["message"]
+
+
+def test_utf8_from_the_workbook_setting(h):
+    h.book(GOLDEN_COLUMNS[:2], 勤怠CSV文字コード="UTF-8")
+    assert h.run("--month", MONTH).code == 0
+    data = h.csv.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "山田 太郎〜−" in data.decode("utf-8-sig")
+
+
+def test_unencodable_character_writes_nothing_unless_replaced(h):
+    h.ledger.upsert_employees([Employee("E0002", "𠮷田", "一郎", hired_date=dt.date(2020, 4, 1))])
+    run = h.run("--month", MONTH)
+    assert run.code == 3 and not h.csv.exists()
+    (problem,) = [p for p in run.result["problems"] if p["code"] == "unencodable-character"]
+    assert problem["employee_code"] == "E0002" and "「氏名」" in problem["message"]
+    assert "エラー" in run.err and "E0002" in run.err
+
+    run = h.run("--month", MONTH, "--replace-unencodable")
+    assert run.code == 0
+    assert "E0002,?田 一郎," in h.csv.read_bytes().decode("cp932")
+    assert run.problems("unencodable-replaced") == [("unencodable-replaced", "warning", "E0002")]
+
+    assert h.run("--month", MONTH, "--encoding", "utf-8-sig").code == 0
+    assert "𠮷田 一郎" in h.csv.read_bytes().decode("utf-8-sig")
+
+
+def test_out_and_dry_run(h, tmp_path):
+    target = tmp_path / "payroll" / "kintai.csv"
+    run = h.run("--month", MONTH, "--out", str(target), "--dry-run")
+    assert run.code == 0 and not target.exists() and not h.csv.exists()
+    assert "[dry-run]" in run.out and "5 名" in run.out and "社員番号,氏名" in run.out
+    assert run.result["dry_run"] is True and run.result["outputs"] == [run.result["outputs"][-1]]  # the report only
+    assert h.run("--month", MONTH, "--out", str(target)).code == 0
+    assert target.read_bytes() == (FIXTURES / "attendance_2026-10.csv").read_bytes()
+
+
+def ledger_rows(h, month=MONTH) -> list[dict]:
+    return h.ledger.monthly(month)
+
+
+def test_ledger_import_is_idempotent(h):
+    first = h.run("--month", MONTH, "--to", "ledger")
+    assert first.code == 0, first.err
+    rows = ledger_rows(h)
+    assert [r["employee_code"] for r in rows] == ["E0001", "E0002", "E0003", "E0004", "E0005"]
+    e2 = rows[1]
+    assert (e2["overtime_minutes"], e2["paid_leave_days"], e2["early_leave_minutes"], e2["is_closing"]) == \
+        (46 * H, 0.5, 95, True)
+    assert e2["period_start"] == dt.date(2026, 10, 1)
+    second = h.run("--month", MONTH, "--to", "ledger")
+    assert second.code == 0 and second.problems("closed-month-corrected") == []
+    assert len(ledger_rows(h)) == 5
+    assert not h.csv.exists()
+
+
+def test_dry_run_leaves_the_ledger_alone(h):
+    run = h.run("--month", MONTH, "--to", "ledger", "--dry-run")
+    assert run.code == 0 and ledger_rows(h) == [] and "台帳" in run.out
+
+
+def test_a_closed_month_that_comes_back_different(h):
+    assert h.run("--month", MONTH, "--to", "ledger").code == 0
+    entries = h.month_entries()
+    entries[0]["overtime"] = entries[0]["unassigned"] = 720
+    h.set_month(MONTH, entries)
+    run = h.run("--month", MONTH, "--to", "ledger")
+    assert run.code == 0
+    assert run.problems("closed-month-corrected") == [("closed-month-corrected", "warning", "E0001")]
+    message = next(p["message"] for p in run.result["problems"] if p["code"] == "closed-month-corrected")
+    assert "残業時間 10:01 → 12:00" in message
+    assert ledger_rows(h)[0]["overtime_minutes"] == 720 and len(ledger_rows(h)) == 5
+
+
+def test_an_open_month(h):
+    entries = [{k: v for k, v in e.items() if k != "isClosing"} for e in h.month_entries()]
+    h.set_month("2026-11", entries)  # the current month: the sandbox reports it open
+    run = h.run("--month", "2026-11")
+    assert run.code == 0 and run.problems("month-not-closed") == [("month-not-closed", "warning", "")]
+    assert "未締め" in h.tmp.joinpath("output", "attendance_2026-11.csv").read_bytes().decode("cp932")
+
+    h.tmp.joinpath("output", "attendance_2026-11.csv").unlink()
+    run = h.run("--month", "2026-11", "--require-closed")
+    assert run.code == 3 and not h.tmp.joinpath("output", "attendance_2026-11.csv").exists()
+    assert run.problems("month-not-closed") == [("month-not-closed", "error", "")]
+    run = h.run("--month", "2026-11", "--require-closed", "--to", "ledger")
+    assert run.code == 3 and ledger_rows(h, "2026-11") == []
+
+
+def test_averages_and_the_fiscal_year_use_the_ledger_history(h):
+    base = {"employeeCode": "E0001", "workingDayCount": 20, "assigned": 9600}
+    for month, overtime in (("2026-08", 70 * H), ("2026-09", 90 * H)):
+        h.set_month(month, [{**base, "overtime": overtime, "unassigned": overtime}])
+        assert h.run("--month", month, "--to", "ledger").code == 0
+    h.set_month(MONTH, [{**base, "overtime": 80 * H, "unassigned": 80 * H}])
+    run = h.run("--month", MONTH)  # CSV: the history still comes from the ledger
+    found = [p for p in run.result["problems"] if p["code"] == "overtime-average-80h"]
+    assert [p["employee_code"] for p in found] == ["E0001"]
+    assert "2026-09〜2026-10 (2か月)" in found[0]["message"] and "85:00" in found[0]["message"]
+    section = run.result  # the section lives in the HTML; result.json keeps the problems
+    assert section["status"] == "success"
+
+
+def test_split_by_division(tmp_path, make_sandbox):
+    sandbox = make_sandbox(load_state(FIXTURES / "state.json"))
+    h = Harness(tmp_path, sandbox, attendance_api={"base_url": sandbox.url, "split_by_division": True})
+    try:
+        sandbox.reset_counts()
+        run = h.run("--month", MONTH)
+        assert run.code == 0, run.err
+        assert h.csv.read_bytes() == (FIXTURES / "attendance_2026-10.csv").read_bytes()
+    finally:
+        close_ledger(h.ledger_url)
+
+
+def test_an_invalid_output_sheet_stops_before_any_request(h):
+    h.book([("残業", "残業時間", "日", "はい"), ("x", "ない項目", "", "はい")])
+    h.sandbox.reset_counts()
+    run = h.run("--month", MONTH)
+    assert run.code == 3 and not h.csv.exists()
+    assert [(p["code"], p["cell"]) for p in run.result["problems"]] == [("output-format-mismatch", "C2"),
+                                                                        ("unknown-output-item", "B3")]
+    assert h.sandbox.counts.get("GET", 0) == 0

@@ -1,0 +1,60 @@
+"""The clock, ETL_NOW and restricted-hours edges."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from etl.clock import JST, ManualClock, RestrictedHours, clock_from_env, parse_iso, previous_month
+
+HOURS = RestrictedHours.parse()
+
+
+@pytest.mark.parametrize("time, restricted, reopens", [
+    ("08:29:59", False, None),
+    ("08:30:00", True, "10:00"),
+    ("09:59:59", True, "10:00"),
+    ("10:00:00", False, None),
+    ("17:29:59", False, None),
+    ("17:30:00", True, "18:30"),
+    ("18:30:00", False, None),
+    ("02:00:00", False, None),
+], ids=lambda v: str(v))
+def test_restricted_hours_edges(time, restricted, reopens):
+    now = parse_iso(f"2026-11-26T{time}+09:00")
+    assert HOURS.is_restricted(now) is restricted
+    got = HOURS.reopens_at(now)
+    assert (got.strftime("%H:%M") if got else None) == reopens
+
+
+def test_utc_input_is_judged_in_jst():
+    # 23:45 UTC is 08:45 JST the next morning
+    assert HOURS.is_restricted(dt.datetime(2026, 11, 25, 23, 45, tzinfo=dt.UTC))
+
+
+def test_adjacent_windows_chain():
+    hours = RestrictedHours.parse(["08:00-09:00", "09:00-09:30"])
+    assert hours.reopens_at(parse_iso("2026-11-26T08:10:00+09:00")).strftime("%H:%M") == "09:30"
+
+
+def test_next_start_rolls_to_tomorrow():
+    assert HOURS.next_start(parse_iso("2026-11-26T19:00:00+09:00")) == parse_iso("2026-11-27T08:30:00+09:00")
+
+
+def test_etl_now_replaces_the_clock():
+    clock = clock_from_env({"ETL_NOW": "2026-11-26T08:45:00+09:00"})
+    now = clock.now()
+    assert now.tzinfo is not None and now.astimezone(JST).date() == dt.date(2026, 11, 26)
+    assert HOURS.is_restricted(now)
+    assert previous_month(now.date()) == "2026-10"
+
+
+def test_manual_clock_sleep_advances_without_waiting():
+    c = ManualClock("2026-11-26T09:59:00+09:00")
+    c.sleep(61)
+    assert c.now() == parse_iso("2026-11-26T10:00:01+09:00") and c.slept == [61]
+
+
+def test_naive_iso_is_taken_as_jst():
+    assert parse_iso("2026-01-01T00:00:00").utcoffset() == dt.timedelta(hours=9)
+    assert previous_month(dt.date(2026, 1, 15)) == "2025-12"

@@ -1,0 +1,138 @@
+"""Configuration: file + ETL_* env + flags → frozen Settings; every problem at once."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main
+from etl.config import Secret, load_settings, mask, render_default_toml
+from etl.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "etl.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_without_a_file(tmp_path):
+    s = load_settings(env={}, cwd=tmp_path)
+    assert s.attendance_api.base_url == "https://api.kingtime.jp/v1.0"
+    assert s.attendance_api.max_requests == 500 and s.attendance_api.per_seconds == 300
+    assert s.ledger_url == f"sqlite:///{(tmp_path / 'data' / 'ledger.db').as_posix()}"
+    assert str(s.restricted_hours) == "08:30-10:00, 17:30-18:30"
+
+
+def test_every_problem_is_reported_at_once_with_its_path(tmp_path):
+    cfg = write(tmp_path, '[attendance_api]\ntimeout_s = "slow"\ncolour = 1\n[mail]\nport = 0\n[extra]\na = 1\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={}, cwd=tmp_path)
+    assert e.value.lines == [
+        "etl.toml [attendance_api] timeout_s: 整数 または 数値 で指定してください (値: 'slow')",
+        "etl.toml [attendance_api] colour: 不明な設定です (使えるのは base_url, token_env, timeout_s, max_requests, "
+        "per_seconds, concurrency, max_retries, restricted_hours, proxy, verify_tls, split_by_division)",
+        "etl.toml [extra]: 不明なセクションです (使えるのは attendance_api, ledger, paths, mail, attendance)",
+        "etl.toml [mail] port: 0 より大きい値にしてください",
+    ]
+
+
+def test_bad_restricted_hours_and_etl_now(tmp_path):
+    cfg = write(tmp_path, '[attendance_api]\nrestricted_hours = ["10:00-08:30"]\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={"ETL_NOW": "yesterday"}, cwd=tmp_path)
+    assert any("restricted_hours" in line and "開始が終了より後" in line for line in e.value.lines)
+    assert any(line.startswith("環境変数 ETL_NOW:") for line in e.value.lines)
+
+
+def test_precedence_flag_over_env_over_file(tmp_path):
+    cfg = write(tmp_path, "[attendance_api]\nconcurrency = 2\ntimeout_s = 5\nmax_retries = 1\n")
+    s = load_settings(cfg, env={"ETL_ATTENDANCE_API_CONCURRENCY": "3", "ETL_ATTENDANCE_API_TIMEOUT_S": "7"},
+                      overrides={"attendance_api": {"concurrency": 8}}, cwd=tmp_path)
+    assert s.attendance_api.concurrency == 8  # flag
+    assert s.attendance_api.timeout_s == 7  # env over file
+    assert s.attendance_api.max_retries == 1  # file over default
+
+
+def test_env_value_of_the_wrong_type(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"ETL_ATTENDANCE_API_CONCURRENCY": "many"}, cwd=tmp_path)
+    assert e.value.lines == ["環境変数 ETL_ATTENDANCE_API_CONCURRENCY: 整数 で指定してください"]
+
+
+def test_token_comes_from_the_named_variable_and_never_shows(tmp_path):
+    cfg = write(tmp_path, '[attendance_api]\ntoken_env = "MY_KOT"\n')
+    s = load_settings(cfg, env={"MY_KOT": "s3cr3t-token", "KOT_TOKEN": "other"}, cwd=tmp_path)
+    assert s.require_token() == "s3cr3t-token"
+    assert "s3cr3t" not in repr(s) and "s3cr3t" not in str(s.token)
+    assert mask("GET /tokens/s3cr3t-token/available", s.token) == "GET /tokens/***/available"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.ledger = None  # type: ignore[misc]
+
+
+def test_missing_token_variable_names_the_variable(tmp_path):
+    s = load_settings(env={}, cwd=tmp_path)
+    with pytest.raises(ConfigError) as e:
+        s.require_token()
+    assert e.value.lines == [
+        "環境変数 KOT_TOKEN にアクセストークンが設定されていません。"
+        "KING OF TIME の管理画面で発行したトークンを KOT_TOKEN に設定してください"
+    ]
+
+
+def test_relative_paths_follow_the_config_file(tmp_path):
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    cfg = write(sub, '[paths]\nreports = "out/reports"\n[ledger]\nurl = "sqlite:///db/l.db"\n')
+    s = load_settings(cfg, env={}, cwd=tmp_path)
+    assert s.path("reports") == sub / "out" / "reports"
+    assert s.ledger_url == f"sqlite:///{(sub / 'db' / 'l.db').as_posix()}"
+
+
+def test_default_toml_lists_every_setting_with_its_default():
+    data = tomllib.loads(render_default_toml())
+    from etl.config import SPEC
+    assert {s: set(v) for s, v in data.items()} == {s: set(v) for s, v in SPEC.items()}
+    assert data["attendance_api"]["token_env"] == "KOT_TOKEN"
+
+
+def test_secret_repr_is_masked():
+    assert repr(Secret("abc")) == "Secret('***')" and not Secret("")
+
+
+def test_config_error_through_main_is_one_line_exit_2(tmp_path, capsys):
+    write(tmp_path, "[attendance_api]\ncolour = 1\n")
+    import io
+    err = io.StringIO()
+    rc = main(["--config", str(tmp_path / "etl.toml"), "validate"], env={}, stderr=err, stdout=io.StringIO())
+    assert rc == 2
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and "[attendance_api] colour: 不明な設定です" in lines[0]
+    assert "Traceback" not in err.getvalue()
+
+
+def test_broken_toml_is_reported(tmp_path):
+    cfg = write(tmp_path, "[attendance_api\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={}, cwd=tmp_path)
+    assert "TOML の書式エラー" in e.value.lines[0]
+
+
+def test_init_writes_a_config_that_loads(tmp_path):
+    import io
+    out = io.StringIO()
+    assert main(["init", str(tmp_path / "proj")], env={}, stdout=out, stderr=io.StringIO()) == 0
+    s = load_settings(tmp_path / "proj" / "etl.toml", env={}, cwd=tmp_path)
+    assert s.attendance_api.concurrency == 4
+    # a second init refuses to overwrite
+    err = io.StringIO()
+    assert main(["init", str(tmp_path / "proj")], env={}, stdout=io.StringIO(), stderr=err) == 2
+    assert "--force" in err.getvalue()
+
+
+def test_readme_lists_every_setting():
+    from etl.config import config_markdown
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert config_markdown() in readme

@@ -1,0 +1,204 @@
+"""The result mail: parsing recipients, the message, delivery to a real SMTP server on loopback,
+and failures that come back as data instead of exceptions."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import socket
+from email import policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from etl.clock import JST
+from etl.config import load_settings
+from etl.errors import ExitCode, Problem
+from etl.report.mail import (
+    NO_HOST,
+    MailOutcome,
+    build_message,
+    parse_recipients,
+    record_outcome,
+    send_report,
+    subject_of,
+)
+from etl.report.result import RowResult, RunResult, errors_csv
+
+PASSWORD = "s3cret-Pa55"
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a@example.jp", ["a@example.jp"]),
+    ("a@example.jp, b@example.jp;c@example.jp\nd@example.jp", ["a@example.jp", "b@example.jp", "c@example.jp", "d@example.jp"]),
+    ("a@example.jp，b@example.jp；c@example.jp、d@example.jp", ["a@example.jp", "b@example.jp", "c@example.jp", "d@example.jp"]),
+    ("  a@example.jp \u3000\r\n\r\n, ;A@example.jp", ["a@example.jp"]),
+    ("", []),
+    (" ; , ", []),
+], ids=["one", "ascii-separators", "full-width-separators", "blanks-and-repeats", "empty", "only-separators"])
+def test_parse_recipients(text, expected):
+    assert parse_recipients(text) == expected
+
+
+def make_result(exit_code=ExitCode.PARTIAL, dry_run=False) -> RunResult:
+    r = RunResult(job="sync-employees", started_at=dt.datetime(2026, 11, 26, 2, 0, tzinfo=JST),
+                  finished_at=dt.datetime(2026, 11, 26, 2, 1, 5, tzinfo=JST), exit_code=exit_code, dry_run=dry_run)
+    r.rows = [RowResult("0001", "update", "ok", {"lastName": ["山田", "山本"]}),
+              RowResult("0002", "create", "failed", message=f"拒否: {XSS}")]
+    r.problems = [Problem.of("unknown-division", sheet="所属マッピング", cell="C5", value=XSS, hint=""),
+                  Problem.of("overtime-month-100h", employee_code="0007", value="2026-10", figure="104.5時間")]
+    return r
+
+
+@pytest.fixture
+def csv_file(tmp_path) -> tuple[RunResult, Path]:
+    result = make_result()
+    path = tmp_path / "errors.csv"
+    path.write_bytes(errors_csv(result).encode("utf-8-sig"))
+    return result, path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Collector:
+    """An aiosmtpd handler that keeps what it receives and refuses addresses with 'reject'."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if "reject" in address:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def check_login(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"etl" and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server():
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), authenticator=check_login,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def settings_for(tmp_path, **mail):
+    return load_settings(env={"ETL_MAIL_PASSWORD": PASSWORD}, overrides={"mail": {"timeout_s": 5, **mail}},
+                         cwd=tmp_path)
+
+
+def parts(message: email.message.EmailMessage) -> dict[str, object]:
+    return {"text": message.get_body(("plain",)).get_content(), "html": message.get_body(("html",)).get_content(),
+            "attachments": {a.get_filename(): a.get_payload(decode=True) for a in message.iter_attachments()}}
+
+
+def test_build_message_has_text_html_and_the_attachment(csv_file, tmp_path):
+    result, csv_path = csv_file
+    msg = build_message(result, ["a@example.jp", "b@example.jp"], "etl@example.jp", tmp_path / "report.html", csv_path)
+    assert msg["Subject"] == "[kintai-etl] 一部エラー sync-employees 2026-11-26 02:00"
+    assert msg["To"] == "a@example.jp, b@example.jp" and msg["From"] == "etl@example.jp"
+    p = parts(msg)
+    assert "状況: 一部エラー" in p["text"] and "失敗件数: 1" in p["text"] and f"レポート: {tmp_path / 'report.html'}" in p["text"]
+    assert "所属マッピング!C5" in p["text"] and "労働時間の警告 (36協定): 1 件" in p["text"]
+    assert XSS in p["text"]  # plain text: shown as typed
+    assert XSS not in p["html"] and "&lt;script&gt;" in p["html"]  # HTML: escaped
+    assert "<script" not in p["html"] and "http://" not in p["html"] and "https://" not in p["html"]
+    assert p["attachments"]["errors.csv"] == csv_path.read_bytes()  # byte for byte, BOM kept
+
+
+def test_subject_of_a_dry_run_and_no_attachment_without_errors():
+    result = make_result(ExitCode.SUCCESS, dry_run=True)
+    assert subject_of(result) == "[kintai-etl] 正常終了 sync-employees 2026-11-26 02:00 (ドライラン)"
+    msg = build_message(result, ["a@example.jp"], "etl@example.jp", None, None)
+    assert list(msg.iter_attachments()) == []
+
+
+def test_mail_is_received_by_a_real_smtp_server(smtp_server, csv_file, tmp_path):
+    controller, handler = smtp_server
+    result, csv_path = csv_file
+    settings = settings_for(tmp_path, host="127.0.0.1", port=controller.port, username="etl", sender="etl@example.jp")
+    outcome = send_report(settings, result, ["hr@example.jp", "boss@example.jp"], tmp_path / "report.html", csv_path)
+    assert outcome == MailOutcome(sent=True, recipients=["hr@example.jp", "boss@example.jp"], error="")
+    [envelope] = handler.envelopes
+    assert envelope.mail_from == "etl@example.jp"
+    assert envelope.rcpt_tos == ["hr@example.jp", "boss@example.jp"]
+    received = email.message_from_bytes(envelope.original_content, policy=policy.default)
+    assert received["Subject"] == "[kintai-etl] 一部エラー sync-employees 2026-11-26 02:00"
+    p = parts(received)
+    assert "状況: 一部エラー" in p["text"] and "一部エラー" in p["html"]
+    assert p["attachments"]["errors.csv"] == csv_path.read_bytes()
+    assert p["attachments"]["errors.csv"].decode("utf-8").startswith("\ufeff重要度,コード,シート,セル,従業員番号,内容")
+
+
+def test_some_recipients_refused(smtp_server, tmp_path):
+    controller, handler = smtp_server
+    settings = settings_for(tmp_path, host="127.0.0.1", port=controller.port)
+    outcome = send_report(settings, make_result(), ["hr@example.jp", "reject@example.jp"], None, None)
+    assert outcome.sent and outcome.recipients == ["hr@example.jp"]
+    assert "reject@example.jp (550)" in outcome.error
+    assert handler.envelopes[0].rcpt_tos == ["hr@example.jp"]
+
+
+def test_wrong_password_is_reported_without_the_password(smtp_server, tmp_path):
+    controller, handler = smtp_server
+    settings = load_settings(env={"ETL_MAIL_PASSWORD": "wrong-" + PASSWORD},
+                             overrides={"mail": {"host": "127.0.0.1", "port": controller.port, "username": "etl"}},
+                             cwd=tmp_path)
+    outcome = send_report(settings, make_result(), ["hr@example.jp"], None, None)
+    assert not outcome.sent and "認証に失敗しました (535)" in outcome.error and "ETL_MAIL_PASSWORD" in outcome.error
+    assert PASSWORD not in outcome.error
+    assert handler.envelopes == []
+
+
+def test_closed_port_returns_a_failure_without_raising(tmp_path):
+    port = free_port()  # nothing listens there any more
+    settings = settings_for(tmp_path, host="127.0.0.1", port=port)
+    result = make_result()
+    outcome = send_report(settings, result, ["hr@example.jp"], None, None)
+    assert outcome.sent is False and outcome.recipients == ["hr@example.jp"]
+    assert f"SMTP サーバー 127.0.0.1:{port} に接続できません" in outcome.error and "\n" not in outcome.error
+
+    record_outcome(result, outcome)  # recorded in the result; the run's exit code is untouched
+    assert result.exit_code == ExitCode.PARTIAL
+    assert result.sections["mail"] == {"sent": False, "recipients": ["hr@example.jp"], "error": outcome.error}
+    assert result.problems[-1].code == "mail-failed" and result.problems[-1].severity == "warning"
+
+
+def test_tls_against_a_plain_server_fails_cleanly(smtp_server, tmp_path):
+    controller, _ = smtp_server
+    settings = settings_for(tmp_path, host="127.0.0.1", port=controller.port, ssl=True)
+    outcome = send_report(settings, make_result(), ["hr@example.jp"], None, None)
+    assert not outcome.sent and "127.0.0.1" in outcome.error
+    settings = settings_for(tmp_path, host="127.0.0.1", port=controller.port, starttls=True)
+    outcome = send_report(settings, make_result(), ["hr@example.jp"], None, None)
+    assert not outcome.sent and "STARTTLS" in outcome.error  # the server does not offer it
+
+
+def test_no_host_no_recipients_no_password(tmp_path):
+    result = make_result()
+    assert send_report(settings_for(tmp_path), result, ["hr@example.jp"], None, None) == \
+        MailOutcome(False, ["hr@example.jp"], NO_HOST)
+    assert not send_report(settings_for(tmp_path, host="127.0.0.1"), result, [], None, None).sent
+    no_password = load_settings(env={}, overrides={"mail": {"host": "127.0.0.1", "username": "etl"}}, cwd=tmp_path)
+    outcome = send_report(no_password, result, ["hr@example.jp"], None, None)
+    assert not outcome.sent and "ETL_MAIL_PASSWORD" in outcome.error
+    record_outcome(result, MailOutcome(False, [], NO_HOST))  # nobody expected mail: no warning
+    assert not any(p.code == "mail-failed" for p in result.problems)

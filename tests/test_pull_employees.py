@@ -1,0 +1,98 @@
+"""pull-employees end to end: attendance employees the ledger lacks are added, in chunks."""
+from __future__ import annotations
+
+import pytest
+from test_sync_support import TODAY, Harness, empty_company, ledger_employees
+
+from etl.kot.model import Masters
+from etl.kot.sandbox import generate_state
+from etl.sync.pull import apply_pull, plan_pull
+from etl.workbook.read import read_workbook
+
+
+@pytest.fixture
+def big(tmp_path, make_sandbox):
+    harness = Harness(tmp_path, make_sandbox(generate_state(2500, 3, TODAY)))
+    yield harness
+    harness.close()
+
+
+def test_pull_in_chunks_of_1000_over_2500_then_sync_is_a_no_op(big):
+    h = big
+    remote = h.remote()
+    run = h.pull("--limit", "1000")
+    assert run.code == 0, run.err
+    assert run.result["counts"]["created"] == 2500
+    assert (run.result["problems"] and {p["severity"] for p in run.result["problems"]} == {"warning"})
+    ledger = {e.code: e for e in h.ledger.employees()}
+    assert set(ledger) == set(remote)
+    links = h.ledger.links()
+    assert {c: link.key for c, link in links.items()} == {c: e["key"] for c, e in remote.items()}
+    # mapped back through the workbook: 1100 → D10, 2100 → D20; others keep the division code
+    for code, e in remote.items():
+        expected = {"1100": "D10", "2100": "D20"}.get(e["divisionCode"], e["divisionCode"])
+        assert ledger[code].department_code == expected
+        assert ledger[code].employee_class == {"1": "正社員", "3": "パート"}.get(e["typeCode"], e["typeCode"])
+    codes = {p["code"] for p in run.result["problems"]}
+    assert codes == {"pull-unmapped-division", "pull-unmapped-type"}
+
+    h.sandbox.reset_counts()
+    again = h.pull("--limit", "1000")
+    assert again.code == 0 and again.result["counts"]["total"] == 0
+
+    # what was pulled round-trips: the sync sends nothing
+    sync = h.sync()
+    assert sync.code == 0, sync.err
+    assert h.sandbox.writes() == 0 and sync.counts["unchanged"] == 2500
+
+
+def test_chunks_are_at_most_the_limit(tmp_path, make_sandbox):
+    h = Harness(tmp_path, make_sandbox(generate_state(25, 5, TODAY)))
+    ledger = h.ledger
+    book = read_workbook(h.workbook)
+    plan = plan_pull(h.sandbox.state.all(), [], book, Masters(), {}, {}, [])
+    inserted, updated, chunks = apply_pull(plan, ledger, limit=10, now="2026-11-26T12:00:00+09:00")
+    assert (inserted, updated, chunks) == (25, 0, [10, 10, 5])
+    assert len(ledger.employees()) == 25 and len(ledger.links()) == 25
+    h.close()
+
+
+def test_dry_run_writes_nothing(tmp_path, make_sandbox):
+    h = Harness(tmp_path, make_sandbox(generate_state(8, 2, TODAY)))
+    run = h.pull("--dry-run")
+    assert run.code == 0 and {r["result"] for r in run.result["rows"]} == {"planned"}
+    assert len(run.result["rows"]) == 8
+    assert h.ledger.employees() == [] and h.ledger.links() == {}
+    h.close()
+
+
+def test_update_existing_refreshes_only_when_asked(tmp_path, make_sandbox):
+    h = Harness(tmp_path, make_sandbox(generate_state(6, 4, TODAY)))
+    h.pull()
+    victim = sorted(h.remote())[2]
+    key = h.remote()[victim]["key"]
+    h.sandbox.state.update(key, {"lastName": "改姓", "lastNamePhonetics": "ｶｲｾｲ"}, TODAY)
+    plain = h.pull()
+    assert plain.result["counts"]["total"] == 0
+    assert next(e for e in h.ledger.employees() if e.code == victim).last_name != "改姓"
+    run = h.pull("--update-existing")
+    assert run.code == 0
+    updated = run.result["rows"]
+    changed = [r for r in updated if r["action"] == "update"]
+    assert [r["employee_code"] for r in changed] == [victim]
+    assert changed[0]["changes"]["last_name"][1] == "改姓"
+    assert changed[0]["changes"]["last_name_kana"][1] == "カイセイ"
+    e = next(e for e in h.ledger.employees() if e.code == victim)
+    assert (e.last_name, e.last_name_kana) == ("改姓", "カイセイ")
+    h.close()
+
+
+def test_existing_ledger_employees_are_not_added_again(tmp_path, make_sandbox):
+    h = Harness(tmp_path, make_sandbox(empty_company()))
+    h.load(ledger_employees(3))
+    h.sync()
+    before = h.ledger.employees()
+    run = h.pull()
+    assert run.code == 0 and run.result["counts"]["total"] == 0
+    assert h.ledger.employees() == before
+    h.close()

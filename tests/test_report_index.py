@@ -1,0 +1,73 @@
+"""reports/index.html: every run folder, newest first, status + counts + link, owner-only."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import stat
+
+from etl.clock import JST
+from etl.errors import ExitCode, Problem
+from etl.report.html import INDEX_CACHE, write_index, write_report
+from etl.report.result import RowResult, RunResult, run_dir, write_result_files
+
+
+def publish(reports, job, hour, exit_code=ExitCode.SUCCESS, rows=(), problems=(), dry_run=False):
+    """What jobs.publish does with the files: result.json, errors.csv, report.html."""
+    result = RunResult(job=job, started_at=dt.datetime(2026, 11, 26, hour, 0, tzinfo=JST), exit_code=exit_code,
+                       rows=list(rows), problems=list(problems), dry_run=dry_run)
+    folder = run_dir(reports, result)
+    write_result_files(result, folder)
+    write_report(result, folder / "report.html")
+    return folder
+
+
+def index_rows(html: str) -> list[list[str]]:
+    body = re.search(r'<table id="runs-table".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):
+    reports = tmp_path / "reports"
+    publish(reports, "validate", 1, problems=[Problem.of("invalid-date", sheet="個別設定", cell="E3", value="x")],
+            exit_code=ExitCode.INVALID_INPUT)
+    publish(reports, "sync-employees", 3, rows=[RowResult("1", "create", "ok"), RowResult("2", "update", "failed")],
+            exit_code=ExitCode.PARTIAL)
+    publish(reports, "sync-employees", 2, rows=[RowResult("1", "create", "planned")], dry_run=True)
+    (reports / "not-a-run").mkdir()  # no result.json: not listed
+    broken = reports / "20261126-040000-run"
+    broken.mkdir()
+    (broken / "result.json").write_text("{not json", encoding="utf-8")  # unreadable: skipped, no crash
+
+    path = write_index(reports)
+    assert path == reports / "index.html"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    html = path.read_text(encoding="utf-8")
+    rows = index_rows(html)
+    assert [r[0] for r in rows] == ["2026-11-26 03:00:00", "2026-11-26 02:00:00", "2026-11-26 01:00:00"]
+    assert [r[2] for r in rows] == ["一部エラー", "正常終了", "異常終了"]
+    assert rows[0][3:10] == ["1", "1", "1", "0", "0", "0", "0"]  # 成功 失敗 作成 更新 退職 変更なし 対象外
+    assert rows[1][1] == "sync-employees ドライラン"
+    assert rows[2][10:12] == ["1", "0"]  # one error, no warning
+    assert 'href="20261126-030000-sync-employees/report.html"' in html
+    assert "https://" not in html and "http://" not in html
+
+
+def test_index_cache_follows_a_rewritten_result(tmp_path):
+    reports = tmp_path / "reports"
+    folder = publish(reports, "validate", 1)
+    write_index(reports)
+    assert (reports / INDEX_CACHE).is_file()
+    data = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    data.update(status="failed", status_label="異常終了")
+    (folder / "result.json").write_text(json.dumps(data), encoding="utf-8")
+    st = (folder / "result.json").stat()
+    os.utime(folder / "result.json", ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+    assert [r[2] for r in index_rows(write_index(reports).read_text(encoding="utf-8"))] == ["異常終了"]
+
+
+def test_index_of_an_empty_or_missing_folder(tmp_path):
+    html = write_index(tmp_path / "reports").read_text(encoding="utf-8")
+    assert "まだ実行の記録がありません" in html

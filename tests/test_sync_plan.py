@@ -1,0 +1,302 @@
+"""The sync plan (pure): one action per ledger employee, as a table of rules."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from etl.kot.model import Masters
+from etl.ledger.employee import Employee
+from etl.ledger.store import Link
+from etl.sync.plan import SyncOptions, plan_sync
+from etl.workbook.model import (
+    SHEET_DIVISIONS,
+    SHEET_FIELDS,
+    SHEET_OVERRIDES,
+    SHEET_TYPES,
+    SYNC_FIELDS,
+    DivisionMapping,
+    FieldToggle,
+    MappingBook,
+    Override,
+    Pos,
+    TypeMapping,
+    WorkbookSettings,
+)
+
+TODAY = dt.date(2026, 11, 26)
+MASTERS = Masters(divisions={"100": "本社", "200": "大阪", "300": "福岡", "D09": "同名所属", "900": "既定"},
+                  working_types={"1": "正社員", "2": "パート", "9": "既定"})
+
+
+def make_book(*, off: tuple[str, ...] = (), overrides: tuple[Override, ...] = (), **settings) -> MappingBook:
+    fields = tuple(FieldToggle(label, api, label not in off, req, Pos(SHEET_FIELDS, i + 2))
+                   for i, (label, (api, req)) in enumerate(SYNC_FIELDS.items()))
+    divisions = (DivisionMapping("D01", "総務部", "100", "本社", "", Pos(SHEET_DIVISIONS, 2)),
+                 DivisionMapping("D02", "営業部", "200", "大阪", "", Pos(SHEET_DIVISIONS, 3)))
+    types = (TypeMapping("正社員", "1", "正社員", "", Pos(SHEET_TYPES, 2)),
+             TypeMapping("パート", "2", "パート", "", Pos(SHEET_TYPES, 3)))
+    return MappingBook(path="mapping.xlsx", settings=WorkbookSettings(**settings), fields=fields,
+                       divisions=divisions, types=types, overrides=overrides)
+
+
+def override(code="00123", division="", type_code="", date=None, exclude=False) -> Override:
+    return Override(code, "", division, type_code, date, exclude, "", Pos(SHEET_OVERRIDES, 2))
+
+
+BASE = Employee(code="00123", last_name="山田", first_name="太郎", last_name_kana="やまだ",
+                first_name_kana="ﾀﾛｳ", business_last_name="", business_first_name="",
+                department_code="D01", department_name="総務部", employee_class="正社員",
+                gender="male", birth_date=dt.date(1990, 1, 2), hired_date=dt.date(2020, 4, 1),
+                email="yamada@example.co.jp")
+
+REMOTE = {"code": "00123", "key": "k-00123", "lastName": "山田", "firstName": "太郎",
+          "lastNamePhonetics": "ヤマダ", "firstNamePhonetics": "タロウ", "divisionCode": "100",
+          "divisionName": "本社", "typeCode": "1", "typeName": "正社員", "gender": "male",
+          "birthDate": "1990-01-02", "hiredDate": "2020-04-01",
+          "emailAddresses": ["yamada@example.co.jp"]}
+
+
+def emp(**kw) -> Employee:
+    return dataclasses.replace(BASE, **kw)
+
+
+def remote(**kw) -> dict[str, Any]:
+    out = dict(REMOTE, **kw)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def plan_one(e: Employee = BASE, *, book: MappingBook | None = None, rem: list | None = None,
+             links: dict | None = None, options: SyncOptions | None = None, remote_as_of=None):
+    plan = plan_sync([e], book or make_book(), MASTERS, [] if rem is None else rem, links or {},
+                     options or SyncOptions(), TODAY, remote_as_of=remote_as_of)
+    return plan.actions[0], plan
+
+
+def first_fingerprint(e: Employee = BASE, book: MappingBook | None = None) -> str:
+    """The fingerprint a successful sync of ``e`` would have stored."""
+    action, _ = plan_one(e, book=book)
+    return action.fingerprint
+
+
+# (id, plan_one kwargs, expected kind, expected changes or None = not checked, reason part)
+CASES = [
+    ("new employee is created with every enabled field, kana as full-width katakana",
+     dict(), "create",
+     {"code": [None, "00123"], "lastName": [None, "山田"], "firstName": [None, "太郎"],
+      "lastNamePhonetics": [None, "ヤマダ"], "firstNamePhonetics": [None, "タロウ"],
+      "divisionCode": [None, "100"], "typeCode": [None, "1"], "gender": [None, "male"],
+      "birthDate": [None, "1990-01-02"], "hiredDate": [None, "2020-04-01"],
+      "emailAddresses": [None, ["yamada@example.co.jp"]]}, "新規登録"),
+    ("required (※1) fields are sent on create even when switched off, optional ones are not",
+     dict(book=make_book(off=("姓", "部署", "姓(カナ)", "生年月日", "メールアドレス"))), "create",
+     {"code": [None, "00123"], "lastName": [None, "山田"], "firstName": [None, "太郎"],
+      "firstNamePhonetics": [None, "タロウ"], "divisionCode": [None, "100"], "typeCode": [None, "1"],
+      "gender": [None, "male"], "hiredDate": [None, "2020-04-01"]}, "新規登録"),
+    ("blank optional values are left out of the create body",
+     dict(e=emp(last_name_kana="", email="", birth_date=None)), "create",
+     {"code": [None, "00123"], "lastName": [None, "山田"], "firstName": [None, "太郎"],
+      "firstNamePhonetics": [None, "タロウ"], "divisionCode": [None, "100"], "typeCode": [None, "1"],
+      "gender": [None, "male"], "hiredDate": [None, "2020-04-01"]}, "新規登録"),
+    ("missing gender cannot be created", dict(e=emp(gender="")), "error", None, "「性別」が空"),
+    ("missing first name cannot be created", dict(e=emp(first_name="")), "error", None, "「名」が空"),
+    ("code shorter than 3 characters", dict(e=emp(code="12")), "error", None, "半角英数字3〜10文字"),
+    ("code longer than 10 characters", dict(e=emp(code="12345678901")), "error", None, "半角英数字3〜10文字"),
+    ("code with a hyphen", dict(e=emp(code="AB-12")), "error", None, "半角英数字3〜10文字"),
+    ("code in full-width digits", dict(e=emp(code="１２３")), "error", None, "半角英数字3〜10文字"),
+    ("no hired date while 入社年月日登録者のみ連携", dict(e=emp(hired_date=None)), "skip", None, "入社年月日が未登録"),
+    ("no hired date is fine when the setting is off",
+     dict(e=emp(hired_date=None), book=make_book(hired_only=False)), "create", None, "新規登録"),
+    ("連携除外 in 個別設定", dict(book=make_book(overrides=(override(exclude=True),))), "skip", None, "連携除外"),
+    ("outside --employees", dict(options=SyncOptions(selection=frozenset({"00999"}))), "skip", None, "対象外"),
+    ("inside --employees", dict(options=SyncOptions(selection=frozenset({"00123"}))), "create", None, "新規登録"),
+    ("--mode new skips employees already registered",
+     dict(rem=[remote(lastName="山本")], options=SyncOptions(mode="new")), "skip", None, "--mode new"),
+    ("--mode update skips employees not registered yet",
+     dict(options=SyncOptions(mode="update")), "skip", None, "--mode update"),
+    ("resigned before this month and absent remotely is not created",
+     dict(e=emp(resignation_date=dt.date(2026, 10, 31))), "skip", None, "退職済み"),
+    ("resigned this month and absent remotely is created with the date",
+     dict(e=emp(resignation_date=dt.date(2026, 11, 2))), "create", None, "新規登録"),
+    ("identical remote employee is unchanged", dict(rem=[remote()]), "unchanged", None, "差分なし"),
+    ("half-width kana in the ledger equals full-width remotely",
+     dict(e=emp(last_name_kana="ﾔﾏﾀﾞ"), rem=[remote()]), "unchanged", None, "差分なし"),
+    ("one changed field is one update with old → new",
+     dict(e=emp(last_name="山本"), rem=[remote()]), "update", {"lastName": ["山田", "山本"]}, "更新: 姓"),
+    ("hiragana kana remotely is corrected to katakana",
+     dict(rem=[remote(lastNamePhonetics="やまだ")]), "update",
+     {"lastNamePhonetics": ["やまだ", "ヤマダ"]}, "姓(カナ)"),
+    ("a difference in a switched-off field is ignored",
+     dict(e=emp(email="new@example.co.jp"), rem=[remote()], book=make_book(off=("メールアドレス",))),
+     "unchanged", None, "差分なし"),
+    ("a blank ledger value is never sent as a blank",
+     dict(e=emp(email="", birth_date=None, first_name_kana=""), rem=[remote()]), "unchanged", None, "差分なし"),
+    ("department moved to another mapped division", dict(e=emp(department_code="D02"), rem=[remote()]),
+     "update", {"divisionCode": ["100", "200"]}, "所属"),
+    ("division from a division with the department's own code",
+     dict(e=emp(department_code="D09"), rem=[remote()]), "update", {"divisionCode": ["100", "D09"]}, "所属"),
+    ("division from 既定の勤怠所属コード",
+     dict(e=emp(department_code="ZZZ"), rem=[remote()], book=make_book(default_division_code="900")),
+     "update", {"divisionCode": ["100", "900"]}, "所属"),
+    ("unresolved division", dict(e=emp(department_code="ZZZ")), "error", None, "勤怠所属が決まりません"),
+    ("unresolved employment type", dict(e=emp(employee_class="契約")), "error", None, "勤怠雇用区分が決まりません"),
+    ("type from 既定の勤怠雇用区分コード",
+     dict(e=emp(employee_class="契約"), rem=[remote()], book=make_book(default_type_code="9")),
+     "update", {"typeCode": ["1", "9"]}, "雇用区分"),
+    ("個別設定 division wins over the mapping",
+     dict(rem=[remote()], book=make_book(overrides=(override(division="300"),))),
+     "update", {"divisionCode": ["100", "300"]}, "所属"),
+    ("business name replaces the legal name when the setting is on",
+     dict(e=emp(business_last_name="鈴木", business_first_name="花"), rem=[remote()],
+          book=make_book(business_name_as_name=True)),
+     "update", {"lastName": ["山田", "鈴木"], "firstName": ["太郎", "花"]}, "更新"),
+    ("business name is ignored when the setting is off",
+     dict(e=emp(business_last_name="鈴木", business_first_name="花"), rem=[remote()]), "unchanged", None, "差分なし"),
+    ("setting on without a business name keeps the legal name",
+     dict(rem=[remote()], book=make_book(business_name_as_name=True)), "unchanged", None, "差分なし"),
+    ("resignation date in the ledger, none remotely: retire",
+     dict(e=emp(resignation_date=dt.date(2026, 11, 30)), rem=[remote()]), "retire",
+     {"resignationDate": [None, "2026-11-30"]}, "退職"),
+    ("resignation date differs remotely: retire",
+     dict(e=emp(resignation_date=dt.date(2026, 11, 30)), rem=[remote(resignationDate="2026-12-31")]),
+     "retire", {"resignationDate": ["2026-12-31", "2026-11-30"]}, "退職"),
+    ("resignation date withdrawn in the ledger is cleared remotely",
+     dict(rem=[remote(resignationDate="2026-12-31")]), "update", {"resignationDate": ["2026-12-31", ""]}, "退職年月日"),
+    ("an unknown code in --employees is an error row",
+     dict(options=SyncOptions(selection=frozenset({"00123", "00999"}))), "create", None, "新規登録"),
+]
+
+
+@pytest.mark.parametrize("kwargs, kind, changes, reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_plan_rule(kwargs, kind, changes, reason):
+    action, _ = plan_one(**kwargs)
+    assert action.kind == kind, action.reason
+    assert reason in action.reason
+    if changes is not None:
+        assert action.diff() == changes
+        if kind == "create":
+            assert action.body == {f: new for f, (_, new) in changes.items()}
+        else:
+            assert action.body == {f: new for f, (_, new) in changes.items()}
+            assert action.key == "k-00123"
+    if kind == "error":
+        assert action.problem is not None and action.problem.employee_code == action.code
+
+
+def test_unknown_selected_code_becomes_an_error_row():
+    _, plan = plan_one(options=SyncOptions(selection=frozenset({"00123", "00999"})))
+    extra = plan.actions[-1]
+    assert (extra.code, extra.kind, extra.problem.code) == ("00999", "error", "selection-unknown-employee")
+
+
+def test_remote_employee_without_link_is_adopted():
+    action, plan = plan_one(rem=[remote()])
+    assert (action.kind, action.key, action.link) == ("unchanged", "k-00123", True)
+    assert plan.links_only() == [action] and plan.writes() == []
+
+
+def test_stale_link_of_an_unchanged_employee_is_refreshed():
+    fp = first_fingerprint()
+    action, _ = plan_one(rem=[remote()], links={"00123": Link("00123", "k-00123", "old", "")})
+    assert action.kind == "unchanged" and action.link and action.fingerprint == fp
+    action, _ = plan_one(rem=[remote()], links={"00123": Link("00123", "k-00123", "", "")},
+                         options=SyncOptions(full=True))
+    assert action.link and action.fingerprint == fp
+
+
+def test_current_link_is_not_stored_again():
+    fp = first_fingerprint()
+    for options in (SyncOptions(), SyncOptions(full=True)):
+        action, _ = plan_one(rem=[remote()], links={"00123": Link("00123", "k-00123", fp, "")}, options=options)
+        assert action.kind == "unchanged" and not action.link
+
+
+class TestIncremental:
+    def test_unchanged_fingerprint_is_not_compared(self):
+        # the remote differs, but the ledger has not changed since the last successful sync
+        links = {"00123": Link("00123", "k-00123", first_fingerprint(), "")}
+        action, _ = plan_one(rem=[remote(lastName="他人")], links=links)
+        assert (action.kind, action.reason) == ("unchanged", "前回の連携から変更なし")
+
+    def test_full_compares_everyone(self):
+        links = {"00123": Link("00123", "k-00123", first_fingerprint(), "")}
+        action, _ = plan_one(rem=[remote(lastName="他人")], links=links, options=SyncOptions(full=True))
+        assert action.kind == "update" and action.changes == {"lastName": ["他人", "山田"]}
+
+    def test_changed_employee_is_compared(self):
+        links = {"00123": Link("00123", "k-00123", first_fingerprint(), "")}
+        action, _ = plan_one(emp(first_name="次郎"), rem=[remote()], links=links)
+        assert action.changes == {"firstName": ["太郎", "次郎"]}
+
+    def test_workbook_change_puts_everyone_back_in_the_plan(self):
+        links = {"00123": Link("00123", "k-00123", first_fingerprint(), "")}
+        book = make_book(overrides=(override(division="300"),))
+        action, _ = plan_one(rem=[remote()], links=links, book=book)
+        assert action.changes == {"divisionCode": ["100", "300"]}
+
+    def test_link_to_a_key_no_longer_there_is_compared(self):
+        links = {"00123": Link("00123", "k-gone", first_fingerprint(), "")}
+        action, _ = plan_one(rem=[remote()], links=links)
+        assert (action.kind, action.key, action.link) == ("unchanged", "k-00123", True)
+
+    def test_linked_employee_deleted_remotely_is_created_again(self):
+        links = {"00123": Link("00123", "k-00123", first_fingerprint(), "")}
+        action, _ = plan_one(links=links)
+        assert action.kind == "create"
+
+    def test_pending_employee_without_a_stored_fingerprint_is_compared(self):
+        links = {"00123": Link("00123", "k-00123", "", "")}
+        action, _ = plan_one(emp(last_name="山本"), rem=[remote()], links=links)
+        assert action.kind == "update"
+
+
+class TestEffectiveDate:
+    def test_override_date_is_the_update_date_and_queued(self):
+        book = make_book(overrides=(override(division="300", date=dt.date(2026, 12, 1)),))
+        action, plan = plan_one(rem=[remote()], book=book, options=SyncOptions(effective_date=dt.date(2026, 12, 15)))
+        assert action.effective_date == dt.date(2026, 12, 1)
+        assert "異動日 2026-12-01" in action.reason
+        assert plan.queue == [{"employee_code": "00123", "name": "山田 太郎", "field": "divisionCode",
+                               "old": "100", "new": "300", "effective_date": "2026-12-01"}]
+
+    def test_option_date_when_no_override_date(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()],
+                                options=SyncOptions(effective_date=dt.date(2026, 12, 15)))
+        assert action.effective_date == dt.date(2026, 12, 15) and plan.queue[0]["effective_date"] == "2026-12-15"
+
+    def test_today_by_default_and_nothing_queued(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()])
+        assert action.effective_date == TODAY and plan.queue == []
+
+    def test_no_update_date_when_no_division_or_type_changes(self):
+        book = make_book(overrides=(override(date=dt.date(2026, 12, 1)),))
+        action, plan = plan_one(emp(last_name="山本"), rem=[remote()], book=book)
+        assert action.effective_date is None and plan.queue == []
+
+    def test_transfer_already_scheduled_remotely_is_not_sent_again(self):
+        date = dt.date(2026, 12, 1)
+        book = make_book(overrides=(override(division="300", date=date),))
+        action, _ = plan_one(rem=[remote()], book=book, remote_as_of={date: [remote(divisionCode="300")]},
+                             options=SyncOptions(full=True))
+        assert action.kind == "unchanged"
+
+    def test_update_date_before_this_month_is_sent_as_the_first_of_the_month(self):
+        book = make_book(overrides=(override(division="300", date=dt.date(2026, 10, 15)),))
+        action, plan = plan_one(rem=[remote()], book=book)
+        assert action.effective_date == dt.date(2026, 11, 1) and "当月より前" in action.reason
+        assert plan.queue == []
+
+    def test_future_resignation_is_queued(self):
+        action, plan = plan_one(emp(resignation_date=dt.date(2027, 1, 31)), rem=[remote()])
+        assert action.kind == "retire" and action.effective_date is None
+        assert plan.queue[0]["field"] == "resignationDate" and plan.queue[0]["effective_date"] == "2027-01-31"
+
+
+def test_counts_and_writes():
+    employees = [emp(code=f"E{i:04d}") for i in range(5)] + [emp(code="X1")]
+    rem = [remote(code="E0000", key="k0"), remote(code="E0001", key="k1", lastName="旧")]
+    plan = plan_sync(employees, make_book(), MASTERS, rem, {}, SyncOptions(), TODAY)
+    assert plan.counts() == {"create": 3, "update": 1, "retire": 0, "unchanged": 1, "skip": 0, "error": 1}
+    assert [a.code for a in plan.writes()] == ["E0001", "E0002", "E0003", "E0004"]

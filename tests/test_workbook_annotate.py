@@ -1,0 +1,88 @@
+"""The annotated copy: fills and comments at the problem cells, a 検証結果 sheet with links."""
+from __future__ import annotations
+
+import openpyxl
+import pytest
+from openpyxl.comments import Comment
+from test_workbook_support import hr_workbook, problems_of
+
+from etl.errors import Problem
+from etl.workbook.annotate import ERROR_FILL, SHEET_RESULTS, WARNING_FILL, annotate
+from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS
+
+
+def _broken(wb):
+    wb[SHEET_DIVISIONS]["C3"] = "1110"  # error
+    wb[SHEET_OVERRIDES]["E2"] = "2026-03-01"  # warning
+    wb[SHEET_OVERRIDES]["E2"].comment = Comment("HR のメモ", "人事")
+    wb[SHEET_SETTINGS]["B12"] = 31  # error
+
+
+@pytest.fixture
+def annotated(tmp_path):
+    src = hr_workbook(tmp_path, _broken)
+    before = src.read_bytes()
+    problems = problems_of(src)
+    dest = annotate(src, problems, tmp_path / "reports" / "検証結果_mapping.xlsx")
+    assert src.read_bytes() == before  # the user's file is never modified
+    return problems, openpyxl.load_workbook(dest)
+
+
+def test_problem_cells_are_filled_and_commented(annotated):
+    problems, wb = annotated
+    assert {(p.code, p.sheet, p.cell) for p in problems} == {
+        ("unknown-division", SHEET_DIVISIONS, "C3"), ("effective-date-past", SHEET_OVERRIDES, "E2"),
+        ("invalid-setting", SHEET_SETTINGS, "B12")}
+    error = wb[SHEET_DIVISIONS]["C3"]
+    assert error.fill.fgColor.rgb.endswith(ERROR_FILL.fgColor.rgb[-6:])
+    assert "1110" in error.comment.text and "[エラー]" in error.comment.text
+    warning = wb[SHEET_OVERRIDES]["E2"]
+    assert warning.fill.fgColor.rgb.endswith(WARNING_FILL.fgColor.rgb[-6:])
+    assert warning.comment.text.startswith("HR のメモ")  # HR's own comment is kept, ours appended
+    assert "[警告]" in warning.comment.text
+    assert wb[SHEET_SETTINGS]["B12"].comment is not None
+    untouched = wb[SHEET_DIVISIONS]["C2"]
+    assert untouched.comment is None and untouched.fill.fgColor.rgb in ("00000000", None)
+
+
+def test_results_sheet_lists_every_problem_with_a_link(annotated):
+    problems, wb = annotated
+    assert wb.sheetnames[0] == SHEET_RESULTS and wb.active.title == SHEET_RESULTS
+    ws = wb[SHEET_RESULTS]
+    rows = list(ws.iter_rows(min_row=2, max_col=6, values_only=True))
+    assert [(r[1], r[2], r[3]) for r in rows] == [(p.code, p.sheet, p.cell) for p in problems]
+    links = {ws.cell(r, 4).value: ws.cell(r, 4).hyperlink.location for r in range(2, ws.max_row + 1)}
+    assert links["C3"] == f"'{SHEET_DIVISIONS}'!C3"
+    assert links["E2"] == f"'{SHEET_OVERRIDES}'!E2"
+
+
+def test_values_and_dropdowns_survive_in_the_copy(annotated):
+    _, wb = annotated
+    assert wb[SHEET_DIVISIONS]["A2"].value == "100"
+    assert any(dv.type == "list" for dv in wb[SHEET_OVERRIDES].data_validations.dataValidation)
+
+
+def test_problems_without_a_cell_are_listed_without_a_link(tmp_path):
+    src = hr_workbook(tmp_path)
+    problems = [Problem.of("missing-sheet", sheet="個別設定"), Problem(severity="error", code="api-unavailable",
+                                                                        message="勤怠APIに接続できません")]
+    wb = openpyxl.load_workbook(annotate(src, problems, tmp_path / "copy.xlsx"))
+    ws = wb[SHEET_RESULTS]
+    assert [ws.cell(r, 2).value for r in (2, 3)] == ["missing-sheet", "api-unavailable"]
+    assert ws.cell(2, 4).hyperlink is None
+
+
+def test_annotating_an_annotated_copy_replaces_the_results(tmp_path):
+    src = hr_workbook(tmp_path)
+    first = annotate(src, [Problem.of("template-version", sheet=SHEET_SETTINGS, cell="B2", value="2")],
+                     tmp_path / "a.xlsx")
+    second = annotate(first, [], tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(second)
+    assert wb.sheetnames.count(SHEET_RESULTS) == 1
+    assert wb[SHEET_RESULTS]["F2"].value == "問題は見つかりませんでした。"
+
+
+def test_never_writes_over_its_source(tmp_path):
+    src = hr_workbook(tmp_path)
+    with pytest.raises(ValueError):
+        annotate(src, [], src)

@@ -1,0 +1,122 @@
+"""`template --refresh`: keeps what HR entered, rewrites the lists, adds unmapped rows, backs up."""
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+from openpyxl.comments import Comment
+from openpyxl.worksheet.datavalidation import DataValidationList
+from test_workbook_support import EMPLOYEES, MASTERS, TODAY, hr_workbook
+
+from etl.clock import JST
+from etl.kot.model import Masters
+from etl.ledger.employee import Employee
+from etl.workbook.layout import ADDED_FILL
+from etl.workbook.model import SHEET_DIVISIONS, SHEET_MASTER, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
+from etl.workbook.read import read_workbook
+from etl.workbook.refresh import refresh
+from etl.workbook.template import refresh_workbook
+from etl.workbook.validate import validate_book
+
+NOW = dt.datetime(2026, 4, 10, 12, 0, tzinfo=JST)
+LIVE = Masters({**MASTERS.divisions, "1300": "新規事業部"}, {**MASTERS.working_types, "4": "嘱託"})
+DEPARTMENTS = {"100": "総務部", "110": "営業部", "120": "開発部", "0300": "物流", "130": "新規事業部"}
+CLASSES = ["パート", "契約社員", "嘱託", "正社員"]
+
+
+def _hr_edits(wb):
+    wb[SHEET_DIVISIONS]["E2"].comment = Comment("総務は本社に寄せる", "人事 山田")
+    wb[SHEET_OVERRIDES]["G2"] = "5月から営業部 (辞令 2026-041)"
+    wb[SHEET_SETTINGS]["B5"] = "hr@example.co.jp"
+    wb[SHEET_OVERRIDES].data_validations = DataValidationList()  # what a round trip through some tools does
+
+
+@pytest.fixture
+def refreshed(tmp_path):
+    path = hr_workbook(tmp_path, _hr_edits)
+    before = read_workbook(path)
+    result = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW)
+    return path, before, result
+
+
+def test_values_and_comments_are_kept(refreshed):
+    path, before, _ = refreshed
+    after = read_workbook(path)
+    assert after.settings == before.settings
+    assert after.overrides == before.overrides
+    assert after.fields == before.fields and after.output_columns == before.output_columns
+    assert [m for m in after.divisions if m.division_code] == list(before.divisions)
+    wb = openpyxl.load_workbook(path)
+    assert wb[SHEET_DIVISIONS]["E2"].comment.text.startswith("総務は本社に寄せる")
+    assert wb[SHEET_OVERRIDES]["G2"].value == "5月から営業部 (辞令 2026-041)"
+
+
+def test_unmapped_departments_and_classes_are_appended_highlighted(refreshed):
+    path, _, result = refreshed
+    assert result.added_departments == ["0300", "130"]
+    assert result.added_classes == ["嘱託"]
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_DIVISIONS]
+    assert [c.value for c in ws[5]][:3] == ["0300", "物流", None]
+    assert [c.value for c in ws[6]][:3] == ["130", "新規事業部", None]
+    assert ws["A6"].fill.fgColor.rgb.endswith(ADDED_FILL.fgColor.rgb[-6:]) and ws["A6"].number_format == "@"
+    assert "勤怠所属コードを入力してください" in ws["E6"].value
+    assert [c.value for c in wb[SHEET_TYPES][5]][:2] == ["嘱託", None]
+
+
+def test_master_lists_and_dropdowns_are_rewritten(refreshed):
+    path, _, _ = refreshed
+    wb = openpyxl.load_workbook(path)
+    assert wb[SHEET_MASTER].sheet_state == "hidden" and wb.sheetnames[-1] == SHEET_MASTER
+    dvs = {str(dv.sqref): dv for dv in wb[SHEET_OVERRIDES].data_validations.dataValidation}
+    division_list = dvs["C2:C1048576"].formula1
+    ref = division_list.split("!")[1].replace("$", "")
+    assert [c.value for row in wb[SHEET_MASTER][ref] for c in row] == list(LIVE.divisions)
+    settings = {str(dv.sqref): dv for dv in wb[SHEET_SETTINGS].data_validations.dataValidation}
+    assert settings["B8"].formula1 == division_list  # 既定の勤怠所属コード
+
+
+def test_backup_of_the_previous_file(refreshed, tmp_path):
+    path, _, result = refreshed
+    assert result.backup == tmp_path / "mapping.20260410-120000.bak.xlsx"
+    assert len(read_workbook(result.backup).divisions) == 3  # as it was before the refresh
+    assert len(read_workbook(path).divisions) == 5
+
+
+def test_second_refresh_adds_nothing_and_keeps_both_backups(refreshed):
+    path, _, first = refreshed
+    second = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW)
+    assert second.added_departments == [] and second.added_classes == []
+    assert second.backup != first.backup and second.backup.exists() and first.backup.exists()
+
+
+def test_refreshed_workbook_validates_once_hr_fills_the_new_rows(refreshed):
+    path, _, _ = refreshed
+    wb = openpyxl.load_workbook(path)
+    wb[SHEET_DIVISIONS]["C5"], wb[SHEET_DIVISIONS]["C6"] = "0300", "1300"
+    wb[SHEET_TYPES]["B5"] = "4"
+    wb.save(path)
+    newcomers = [Employee("000301", "新井", "広", department_code="130", department_name="新規事業部",
+                          employee_class="嘱託", hired_date=dt.date(2026, 4, 1))]
+    assert validate_book(read_workbook(path), LIVE, EMPLOYEES + newcomers, TODAY) == []
+
+
+def test_missing_sheet_and_setting_rows_are_restored(tmp_path):
+    def edit(wb):
+        del wb[SHEET_TYPES]
+        wb[SHEET_SETTINGS].delete_rows(12)
+    path = hr_workbook(tmp_path, edit)
+    refresh_workbook(path, LIVE, DEPARTMENTS, CLASSES, NOW)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames.index(SHEET_TYPES) == 4
+    book = read_workbook(path)
+    assert book.read_problems == ()
+    assert [m.employee_class for m in book.types] == CLASSES
+
+
+def test_refresh_to_another_file_leaves_the_source_alone(tmp_path):
+    path = hr_workbook(tmp_path)
+    data = path.read_bytes()
+    result = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW, dest=tmp_path / "new.xlsx")
+    assert path.read_bytes() == data and result.backup is None and result.path.exists()
