@@ -162,6 +162,7 @@ CATALOGUE: dict[str, Code] = {
     "workbook-unreadable": Code(ERROR, "ワークブックを開けない", "{path} は Excel ブック (.xlsx) として開けません ({reason})。Excel で開いて .xlsx 形式で保存し直してください。"),
     "workbook-encrypted": Code(ERROR, "パスワード付きブック", "{path} はパスワードで保護されています。パスワードを解除して保存し直してください。"),
     "missing-sheet": Code(ERROR, "シートがない", "シート「{sheet}」がありません。テンプレートからシートをコピーしてください。"),
+    "workbook-not-mapping": Code(ERROR, "マッピングブックではない", "{path} にはマッピングブックのシート (設定・所属マッピング・個別設定 など) が1つもありません。`run_etl.py template` で作ったブックを指定してください。"),
     "missing-header": Code(ERROR, "見出しがない", "シート「{sheet}」の1行目に見出し「{header}」がありません。見出しを元に戻してください。"),
     "template-version": Code(ERROR, "テンプレート版が違う", "テンプレートバージョン {value} には対応していません (対応: {expected})。`run_etl.py template --refresh` で更新してください。"),
     "unknown-division": Code(ERROR, "存在しない所属コード", "勤怠所属コード「{value}」は勤怠の所属マスタにありません。{hint}"),

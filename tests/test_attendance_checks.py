@@ -5,15 +5,27 @@ import datetime as dt
 
 import pytest
 
-from etl.attendance.checks import (Figures, Limits, add_months, closing_problems, corrections, fiscal_months,
-                                   history_index, history_months, hm, labour_law_problems, roster_problems)
+from etl.attendance.checks import (
+    DEFAULT_LIMITS,
+    Figures,
+    Limits,
+    add_months,
+    closing_problems,
+    corrections,
+    fiscal_months,
+    history_index,
+    history_months,
+    hm,
+    labour_law_problems,
+    roster_problems,
+)
 from etl.ledger.employee import Employee
 
 H = 60  # minutes in an hour
 MONTH = "2026-10"
 
 
-def law(overtime: int, plus: int | None = None, history: dict | None = None, limits: Limits = Limits()):
+def law(overtime: int, plus: int | None = None, history: dict | None = None, limits: Limits = DEFAULT_LIMITS):
     current = {"0001": Figures(overtime, overtime if plus is None else plus)}
     return [(p.code, p.severity, p.message) for p in labour_law_problems(MONTH, current, {"0001": history or {}},
                                                                         limits)]

@@ -49,7 +49,8 @@ class Run:
         self.code, self.out, self.err = code, out, err
         last = out.strip().splitlines()[-1]
         assert last.startswith("report: "), out + err
-        self.result: dict[str, Any] = json.loads((Path(last[8:]).parent / "result.json").read_text(encoding="utf-8"))
+        self.report = Path(last[8:])
+        self.result: dict[str, Any] = json.loads((self.report.parent / "result.json").read_text(encoding="utf-8"))
 
     def problems(self, code: str | None = None) -> list[tuple[str, str, str]]:
         return [(p["code"], p["severity"], p["employee_code"]) for p in self.result["problems"]
@@ -124,6 +125,8 @@ def test_findings_do_not_fail_the_import(h):
     assert ("unknown-attendance-employee", "warning", "E0005") in found
     e3 = next(p for p in run.result["problems"] if p["code"] == "overtime-month-100h")
     assert "101:00" in e3["message"]
+    html = run.report.read_text(encoding="utf-8")
+    assert "上限を超えた従業員" in html and "E0003" in html and "大阪支店" in html
 
 
 def test_utf8_from_the_workbook_setting(h):
@@ -194,6 +197,7 @@ def test_a_closed_month_that_comes_back_different(h):
     assert run.problems("closed-month-corrected") == [("closed-month-corrected", "warning", "E0001")]
     message = next(p["message"] for p in run.result["problems"] if p["code"] == "closed-month-corrected")
     assert "残業時間 10:01 → 12:00" in message
+    assert "締め後の修正" in run.report.read_text(encoding="utf-8")
     assert ledger_rows(h)[0]["overtime_minutes"] == 720 and len(ledger_rows(h)) == 5
 
 
@@ -222,8 +226,7 @@ def test_averages_and_the_fiscal_year_use_the_ledger_history(h):
     found = [p for p in run.result["problems"] if p["code"] == "overtime-average-80h"]
     assert [p["employee_code"] for p in found] == ["E0001"]
     assert "2026-09〜2026-10 (2か月)" in found[0]["message"] and "85:00" in found[0]["message"]
-    section = run.result  # the section lives in the HTML; result.json keeps the problems
-    assert section["status"] == "success"
+    assert run.result["status"] == "success"
 
 
 def test_split_by_division(tmp_path, make_sandbox):
@@ -234,6 +237,7 @@ def test_split_by_division(tmp_path, make_sandbox):
         run = h.run("--month", MONTH)
         assert run.code == 0, run.err
         assert h.csv.read_bytes() == (FIXTURES / "attendance_2026-10.csv").read_bytes()
+        assert sandbox.counts["GET"] == 4  # employees, divisions, one month per division (2)
     finally:
         close_ledger(h.ledger_url)
 

@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from etl.attendance.items import (DEFAULT_COLUMNS, FORMATS, ITEMS, LEDGER_KEYS, default_columns, find_item,
-                                  markdown_table, normalise_format, resolve_columns)
+from etl.attendance.items import (
+    DEFAULT_COLUMNS,
+    FORMATS,
+    ITEMS,
+    LEDGER_KEYS,
+    default_columns,
+    find_item,
+    markdown_table,
+    normalise_format,
+    resolve_columns,
+)
 from etl.ledger.schema import MONTHLY_COLUMNS
 from etl.workbook.model import OUTPUT_FORMATS, SHEET_OUTPUT, OutputColumn, Pos
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ledger_fixtures import ledger_url  # noqa: F401  (fixture)
 from openpyxl import load_workbook
 
 from etl.cli import main
 from etl.ledger.employee import Employee
 from etl.ledger.store import open_ledger
+
+pytest_plugins = ["ledger_fixtures"]  # the ledger_url fixture (SQLite, + PostgreSQL when configured)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 NOW = "2026-11-26T12:00:00+09:00"
@@ -40,7 +41,7 @@ class Run:
 
 
 @pytest.fixture
-def cli(tmp_path, ledger_url, monkeypatch):  # noqa: F811
+def cli(tmp_path, ledger_url, monkeypatch):
     reports = (tmp_path / "reports").as_posix()
     (tmp_path / "etl.toml").write_text(f'[ledger]\nurl = "{ledger_url}"\n\n[paths]\nreports = "{reports}"\n',
                                        encoding="utf-8")
@@ -236,3 +237,12 @@ def test_export_needs_csv_or_xlsx(cli):
     run = cli("ledger", "export", "ledger.xls")
     assert run.code == 2
     assert ".csv か .xlsx" in run.err
+
+
+def test_unknown_headers_are_warned_about_but_load(cli):
+    cli.copy("header_aliases_and_spacing.csv")
+    run = cli("ledger", "load", "header_aliases_and_spacing.csv")
+    assert run.code == 0
+    assert run.err.strip() == ("警告: header_aliases_and_spacing.csv 1行目: 見出し「メモ」の列は取り込みません。"
+                               "台帳の項目なら、見出しを `ledger export` が出力する名前 (例 入社年月日) に直してください。")
+    assert [p["code"] for p in run.result()["problems"]] == ["ledger-unknown-header"]

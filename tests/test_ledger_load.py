@@ -189,3 +189,47 @@ def test_tab_separated_export_is_read(tmp_path):
     path = tmp_path / "tabs.txt"
     path.write_text("従業員番号\t姓\t名\n001\t山田\t太郎\n", encoding="utf-8")
     assert read_ledger(path).employees == [Employee("001", "山田", "太郎")]
+
+
+def _raw_xlsx(path: Path, sheet_xml: str, *, date1904: bool = False, target: str = "worksheets/sheet1.xml") -> Path:
+    """A minimal workbook written by hand, shaped like other writers' files (inline strings,
+    furigana in shared strings, cells without r, the 1904 date system)."""
+    import zipfile
+    main_ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/workbook.xml", f'<workbook {main_ns} {rel_ns}><workbookPr date1904="{int(date1904)}"/>'
+                                      '<sheets><sheet name="台帳" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   f'<Relationship Id="rId1" Type="worksheet" Target="{target}"/></Relationships>')
+        z.writestr("xl/sharedStrings.xml", f'<sst {main_ns}>'
+                   '<si><t>従業員番号</t></si>'
+                   '<si><t>姓</t><rPh sb="0" eb="1"><t>セイ</t></rPh><phoneticPr fontId="1"/></si>'
+                   '<si><r><t>名</t></r></si>'
+                   '<si><t>山田</t><rPh sb="0" eb="2"><t>ヤマダ</t></rPh></si>'
+                   '<si><t>一_x000D_郎</t></si></sst>')
+        z.writestr("xl/styles.xml", f'<styleSheet {main_ns}><numFmts count="1">'
+                   '<numFmt numFmtId="164" formatCode="0000"/></numFmts><cellXfs count="3">'
+                   '<xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/></cellXfs></styleSheet>')
+        z.writestr(target.lstrip("/") if target.startswith("/") else "xl/" + target,
+                   f'<worksheet {main_ns}><dimension ref="A1"/><sheetData>{sheet_xml}</sheetData></worksheet>')
+    return path
+
+
+def test_xlsx_from_other_writers(tmp_path):
+    sheet = ('<row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c t="s"><v>2</v></c>'
+             '<c t="inlineStr"><is><t>生年月日</t></is></c><c r="E1" t="inlineStr"><is><t>入社年月日</t></is></c></row>'
+             '<row r="3"><c r="A3" s="2"><v>7</v></c><c r="B3" t="s"><v>3</v></c><c r="C3" t="s"><v>4</v></c>'
+             '<c r="D3" s="1"><v>0</v></c><c r="E3" t="d"><v>2024-04-01T00:00:00</v></c></row>')
+    path = _raw_xlsx(tmp_path / "other.xlsx", sheet, date1904=True, target="/xl/worksheets/sheet1.xml")
+    (e,) = read_ledger(path).employees
+    assert (e.code, e.last_name, e.first_name) == ("0007", "山田", "一\r郎")
+    assert (e.birth_date, e.hired_date) == (D(1904, 1, 1), D(2024, 4, 1))
+
+
+def test_broken_xlsx_parts_are_reported_not_raised(tmp_path):
+    path = _raw_xlsx(tmp_path / "broken.xlsx", '<row r="1"><c t="s"><v>0</v></c>')  # unclosed row
+    with pytest.raises(LedgerFileError) as err:
+        read_ledger(path)
+    assert [p.code for p in err.value.problems] == ["ledger-unreadable"]

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from ledger_fixtures import ledger_url, sqlite_url  # noqa: F401  (fixture)
 
 from etl.clock import JST
 from etl.errors import ExitCode, UsageError
@@ -14,6 +13,8 @@ from etl.ledger import schema
 from etl.ledger.employee import Employee
 from etl.ledger.store import Link, close_ledger, open_ledger
 from etl.report.result import RowResult, RunResult
+
+pytest_plugins = ["ledger_fixtures"]  # the ledger_url fixture (SQLite, + PostgreSQL when configured)
 
 
 def emp(code: str, **kw) -> Employee:
@@ -23,7 +24,7 @@ def emp(code: str, **kw) -> Employee:
 
 
 def test_new_sqlite_ledger_creates_its_folder_and_tables(tmp_path):
-    url = sqlite_url(tmp_path / "nested" / "deeper")
+    url = "sqlite:///" + (tmp_path / "nested" / "deeper" / "data" / "ledger.db").as_posix()
     try:
         ledger = open_ledger(url)
         assert (tmp_path / "nested" / "deeper" / "data" / "ledger.db").is_file()
@@ -171,3 +172,12 @@ def test_bulk_upsert_and_read_of_many_employees(ledger_url):
     assert ledger.upsert_employees(changed) == (0, 2500)
     assert ledger.employees() == changed
     assert len(ledger.departments()) == 40
+
+
+def test_a_failing_upsert_writes_nothing(ledger_url):
+    ledger = open_ledger(ledger_url)
+    broken = dataclasses.replace(emp("002", department_code="099", department_name="新部署"), birth_date="not a date")
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error; what matters is the rollback
+        ledger.upsert_employees([emp("001"), broken])
+    assert ledger.employees() == []
+    assert ledger.departments() == {}

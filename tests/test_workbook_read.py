@@ -191,6 +191,7 @@ BROKEN = {
     "old-xls": (lambda p, t: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2000), "97-2003"),
     "zip-not-xlsx": (lambda p, t: _zip_without_workbook(p), "xlsx の構造がありません"),
     "directory": (lambda p, t: p.mkdir(), "フォルダー"),
+    "some-other-workbook": (lambda p, t: openpyxl.Workbook().save(p), "マッピングブックのシート"),
 }
 
 

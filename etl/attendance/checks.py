@@ -15,7 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from etl.attendance.items import BY_KEY, LAW_OVERTIME, LAW_OVERTIME_PLUS_HOLIDAY, MINUTES
 from etl.errors import ERROR, WARNING, Problem
@@ -50,6 +50,9 @@ def hm(minutes: float) -> str:
     m = int(minutes)
     sign, m = ("-", -m) if m < 0 else ("", m)
     return f"{sign}{m // 60}:{m % 60:02d}"
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def hours(minutes: int) -> str:
@@ -131,8 +134,7 @@ def roster_problems(month: str, codes: Iterable[str], employees: Iterable[Any], 
 
 # --- 36協定 ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Figures:
+class Figures(NamedTuple):
     """One employee's month for the 36協定 checks, in minutes."""
 
     overtime: int  # 時間外労働
@@ -153,11 +155,12 @@ def history_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Figu
 
 
 def labour_law_problems(month: str, current: Mapping[str, Figures], history: Mapping[str, Mapping[str, Figures]],
-                        limits: Limits = Limits()) -> list[Problem]:
+                        limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
     """Every 36協定 finding for ``month``: ``current`` is this month's figures by employee code,
     ``history`` the ledger's earlier months (the current month in it is ignored)."""
     problems: list[Problem] = []
     fy = fiscal_months(month, limits.fiscal_year_start_month)
+    windows = [add_months(month, 1 - span) for span in range(1, 7)]  # this month, the one before…
     for code, now in current.items():
         past = history.get(code, {})
 
@@ -170,7 +173,7 @@ def labour_law_problems(month: str, current: Mapping[str, Figures], history: Map
         if now.overtime_plus_holiday >= limits.single_month_minutes:
             problems.append(Problem.of("overtime-month-100h", employee_code=code, value=month,
                                        figure=hm(now.overtime_plus_holiday), limit=hours(limits.single_month_minutes)))
-        worst = _worst_average(month, at, limits)
+        worst = _worst_average(windows, at, limits)
         if worst is not None:
             span, average = worst
             window = f"{add_months(month, 1 - span)}〜{month} ({span}か月)"
@@ -191,13 +194,13 @@ def labour_law_problems(month: str, current: Mapping[str, Figures], history: Map
     return problems
 
 
-def _worst_average(month: str, at, limits: Limits) -> tuple[int, int] | None:
-    """The 2–6-month window (ending with ``month``, every month known) with the highest average
-    of 時間外 + 休日 above the limit: (months, average rounded up to the minute), else None."""
+def _worst_average(windows: list[str], at, limits: Limits) -> tuple[int, int] | None:
+    """The 2–6-month window (ending with ``windows[0]``, every month known) with the highest
+    average of 時間外 + 休日 above the limit: (months, average rounded up to the minute), else None."""
     worst: tuple[int, int] | None = None
     total = 0
-    for span in range(1, 7):
-        f = at(add_months(month, 1 - span))
+    for span, m in enumerate(windows, start=1):
+        f = at(m)
         if f is None:
             break
         total += f.overtime_plus_holiday

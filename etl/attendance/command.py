@@ -102,11 +102,14 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     say = say or (lambda _text: None)
     month = options.month
     target, encoding, columns = _plan(book, options)
-    result.meta.update(month=month, target=target)
+    result.meta["month"] = month
     path = None
     if target == "csv":
         path = _out_path(settings, options.out, month)
-        result.meta["encoding"] = encoding
+        result.meta["出力先"] = f"CSV {path}"
+        result.meta["文字コード"] = encoding_label(encoding)
+    else:
+        result.meta["出力先"] = "台帳 (monthly_attendance)"
 
     directory, employees = people(client, ledger)
     raw = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
@@ -115,25 +118,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
                             imported_at=imported_at)
     del raw
 
-    closing = table.column("is_closing")
-    is_closed = checks.is_closed(closing)
-    result.problems.extend(checks.closing_problems(month, closing, require_closed=options.require_closed))
-    codes = table.column("employee_code")
-    excluded = [o.employee_code for o in getattr(book, "overrides", ()) if o.exclude]
-    result.problems.extend(checks.roster_problems(
-        month, codes, employees, table.unknown_keys, dict(zip(codes, table.column("employee_key"), strict=True)),
-        excluded=excluded, hired_only=bool(book.settings.hired_only)))
-    limits = checks.Limits.from_settings(settings.attendance)
-    current = {c: checks.Figures(int(o), int(o) + int(h)) for c, o, h in zip(
-        codes, table.column("overtime_minutes"), table.column("legal_holiday_work_minutes"), strict=True)}
-    history = checks.history_index(ledger.monthly_history(checks.history_months(month, limits)))
-    law = checks.labour_law_problems(month, current, history, limits)
-    result.problems.extend(law)
-    changes: list[dict[str, str]] = []
-    if target == "ledger":
-        fixed, changes = checks.corrections(month, table.rows(), ledger.monthly(month))
-        result.problems.extend(fixed)
-    result.sections["attendance"] = attendance_section(month, is_closed, table, law, current, changes)
+    is_closed = _check(result, table, employees, book, settings, ledger, target, options.require_closed)
 
     outcome = ImportOutcome(month, target, len(table), is_closed, written=False, path=path)
     where = str(path) if target == "csv" else "台帳 (monthly_attendance)"
@@ -156,6 +141,32 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     say(f"勤怠 {month}: {len(table)} 名を {where} に書き込みました"
         f"{'' if is_closed else ' (未締め)'}。")
     return outcome
+
+
+def _check(result: RunResult, table: MonthTable, employees: list, book: Any, settings: Any, ledger: Any,
+           target: str, require_closed: bool) -> bool:
+    """Every check into result.problems and sections["attendance"]; returns whether the month is closed."""
+    month = table.month
+    closing = table.column("is_closing")
+    is_closed = checks.is_closed(closing)
+    result.problems.extend(checks.closing_problems(month, closing, require_closed=require_closed))
+    codes = table.column("employee_code")
+    excluded = [o.employee_code for o in getattr(book, "overrides", ()) if o.exclude]
+    result.problems.extend(checks.roster_problems(
+        month, codes, employees, table.unknown_keys, dict(zip(codes, table.column("employee_key"), strict=True)),
+        excluded=excluded, hired_only=bool(book.settings.hired_only)))
+    limits = checks.Limits.from_settings(settings.attendance)
+    current = {c: checks.Figures(int(o), int(o) + int(h)) for c, o, h in zip(
+        codes, table.column("overtime_minutes"), table.column("legal_holiday_work_minutes"), strict=True)}
+    history = checks.history_index(ledger.monthly_history(checks.history_months(month, limits)))
+    law = checks.labour_law_problems(month, current, history, limits)
+    result.problems.extend(law)
+    changes: list[dict[str, str]] = []
+    if target == "ledger":
+        fixed, changes = checks.corrections(month, table.rows(), ledger.monthly(month))
+        result.problems.extend(fixed)
+    result.sections["attendance"] = attendance_section(month, is_closed, table, law, current, changes, limits)
+    return is_closed
 
 
 def _plan(book: Any, options: ImportOptions) -> tuple[str, str, list[Column]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,11 +94,14 @@ def format_column(values: Sequence[Any], column: Column) -> np.ndarray | list[st
 
 def build_frame(table: MonthTable | Sequence[dict[str, Any]], columns: Sequence[Column]) -> pd.DataFrame:
     """The CSV as a frame of strings: one column per chosen Column, in order (headers may repeat)."""
-    if not isinstance(table, MonthTable):
-        table = MonthTable.from_rows("", list(table))
-    n = len(table.columns[columns[0].item.key]) if columns else 0
     with gc_paused():
-        data = {i: format_column(table.columns[c.item.key], c) for i, c in enumerate(columns)}
+        if isinstance(table, MonthTable):
+            source = table.columns
+        else:  # records (dicts): take only the keys the columns use, one C-level pass each
+            rows = list(table)
+            source = {k: list(map(operator.itemgetter(k), rows)) for k in dict.fromkeys(c.item.key for c in columns)}
+        n = len(source[columns[0].item.key]) if columns else 0
+        data = {i: format_column(source[c.item.key], c) for i, c in enumerate(columns)}
         frame = pd.DataFrame(data, index=pd.RangeIndex(n), columns=range(len(columns)))
     frame.columns = [neutralise(c.header) for c in columns]
     return frame

@@ -1,15 +1,20 @@
 """The attendance section of the report (pure): totals by division, employees over a 36協定
-threshold, and the closed-month corrections."""
+threshold, and the closed-month corrections. Hours are numbers (2 decimals) for the charts;
+the messages carry the H:MM figures."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from etl.attendance.checks import Figures, hm
+from etl.attendance.checks import DEFAULT_LIMITS, Figures, Limits
 from etl.attendance.transform import MonthTable
 from etl.errors import ERROR, Problem
 
 NO_DIVISION = "(所属なし)"
+
+
+def hours(minutes: float) -> float:
+    return round(minutes / 60, 2)
 
 
 def by_division(divisions: list[str], names: list[str], overtime: Iterable[Any]) -> list[dict]:
@@ -19,7 +24,7 @@ def by_division(divisions: list[str], names: list[str], overtime: Iterable[Any])
         entry = totals.setdefault((code or "", name or ""), [0, 0])
         entry[0] += int(minutes)
         entry[1] += 1
-    return [{"division": f"{c} {n}".strip() or NO_DIVISION, "overtime_hours": hm(m), "employees": count}
+    return [{"division": f"{c} {n}".strip() or NO_DIVISION, "overtime_hours": hours(m), "employees": count}
             for (c, n), (m, count) in sorted(totals.items())]
 
 
@@ -36,7 +41,7 @@ def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
         f = current.get(code, Figures(0, 0))
         name, division = people.get(code, ("", ""))
         rows.append({"employee_code": code, "name": name, "division": division,
-                     "overtime_hours": hm(f.overtime), "overtime_plus_holiday_hours": hm(f.overtime_plus_holiday),
+                     "overtime_hours": hours(f.overtime), "overtime_plus_holiday_hours": hours(f.overtime_plus_holiday),
                      "level": severity, "_sort": (severity != ERROR, -f.overtime_plus_holiday, code)})
     rows.sort(key=lambda r: r["_sort"])
     for r in rows:
@@ -45,7 +50,7 @@ def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
 
 
 def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list[Problem],
-                       current: Mapping[str, Figures], corrections: list[dict]) -> dict:
+                       current: Mapping[str, Figures], corrections: list[dict], limits: Limits = DEFAULT_LIMITS) -> dict:
     """result.sections["attendance"] for the HTML report."""
     codes = table.column("employee_code")
     division_codes = table.column("division_code")
@@ -61,4 +66,6 @@ def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list
         "by_division": by_division(division_codes, division_names, table.column("overtime_minutes")),
         "over_threshold": over_threshold(law, current, people),
         "corrections": corrections,
+        "overtime_month_hours": hours(limits.month_minutes),  # the charts' reference lines
+        "overtime_single_month_limit_hours": hours(limits.single_month_minutes),
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-import itertools
 import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,14 +103,12 @@ def _pick(entries: list[Mapping[str, Any]], names: tuple[str, ...], default: Any
     return [(v,) for v in picked] if single else picked
 
 
-def _numbers(rows: list[tuple[Any, ...]], width: int) -> np.ndarray:
-    """Tuples of numbers → a 2-D float array (None and junk count as 0)."""
-    flat = itertools.chain.from_iterable(rows)
+def _column(values: tuple[Any, ...] | list[Any]) -> np.ndarray:
+    """Numbers → a float column (None and junk count as 0)."""
     try:
-        return np.fromiter(flat, dtype=np.float64, count=len(rows) * width).reshape(len(rows), width)
+        return np.fromiter(values, dtype=np.float64, count=len(values))
     except (TypeError, ValueError):
-        clean = [v if isinstance(v, int | float) else 0 for row in rows for v in row]
-        return np.array(clean, dtype=np.float64).reshape(len(rows), width)
+        return np.array([v if isinstance(v, int | float) else 0 for v in values], dtype=np.float64)
 
 
 def _sources(items: Iterable[Item]) -> dict[str, list[str]]:
@@ -131,20 +128,16 @@ _TOP = ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing", 
 def _extract(entries: list[Mapping[str, Any]]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
     """Top-level values as lists (key, dates, leave, closing) and every summed KOT field as a
     float column, in one pass over the entries per object."""
-    n, width = len(entries), len(_TOP)
+    n = len(entries)
     rows = _pick(entries, _TOP, 0)
-    values = list(zip(*rows, strict=True)) if n else [()] * width
+    values = list(zip(*rows, strict=True)) if n else [()] * len(_TOP)
     top = dict(zip(_TOP, values, strict=True))
-    fields: dict[str, np.ndarray] = {}
-    plain = _GROUPS.get("", [])
-    if plain:
-        block = _numbers(list(zip(*(top[k] for k in plain), strict=True)), len(plain))
-        fields.update({k: block[:, j] for j, k in enumerate(plain)})
+    fields: dict[str, np.ndarray] = {f"{k}": _column(top[k]) for k in _GROUPS.get("", [])}
     for outer in _OBJECTS:
         inners = _GROUPS[outer]
         dicts = [o or _EMPTY for o in top[outer]]
-        block = _numbers(_pick(dicts, tuple(inners), 0), len(inners))
-        fields.update({f"{outer}.{k}": block[:, j] for j, k in enumerate(inners)})
+        picked = list(zip(*_pick(dicts, tuple(inners), 0), strict=True)) if n else [()] * len(inners)
+        fields.update({f"{outer}.{k}": _column(v) for k, v in zip(inners, picked, strict=True)})
     return [list(top[k]) for k in ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing")], fields
 
 

@@ -1,4 +1,9 @@
-"""`ledger load FILE` and `ledger export FILE`: the thin command shell over load / store / export."""
+"""`ledger load FILE` and `ledger export FILE`: the thin command shell over load / store / export.
+
+load: the whole file is checked first (any error → exit 3, nothing written), then upserted by
+code in one transaction. Employees missing from the file stay in the ledger; columns missing
+from the file keep their ledger values. export: every employee, CSV or XLSX by extension.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -61,7 +66,7 @@ def plan_rows(employees: list[Employee], current: dict[str, Employee], *, dry_ru
 
 
 def load_command(ctx) -> int:
-    from etl.ledger.load import read_ledger
+    from etl.ledger.load import position, read_ledger
 
     path = _path(ctx.args.file)
     dry_run = bool(getattr(ctx.args, "dry_run", False))
@@ -70,6 +75,8 @@ def load_command(ctx) -> int:
         result.meta["file"] = str(path)
         parsed = read_ledger(path)
         result.problems.extend(parsed.problems)  # warnings only (errors raise)
+        for p in parsed.problems:
+            ctx.err(f"警告: {path.name} {position(p)}: {p.message}")
         ledger = ledger_for(ctx.settings)
         current = {e.code: e for e in ledger.employees()}
         departments = ledger.departments()
@@ -83,7 +90,6 @@ def load_command(ctx) -> int:
             return
         ledger.upsert_employees(employees)
         ctx.out(f"従業員台帳に取り込みました ({path.name}): {figures}")
-        result.exit_code = ExitCode.SUCCESS
 
     return run_job(ctx, "ledger-load", body, dry_run=dry_run)
 

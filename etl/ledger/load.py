@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from etl.errors import ERROR, LedgerFileError, Problem
-from etl.ledger.rows import HEADER_FIELDS, Rows, _blank, header_key, parse_rows
+from etl.ledger.rows import HEADER_FIELDS, Rows, header_key, is_blank, parse_rows
 from etl.ledger.xlsx import Workbook, XlsxError
 
 MAX_LINE_BYTES = 1_000_000
@@ -47,7 +47,8 @@ def read_ledger(path: Path) -> Rows:
     return rows
 
 
-def _where(p: Problem) -> str:
+def position(p: Problem) -> str:
+    """Where a problem is, in Japanese: 「12行目」 (CSV) or 「セル C5」 (XLSX)."""
     if p.cell.startswith("line "):
         return f"{p.cell[5:]}行目"
     return f"セル {p.cell}" if p.cell else ""
@@ -57,7 +58,7 @@ def failure_message(name: str, problems: list[Problem]) -> str:
     """One line: the file, its first error and how many more there are."""
     errors = [p for p in problems if p.severity == ERROR] or problems
     first = errors[0]
-    where = _where(first)
+    where = position(first)
     if name in first.message:  # the message already names the file (and says where)
         text = first.message
     else:
@@ -149,7 +150,7 @@ def _read_csv(path: Path) -> Rows:
         except csv.Error as e:
             reason = next((v for k, v in _CSV_REASONS.items() if k in str(e)), str(e))
             _fail(name, [Problem.of("ledger-bad-row", sheet=name, cell=f"line {start}", reason=reason)])
-        if record and not all(_blank(v) for v in record):
+        if record and not all(is_blank(v) for v in record):
             records.append((start, record))
     if not records:
         _fail(name, [Problem.of("ledger-empty", sheet=name, path=name)])
@@ -176,7 +177,7 @@ def _unreadable(name: str, reason: str, hint: str = RESAVE_HINT):
 
 
 def _non_blank(rows):
-    return ((n, values) for n, values in rows if values and not all(_blank(v) for v in values))
+    return ((n, values) for n, values in rows if values and not all(is_blank(v) for v in values))
 
 
 def _read_xlsx(path: Path) -> Rows:

@@ -86,7 +86,6 @@ class Rows:
     problems: list = field(default_factory=list)
 
 
-
 def _show(value, limit: int = 60) -> str:
     text = "" if value is None else str(value)
     text = text.replace("\r", " ").replace("\n", " ")
@@ -106,7 +105,8 @@ def unescape_csv(value):
     return value
 
 
-def _blank(value) -> bool:
+def is_blank(value) -> bool:
+    """None or only whitespace."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -118,14 +118,21 @@ class _CellProblem(Exception):
 
 def _required(convert: Callable) -> Callable:
     def checked(raw):
-        if _blank(raw):
+        if is_blank(raw):
             raise _CellProblem("ledger-missing-value", raw)
         return convert(raw)
     return checked
 
 
+def _as_code(raw) -> str:
+    try:
+        return normalize_code(raw)
+    except ValueError:  # a TRUE/FALSE cell
+        raise _CellProblem("ledger-invalid-code", raw, hint="TRUE / FALSE はコードになりません。") from None
+
+
 def _code(raw) -> str:
-    value = normalize_code(raw)
+    value = _as_code(raw)
     hint = code_problem(value)
     if hint:
         raise _CellProblem("ledger-invalid-code", raw, hint=hint)
@@ -173,7 +180,7 @@ def _converters() -> dict[str, Callable]:
     """Field → cell converter; a converter raises _CellProblem for a bad cell."""
     dates = _date_parser()
     out = {f: clean_text for f in EMPLOYEE_FIELDS}
-    out.update(code=_code, department_code=normalize_code, last_name_kana=_kana, first_name_kana=_kana,
+    out.update(code=_code, department_code=_as_code, last_name_kana=_kana, first_name_kana=_kana,
                gender=_gender, email=_email, **dict.fromkeys(DATE_FIELDS, dates))
     for c in COLUMNS:
         if c.required:
@@ -222,10 +229,13 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
             values = [unescape_csv(v) if v[:1] in ("'", "=") else v for v in values]
         if len(values) < width:
             values = list(values) + [None] * (width - len(values))
-        code = normalize_code(values[code_col])
+        try:
+            code = normalize_code(values[code_col])
+        except ValueError:
+            code = ""
         problems: list[Problem] = []
         if len(values) > width:
-            extra = next((i for i in range(width, len(values)) if not _blank(values[i])), None)
+            extra = next((i for i in range(width, len(values)) if not is_blank(values[i])), None)
             if extra is not None:
                 problems.append(Problem.of(
                     "ledger-bad-row", sheet=sheet, cell=cell(row_no, extra), employee_code=code,

@@ -5,7 +5,6 @@ Bulk work uses Core executemany (no ORM objects per row) and one transaction per
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import threading
@@ -23,7 +22,6 @@ _ENGINES: dict[str, sa.Engine] = {}
 _READY: set[str] = set()
 _LOCK = threading.Lock()
 
-_DATE_FIELDS = ("birth_date", "hired_date", "resignation_date")
 _PERIOD_FIELDS = ("period_start", "period_end")
 
 
@@ -73,8 +71,8 @@ def _create_engine(url: str) -> sa.Engine:
     try:
         parsed = sa.make_url(url)
     except Exception:
-        raise UsageError(f"台帳の URL「{url}」を解釈できません。[ledger] url を sqlite:///data/ledger.db "
-                         "や postgresql+psycopg://user@host/db の形にしてください") from None
+        raise UsageError("台帳の URL ([ledger] url) を解釈できません。sqlite:///data/ledger.db "
+                         "や postgresql+psycopg://user@host/db の形にしてください") from None  # the URL may hold a password
     kw: dict = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -94,10 +92,17 @@ def _create_engine(url: str) -> sa.Engine:
                          "[ledger] url とドライバーを確認してください") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # pysqlite only begins before DML; BEGIN here makes read-then-write (upserts) one transaction
+    conn.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's recipe: we emit BEGIN ourselves (_sqlite_begin)
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
@@ -157,11 +162,12 @@ class Ledger:
     # --- employees ---------------------------------------------------------------------
     def employees(self) -> list[Employee]:
         """Every employee, sorted by code (in Python, so the order is the same on every dialect)."""
-        cols = [t.employees.c[name] for name in EMPLOYEE_FIELDS]
+        c = t.employees.c
+        cols = [sa.func.coalesce(c.department_code, "") if name == "department_code" else c[name]
+                for name in EMPLOYEE_FIELDS]
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(*cols)).all()
         out = [Employee(*row) for row in rows]
-        out = [e if e.department_code is not None else dataclasses.replace(e, department_code="") for e in out]
         out.sort(key=lambda e: e.code)
         return out
 

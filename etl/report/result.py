@@ -105,9 +105,18 @@ class RunResult:
         }
 
     def summary_line(self) -> str:
+        """One line for the terminal, e.g. 「状況: 正常終了 成功 120件 失敗 0件 (作成 3・更新 1・…)」."""
         c = self.counts()
-        ok = c["created"] + c["updated"] + c["retired"] + c["unchanged"]
-        return f"状況: {self.status_label} 成功 {ok}件 失敗 {c['failed']}件"
+        errors = self.error_count()
+        warnings = len(self.problems) - errors
+        if not self.rows:
+            return f"状況: {self.status_label} エラー {errors}件 警告 {warnings}件"
+        detail = (f"作成 {c['created']}・更新 {c['updated']}・退職 {c['retired']}・変更なし {c['unchanged']}"
+                  f"・対象外 {c['skipped']}")
+        if self.dry_run:
+            return f"状況: {self.status_label} (ドライラン: 送信なし) 予定 {detail} / エラー {c['failed']}件"
+        ok = sum(1 for r in self.rows if r.result == "ok" and r.action in ("create", "update", "retire", "unchanged"))
+        return f"状況: {self.status_label} 成功 {ok}件 失敗 {c['failed']}件 ({detail})"
 
 
 ERRORS_CSV_HEADER = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")

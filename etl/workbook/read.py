@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from etl.errors import Problem
+from etl.errors import Problem, WorkbookError
 from etl.workbook import cells
 from etl.workbook.model import (
     HEADERS,
@@ -137,6 +137,9 @@ class _Reader:
         return _Sheet(name, ws, fields, self.problems, keys)
 
     def read(self) -> MappingBook:
+        if not any(cells.norm_label(name) in self._sheets for name in HEADERS):
+            p = Problem.of("workbook-not-mapping", path=self.path)
+            raise WorkbookError(p.message, [p])
         settings = self.read_settings()
         fields = tuple(self.read_fields())
         divisions = tuple(self.read_divisions())

@@ -1,0 +1,195 @@
+"""`run_etl.py demo`: the whole job on embedded defaults, offline, in a fresh demo/ workspace.
+
+A SQLite ledger of ~300 demo employees is loaded from a cp932 CSV (as HR would export it), the
+KOT-compatible sandbox starts in-process on a free loopback port, the workbook is built from the
+live masters and mapped as HR would fill it, then each command runs for real through the same
+entry point a user types: validate → sync --dry-run → sync → pull → import (ledger) → a ledger
+change → `run` (the nightly batch: sync with diffs + last month's CSV + 36協定 alerts).
+
+The demo's clock is today at 13:00 JST (ETL_NOW), so it never falls in the restricted hours.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from etl.clock import JST, OffsetClock, previous_month
+from etl.errors import ExitCode, UsageError
+from etl.ledger.employee import Employee
+
+MARKER = ".kintai-etl-demo"
+TOKEN = "demo-token-not-secret"
+
+
+def _fresh_workspace(folder: Path) -> Path:
+    folder = folder.resolve()
+    if folder.exists():
+        if not (folder / MARKER).exists():
+            raise UsageError(f"{folder} はデモ用フォルダーではないため消去しません。別の --dir を指定してください")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("created by run_etl.py demo; safe to delete\n", encoding="utf-8")
+    return folder
+
+
+def _write_config(folder: Path, base_url: str) -> Path:
+    cfg = folder / "etl.toml"
+    cfg.write_text(
+        "# デモ用の設定 (run_etl.py demo が作成)\n"
+        f'[attendance_api]\nbase_url = "{base_url}"\ntoken_env = "KOT_TOKEN"\nconcurrency = 8\n'
+        "max_requests = 5000\nper_seconds = 60\n\n"
+        f'[ledger]\nurl = "sqlite:///{(folder / "data" / "ledger.db").as_posix()}"\n\n'
+        f'[paths]\nworkbook = "mapping.xlsx"\nreports = "reports"\noutput = "output"\nlogs = "logs"\n',
+        encoding="utf-8")
+    return cfg
+
+
+def _sandbox_state(today: dt.date, employees: list[Employee]):
+    """Divisions and types of the demo company, a few attendance-only employees (for pull), and a
+    few ledger employees already registered with an older division (so the sync updates them)."""
+    from etl.demo_data import CLASSES, DEPARTMENTS
+    from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES, generate_employees
+    from etl.kot.sandbox_state import SandboxState
+
+    state = SandboxState([{"code": c, "name": n, "dayBorderTime": "05:00"} for c, n in DIVISIONS],
+                         [{"code": c, "name": n} for c, n in WORKING_TYPES], seed=7)
+    for i, (emp, _history) in enumerate(generate_employees(12, 7, today), start=1):
+        emp = {**emp, "code": f"K{i:04d}"}
+        emp.pop("resignationDate", None)
+        state.add(emp)
+    division_of = {d: div for d, _, div in DEPARTMENTS}
+    type_of = dict(CLASSES)
+    for e in employees[10:16]:
+        if e.resignation_date or not e.hired_date or e.department_code not in division_of:
+            continue
+        state.add({"code": e.code, "lastName": e.last_name, "firstName": e.first_name,
+                   "gender": e.gender, "divisionCode": "1000", "typeCode": type_of.get(e.employee_class, "1"),
+                   "hiredDate": e.hired_date.isoformat()})
+    return state
+
+
+def _map_workbook(path: Path, today: dt.date, employees: list[Employee]) -> None:
+    """Fill the mapping sheets as HR would: every department and class mapped, defaults set, and
+    a few per-employee overrides (a future transfer, an exclusion, a transfer dated last month)."""
+    from openpyxl import load_workbook
+
+    from etl.demo_data import CLASSES, DEPARTMENTS
+    from etl.workbook.layout import save_workbook
+    from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
+
+    wb = load_workbook(path)
+    division_of = {d: div for d, _, div in DEPARTMENTS}
+    ws = wb[SHEET_DIVISIONS]
+    for row in ws.iter_rows(min_row=2):
+        code = row[0].value
+        if code in division_of:
+            row[2].value = division_of[code]
+    ws.append(["D700", "旧・企画部", "1000", None, "廃止済みの部署 (台帳にいない: 警告の例)"])
+    ws = wb[SHEET_TYPES]
+    type_of = dict(CLASSES)
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value in type_of:
+            row[1].value = type_of[row[0].value]
+    settings = {"既定の勤怠所属コード": "1000", "既定の勤怠雇用区分コード": "1"}
+    for row in wb[SHEET_SETTINGS].iter_rows(min_row=2):
+        if row[0].value in settings:
+            row[1].value = settings[row[0].value]
+    active = [e for e in employees if e.hired_date and not e.resignation_date and "-" not in e.code]
+    first_of_next = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    ws = wb[SHEET_OVERRIDES]
+    ws.append([active[20].code, f"{active[20].last_name} {active[20].first_name}", "3100", None,
+               first_of_next, "いいえ", "来月1日付で品質管理部へ異動"])
+    ws.append([active[21].code, f"{active[21].last_name} {active[21].first_name}", None, None, None, "はい",
+               "出向中のため連携しない"])
+    last_month_first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    ws.append([active[22].code, f"{active[22].last_name} {active[22].first_name}", "2000", None,
+               last_month_first, "いいえ", "先月付の異動 (当月より前: 警告の例)"])
+    save_workbook(wb, path, dt.datetime.now(JST))
+
+
+def _changed_ledger(employees: list[Employee]) -> list[Employee]:
+    """The next day's edits in the ledger: a transfer, a kana correction, a new e-mail address."""
+    picks = [e for e in employees if e.hired_date and not e.resignation_date and "-" not in e.code][30:33]
+    return [replace(picks[0], department_code="D400", department_name="開発部"),
+            replace(picks[1], first_name_kana="ケンタロウ" if picks[1].first_name_kana != "ケンタロウ" else "ケンタ"),
+            replace(picks[2], email=f"new.{picks[2].code}@example.co.jp")]
+
+
+def demo_command(ctx) -> int:
+    from etl.cli import main
+    from etl.demo_data import demo_employees
+    from etl.kot.sandbox import Sandbox
+    from etl.ledger.export import write_csv
+    from etl.workbook.template import build_template
+
+    folder = _fresh_workspace(Path(ctx.args.dir))
+    now = dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
+    today = now.date()
+    clock = OffsetClock(now)
+    env = {**ctx.env, "KOT_TOKEN": TOKEN, "ETL_NOW": now.isoformat()}
+    ctx.out(f"デモ用フォルダー: {folder} (時計: {now:%Y-%m-%d %H:%M} JST)")
+
+    employees = demo_employees(ctx.args.employees, seed=1, today=today)
+    ledger_csv = folder / "従業員台帳_エクスポート.csv"
+    write_csv(ledger_csv, employees, encoding="cp932")
+    sandbox = Sandbox(_sandbox_state(today, employees), token=TOKEN, clock=clock).start()
+    try:
+        cfg = _write_config(folder, sandbox.url)
+        ctx.out(f"勤怠サンドボックス: {sandbox.url} (所属 {len(sandbox.state.divisions)}・"
+                f"雇用区分 {len(sandbox.state.working_types)}・従業員 {len(sandbox.state)} 名)")
+        last = previous_month(today)
+        steps: list[tuple[str, list[str]]] = [
+            ("台帳の取込 (cp932 CSV)", ["ledger", "load", str(ledger_csv)]),
+        ]
+        codes = []
+        reports = []
+
+        def step(title: str, argv: list[str]) -> int:
+            out, err = io.StringIO(), io.StringIO()
+            code = main(["--config", str(cfg), *argv], env=env, stdout=out, stderr=err)
+            lines = out.getvalue().strip().splitlines()
+            report = next((ln[len("report: "):] for ln in reversed(lines) if ln.startswith("report: ")), "")
+            summary = next((ln for ln in reversed(lines) if ln.startswith("状況:")), lines[-1] if lines else "")
+            ctx.out(f"  [{code}] {title}: {summary}")
+            for ln in err.getvalue().strip().splitlines()[:1]:
+                ctx.out(f"      {ln}")
+            codes.append(code)
+            reports.append(report)
+            return code
+
+        for title, argv in steps:
+            step(title, argv)
+        # the workbook: built from the live masters and the ledger, then mapped as HR would
+        from etl.ledger.store import open_ledger
+        from etl.workbook.read import read_workbook  # noqa: F401  (fail early if the reader is missing)
+        ledger = open_ledger(f"sqlite:///{(folder / 'data' / 'ledger.db').as_posix()}")
+        from etl.kot.client import KotClient
+        with KotClient(sandbox.url, TOKEN, clock=clock) as client:
+            masters = client.masters()
+        build_template(folder / "mapping.xlsx", masters, ledger.departments(), ledger.employee_classes())
+        _map_workbook(folder / "mapping.xlsx", today, ledger.employees())
+        ctx.out("  [0] マッピングブック: 勤怠マスタと台帳から作成し、所属・雇用区分を設定しました (mapping.xlsx)")
+
+        step("ブックの検証", ["validate"])
+        step("同期の予定 (dry-run)", ["sync-employees", "--dry-run"])
+        step("同期 (台帳 → 勤怠)", ["sync-employees"])
+        step("同期の再実行 (変更なし)", ["sync-employees"])
+        step("取込 (勤怠 → 台帳)", ["pull-employees"])
+        for month in (previous_month(dt.date.fromisoformat(last + "-01")), last):
+            step(f"勤怠の取込 {month} (台帳)", ["import-attendance", "--month", month, "--to", "ledger"])
+        changes = folder / "台帳の変更.csv"
+        write_csv(changes, _changed_ledger(ledger.employees()), encoding="cp932")
+        step("翌日の台帳変更 (3名)", ["ledger", "load", str(changes)])
+        code = step(f"夜間バッチ run (同期 + {last} の勤怠 CSV)", ["run", "--month", last])
+    finally:
+        sandbox.stop()
+    ctx.out(f"すべての実行の一覧: {folder / 'reports' / 'index.html'}")
+    ctx.out(f"勤怠 CSV: {folder / 'output' / f'attendance_{last}.csv'}")
+    worst = max(codes)
+    ctx.out("デモは完了しました。一部エラーは意図的なデータの誤り (勤怠で使えない従業員番号) によるものです。"
+            if worst <= ExitCode.PARTIAL else "デモの途中で失敗しました。上の行を確認してください。")
+    ctx.out(f"report: {reports[-1]}")
+    return ExitCode.SUCCESS if worst <= ExitCode.PARTIAL else worst
