@@ -111,11 +111,15 @@ def _map_workbook(path: Path, today: dt.date, employees: list[Employee]) -> None
 
 
 def _changed_ledger(employees: list[Employee]) -> list[Employee]:
-    """The next day's edits in the ledger: a transfer, a kana correction, a new e-mail address."""
-    picks = [e for e in employees if e.hired_date and not e.resignation_date and "-" not in e.code][30:33]
+    """The next day's edits in the ledger: a transfer, a kana correction, a resignation at the end of
+    next month (sent now with its date: the report lists it in the queue of future changes)."""
+    picks = [e for e in employees if e.hired_date and not e.resignation_date and "-" not in e.code
+             and e.department_code != "D400"][30:33]
+    today = dt.datetime.now(JST).date()
+    end_of_next = (today.replace(day=1) + dt.timedelta(days=62)).replace(day=1) - dt.timedelta(days=1)
     return [replace(picks[0], department_code="D400", department_name="開発部"),
-            replace(picks[1], first_name_kana="ケンタロウ" if picks[1].first_name_kana != "ケンタロウ" else "ケンタ"),
-            replace(picks[2], email=f"new.{picks[2].code}@example.co.jp")]
+            replace(picks[1], first_name_kana=picks[1].first_name_kana + "ー"),
+            replace(picks[2], resignation_date=end_of_next)]
 
 
 def demo_command(ctx) -> int:

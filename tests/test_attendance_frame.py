@@ -124,3 +124,8 @@ def test_the_frame_is_what_pandas_writes():
 def test_safe_equivalents(text, safe):
     assert make_safe(text) == safe
     assert unencodable_chars(safe, "cp932") == ""
+
+
+def test_a_missing_figure_is_an_empty_cell():
+    assert one("overtime_minutes", "HH:MM", [None, 61]) == ["", "01:01"]
+    assert one("working_days", "日", [None, 1]) == ["", "1"]

@@ -21,12 +21,13 @@ from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES
 from etl.kot.sandbox_state import SandboxState
 from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
+from etl.jobs import run_command
 from etl.sync.command import pull_command, sync_command
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.template import build_template
 
 TODAY = dt.date(2026, 11, 26)
-HANDLERS = {"sync-employees": sync_command, "pull-employees": pull_command}
+HANDLERS = {"sync-employees": sync_command, "pull-employees": pull_command, "run": run_command}
 
 # ledger department → sandbox division; "1200" has no row and resolves by the same code
 DEPARTMENTS = {"D10": ("総務課", "1100"), "D20": ("東京営業課", "2100"), "1200": ("人事部", None)}

@@ -23,13 +23,12 @@ import sqlalchemy as sa
 from etl.attendance import checks
 from etl.attendance.cp932 import encoding_label
 from etl.attendance.fetch import fetch_month, people
-from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame, render_csv
+from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame
 from etl.attendance.items import Column, default_columns, resolve_columns
 from etl.attendance.summary import attendance_section
 from etl.attendance.transform import MonthTable, transform_month
-from etl.attendance.write import csv_path, write_ledger
+from etl.attendance.write import csv_path, write_csv, write_ledger
 from etl.errors import ERROR, InputError, Problem
-from etl.fileio import write_bytes
 from etl.jobs import client_for, ledger_for, load_book, run_job, workbook_path
 from etl.report.result import RunResult
 from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
@@ -215,17 +214,15 @@ def _write_csv(result: RunResult, table: MonthTable, columns: list[Column], path
     frame = build_frame(table, columns)
     codes = table.column("employee_code")
     try:
-        data, replaced = render_csv(frame, encoding, replace=replace)
+        _, replaced = write_csv(frame, path, encoding, replace=replace)
     except UnencodableError as e:
         problems = bad_cell_problems(e.cells, codes, encoding, replaced=False)
         raise InputError(f"{encoding_label(encoding)} で保存できない文字が {len(e.cells)} か所にあるため、CSV を"
                          f"書き込みませんでした。最初の箇所: {problems[0].line()}", problems) from None
-    result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
-    try:
-        write_bytes(path, data)
     except OSError as e:
         raise InputError(f"CSV を書き込めませんでした: {path} ({e.strerror or e})。出力先フォルダーと"
                          "書き込み権限を確認してください (--out で出力先を変えられます)。") from None
+    result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
     result.outputs.append(str(path))
 
 

@@ -62,12 +62,17 @@ def _whole(v: Any) -> int:
     return int(round(v)) if isinstance(v, float) else int(v or 0)
 
 
+def _blank_none(one: Callable[[Any], str]) -> Callable[[Any], str]:
+    """A missing value (None / NaN) is an empty cell, whatever the 形式."""
+    return lambda v: "" if v is None or v != v else one(v)
+
+
 FORMATTERS: dict[str, Callable[[Any], str]] = {
-    FMT_MINUTES: lambda v: str(_whole(v)),
-    FMT_HOURS: lambda v: _one_hours(_whole(v)),
-    FMT_HHMM: lambda v: _one_hhmm(_whole(v)),
-    FMT_DAYS: _one_number,
-    FMT_COUNT: _one_number,
+    FMT_MINUTES: _blank_none(lambda v: str(_whole(v))),
+    FMT_HOURS: _blank_none(lambda v: _one_hours(_whole(v))),
+    FMT_HHMM: _blank_none(lambda v: _one_hhmm(_whole(v))),
+    FMT_DAYS: _blank_none(_one_number),
+    FMT_COUNT: _blank_none(_one_number),
 }
 
 

@@ -132,7 +132,7 @@ def _extract(entries: list[Mapping[str, Any]]) -> tuple[list[list[Any]], dict[st
     rows = _pick(entries, _TOP, 0)
     values = list(zip(*rows, strict=True)) if n else [()] * len(_TOP)
     top = dict(zip(_TOP, values, strict=True))
-    fields: dict[str, np.ndarray] = {f"{k}": _column(top[k]) for k in _GROUPS.get("", [])}
+    fields: dict[str, np.ndarray] = {k: _column(top[k]) for k in _GROUPS.get("", [])}
     for outer in _OBJECTS:
         inners = _GROUPS[outer]
         dicts = [o or _EMPTY for o in top[outer]]
@@ -150,8 +150,7 @@ def _total(fields: dict[str, np.ndarray], item: Item) -> np.ndarray:
 
 def paid_leave_days(entries: Iterable[Mapping[str, Any]] | None, codes: Iterable[Any]) -> float | int:
     """Days of leave whose code is one of ``codes`` (hourly leave has no dayCount and adds 0)."""
-    wanted = _code_set(codes)
-    return sum((h.get("dayCount") or 0) for h in (entries or ()) if h.get("code") in wanted)
+    return _paid_leave([entries], _code_set(codes))[0]
 
 
 def _code_set(codes: Iterable[Any]) -> frozenset[Any]:

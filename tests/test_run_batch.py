@@ -1,0 +1,133 @@
+"""The `run` batch end to end against the sandbox: validate → sync → import when due → report →
+mail, as one result with sections; the lock; idempotence; a mail failure never fails the run."""
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+
+import pytest
+from aiosmtpd.controller import Controller
+from test_mail import Collector, free_port
+from test_sync_support import Harness, empty_company, ledger_employees
+
+from etl.errors import LockHeldError
+from etl.jobs import import_due, worst_exit
+from etl.lock import RunLock
+
+N = 12
+
+
+@pytest.fixture
+def smtp():
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def harness(tmp_path, make_sandbox):
+    def make(**config):
+        sandbox = make_sandbox(state=empty_company())
+        h = Harness(tmp_path, sandbox, **config)
+        h.load(ledger_employees(N))
+        return h
+    made = []
+    yield lambda **kw: made.append(make(**kw)) or made[-1]
+    for h in made:
+        h.close()
+
+
+def test_run_with_month_syncs_imports_and_mails(harness, smtp):
+    controller, inbox = smtp
+    h = harness(mail={"host": "127.0.0.1", "port": controller.port, "sender": "etl@example.co.jp"})
+    h.setting("連携結果通知メールアドレス", "hr@example.co.jp; payroll@example.co.jp")
+    run = h.run("run", "--month", "2026-10")
+    assert run.code == 0, run.err
+    assert run.result["job"] == "run" and run.result["status"] == "success"
+    assert run.counts["created"] == N and h.sandbox.counts["POST"] == N
+    csv_path = h.tmp_path / "output" / "attendance_2026-10.csv"
+    assert str(csv_path) in run.result["outputs"] and csv_path.exists()
+    html = run.report.read_text(encoding="utf-8")
+    assert "処理の内訳" in html and "import-attendance" in html and "2026-10" in html
+    # the mail arrived, with the summary and the report's status
+    assert len(inbox.envelopes) == 1
+    env = inbox.envelopes[0]
+    assert sorted(env.rcpt_tos) == ["hr@example.co.jp", "payroll@example.co.jp"]
+    msg = email.message_from_bytes(env.content, policy=email.policy.default)
+    assert "正常終了" in msg["Subject"] and "run" in msg["Subject"]
+    assert "メール" in html  # the page records the mail's outcome
+
+
+def test_second_run_sends_no_write(harness):
+    h = harness()
+    assert h.run("run").code == 0
+    before = h.sandbox.counts["POST"] + h.sandbox.counts["PUT"]
+    again = h.run("run")
+    assert again.code == 0
+    assert h.sandbox.counts["POST"] + h.sandbox.counts["PUT"] == before
+    assert again.counts["unchanged"] == N and again.counts["created"] == 0
+
+
+def test_import_only_on_the_auto_import_day(harness):
+    h = harness()
+    h.setting("勤怠データ自動取込日", "26")  # the harness clock is 2026-11-26
+    run = h.run("run")
+    assert run.code == 0, run.err
+    assert (h.tmp_path / "output" / "attendance_2026-10.csv").exists()
+    h.setting("勤怠データ自動取込日", "25")
+    run = h.run("run")
+    assert run.code == 0
+    assert not any(p.endswith(".csv") for p in run.result["outputs"])
+    assert "今日は勤怠データ自動取込日ではありません" in run.report.read_text(encoding="utf-8")
+
+
+def test_mail_failure_does_not_fail_the_run(harness):
+    h = harness(mail={"host": "127.0.0.1", "port": free_port()})  # nobody listens there
+    h.setting("連携結果通知メールアドレス", "hr@example.co.jp")
+    run = h.run("run")
+    assert run.code == 0
+    assert any(p["code"] == "mail-failed" for p in run.result["problems"])
+    assert "結果のメールを送れませんでした" in run.err
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(harness):
+    h = harness()
+    from etl.config import load_settings
+    from etl.lock import default_lock_path
+    settings = load_settings(h.config, env=h.env, clock=h.clock)
+    with RunLock(default_lock_path(settings), h.clock, command="run"):
+        with pytest.raises(LockHeldError) as e:
+            h.run("run")
+    assert f"pid {os.getpid()}" in str(e.value)
+    assert h.sandbox.counts["POST"] == 0
+
+
+def test_broken_workbook_stops_before_any_request(harness):
+    h = harness()
+    h.workbook.write_bytes(b"not a workbook")
+    run = h.run("run")
+    assert run.code == 3
+    assert h.sandbox.counts["GET"] == 0 and h.sandbox.counts["POST"] == 0
+    assert run.result["status"] == "failed"
+
+
+@pytest.mark.parametrize("codes, expected", [
+    ([0], 0), ([1], 1), ([0, 1], 1), ([1, 5], 5), ([3], 3), ([], 0),
+], ids=["ok", "partial", "ok+partial", "partial+restricted", "invalid", "nothing"])
+def test_worst_exit(codes, expected):
+    assert worst_exit(codes) == expected
+
+
+def test_import_due_follows_the_setting():
+    import datetime as dt
+    from types import SimpleNamespace
+    book = SimpleNamespace(settings=SimpleNamespace(auto_import_day=5))
+    assert import_due(book, dt.date(2026, 1, 5), None) == "2025-12"
+    assert import_due(book, dt.date(2026, 1, 6), None) is None
+    assert import_due(book, dt.date(2026, 1, 6), "2025-11") == "2025-11"
+    assert import_due(SimpleNamespace(settings=SimpleNamespace(auto_import_day=None)), dt.date(2026, 1, 5), None) is None
