@@ -21,13 +21,15 @@ from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES
 from etl.kot.sandbox_state import SandboxState
 from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
+from etl.attendance.command import import_command
 from etl.jobs import run_command
 from etl.sync.command import pull_command, sync_command
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.template import build_template
 
 TODAY = dt.date(2026, 11, 26)
-HANDLERS = {"sync-employees": sync_command, "pull-employees": pull_command, "run": run_command}
+HANDLERS = {"sync-employees": sync_command, "pull-employees": pull_command, "run": run_command,
+            "import-attendance": import_command}
 
 # ledger department → sandbox division; "1200" has no row and resolves by the same code
 DEPARTMENTS = {"D10": ("総務課", "1100"), "D20": ("東京営業課", "2100"), "1200": ("人事部", None)}
@@ -73,12 +75,12 @@ class Run:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, sandbox: Sandbox, **config: Any):
+    def __init__(self, tmp_path: Path, sandbox: Sandbox, ledger_url: str | None = None, **config: Any):
         self.tmp_path, self.sandbox = tmp_path, sandbox
         self.clock: ManualClock = sandbox.clock
-        self.config = make_config(tmp_path, sandbox, **config)
+        self.ledger_url = ledger_url or f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
+        self.config = make_config(tmp_path, sandbox, ledger={"url": self.ledger_url}, **config)
         self.env = {"ETL_NOW": NOW, "KOT_TOKEN": sandbox.token}
-        self.ledger_url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
         self.workbook = tmp_path / "mapping.xlsx"
         self.write_book()
 

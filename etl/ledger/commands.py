@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from etl.errors import ExitCode, UsageError
+from etl.errors import UsageError
 from etl.jobs import ledger_for, run_job
 from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
 from etl.report.result import RowResult, RunResult
@@ -106,8 +106,13 @@ def export_command(ctx) -> int:
         raise UsageError(f"--encoding は {' / '.join(CSV_ENCODINGS)} のどれかにしてください")
     if path.is_dir():
         raise UsageError(f"{path} はフォルダです。出力するファイル名を指定してください")
-    employees = ledger_for(ctx.settings).employees()
-    write_ledger_file(path, employees, encoding)
     label = "XLSX" if suffix == ".xlsx" else f"CSV ({'UTF-8 BOM 付き' if encoding == 'utf-8-sig' else 'Shift_JIS / cp932'})"
-    ctx.out(f"従業員台帳の {len(employees)} 名を {label} で書き出しました: {path}")
-    return ExitCode.SUCCESS
+
+    def body(result: RunResult) -> None:
+        employees = ledger_for(ctx.settings).employees()
+        write_ledger_file(path, employees, encoding)
+        result.outputs.append(str(path))
+        result.meta.update(file=str(path), employees=len(employees), format=label)
+        ctx.out(f"従業員台帳の {len(employees)} 名を {label} で書き出しました: {path}")
+
+    return run_job(ctx, "ledger-export", body)
