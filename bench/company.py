@@ -64,19 +64,32 @@ def make_company(size: int, departments: int = DEPARTMENTS, seed: int = SEED) ->
     return Company(people, depts, division_of, dict(CLASSES), masters())
 
 
-def changed(company: Company, every: int = 100) -> list[Employee]:
-    """One employee in ``every`` edited in the ledger (kana, e-mail, or a new department)."""
+def changed(company: Company, every: int = 97) -> list[Employee]:
+    """About one employee in ``every`` edited in the ledger: a kana fix, a new e-mail address, or
+    a move to the next department (an e-mail instead where a 個別設定 division would win)."""
     codes = list(company.departments)
     out = []
-    for i, e in enumerate(company.employees[::every]):
-        if i % 3 == 0:
+    for k, i in enumerate(range(1, company.size, every)):
+        e = company.employees[i]
+        kind = k % 3
+        if kind == 2 and _division_override(i):
+            kind = 1
+        if kind == 0:
             out.append(dataclasses.replace(e, first_name_kana=e.first_name_kana + "ー"))
-        elif i % 3 == 1:
+        elif kind == 1:
             out.append(dataclasses.replace(e, email=f"new.{e.code}@example.co.jp"))
         else:
             dept = codes[(codes.index(e.department_code) + 1) % len(codes)]
             out.append(dataclasses.replace(e, department_code=dept, department_name=company.departments[dept]))
     return out
+
+
+def _division_override(i: int) -> bool:
+    return i % 4 == 0
+
+
+def _excluded(i: int) -> bool:
+    return i % 50 == 0
 
 
 def override_rows(company: Company) -> list[list]:
@@ -86,11 +99,11 @@ def override_rows(company: Company) -> list[list]:
     dated = dt.datetime.combine(TODAY.replace(day=1), dt.time())  # this month: sent as updateDate
     rows = []
     for i, e in enumerate(company.employees):
-        division = divisions[i % len(divisions)] if i % 4 == 0 else None
+        division = divisions[i % len(divisions)] if _division_override(i) else None
         type_code = types[i % len(types)] if i % 10 == 0 else None
         rows.append([e.code, f"{e.last_name} {e.first_name}", division, type_code,
-                     dated if i % 3 == 0 else None, "はい" if i % 50 == 0 else "いいえ",
-                     "出向中" if i % 50 == 0 else None])
+                     dated if i % 3 == 0 else None, "はい" if _excluded(i) else "いいえ",
+                     "出向中" if _excluded(i) else None])
     return rows
 
 

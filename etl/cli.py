@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=stderr,
                         format="%(levelname)s %(name)s: %(message)s", force=True)
     ctx = Context(args=args, env=env, stdout=stdout, stderr=stderr)
+    for log_handler in logging.getLogger().handlers:
+        log_handler.addFilter(_MaskSecrets(ctx))
     try:
         handler = _load_handler(args.command)
         return int(handler(ctx))
@@ -254,6 +256,21 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
             traceback.print_exc(file=stderr)
         ctx.err(f"内部エラー: {type(e).__name__}: {_masked(ctx, str(e))} (--verbose で詳細を表示)")
         return ExitCode.USAGE
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks the token and the SMTP password in every record shown on stderr (with --verbose,
+    urllib3's request lines show URL paths, and /tokens/<token>/available holds the token)."""
+
+    def __init__(self, ctx: Context):
+        super().__init__()
+        self.ctx = ctx
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from etl.logsetup import SecretFilter
+        s = self.ctx._settings
+        secrets = (s.token, s.mail_password) if s is not None else (self.ctx.env.get("KOT_TOKEN"),)
+        return SecretFilter(*secrets).filter(record)
 
 
 def _masked(ctx: Context, text: str) -> str:

@@ -13,6 +13,7 @@ kebab-case code from ``CATALOGUE``; the validator returns lists of them, it does
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any
@@ -182,8 +183,8 @@ CATALOGUE: dict[str, Code] = {
     "invalid-email": Code(ERROR, "メールアドレスが不正", "メールアドレス「{value}」の形式が不正です。name@example.co.jp の形で入力してください。"),
     "unknown-default-division": Code(ERROR, "既定の所属が存在しない", "既定の勤怠所属コード「{value}」は勤怠の所属マスタにありません。{hint}"),
     "unknown-default-type": Code(ERROR, "既定の雇用区分が存在しない", "既定の勤怠雇用区分コード「{value}」は勤怠の雇用区分マスタにありません。{hint}"),
-    "unresolved-division": Code(ERROR, "所属が決まらない", "部署「{value}」の従業員 {count} 名の勤怠所属が決まりません。シート「所属マッピング」に部署「{value}」の行を追加してください。"),
-    "unresolved-employment-type": Code(ERROR, "雇用区分が決まらない", "社員区分「{value}」の従業員 {count} 名の勤怠雇用区分が決まりません。シート「雇用区分マッピング」に「{value}」の行を追加してください。"),
+    "unresolved-division": Code(ERROR, "所属が決まらない", "部署「{value}」の従業員 {count} 名の勤怠所属が決まりません。シート「所属マッピング」の部署「{value}」の行 (なければ追加) に勤怠所属コードを入力してください。"),
+    "unresolved-employment-type": Code(ERROR, "雇用区分が決まらない", "社員区分「{value}」の従業員 {count} 名の勤怠雇用区分が決まりません。シート「雇用区分マッピング」の「{value}」の行 (なければ追加) に勤怠雇用区分コードを入力してください。"),
     "required-field-off": Code(WARNING, "必須項目はオフにできない", "「{value}」は必須項目 (※1) のため、新規登録時は連携しないにしても送信されます。"),
     "unknown-output-item": Code(ERROR, "不明な勤怠データ項目", "勤怠データ項目「{value}」はありません。ドロップダウンから選んでください。"),
     "invalid-output-format": Code(ERROR, "不明な形式", "形式「{value}」は使えません。分 / 時間(10進) / HH:MM / 日 / 回 / 文字 から選んでください。"),
@@ -194,6 +195,7 @@ CATALOGUE: dict[str, Code] = {
     "missing-setting": Code(WARNING, "設定項目がない", "設定「{value}」の行がないため既定値「{default}」を使います。必要なら行を追加してください。"),
     "mapping-key-missing": Code(ERROR, "変換元が空", "「{target}」が入力されていますが「{header}」が空です。{header}を入力するか、行を削除してください。"),
     "duplicate-output-column": Code(WARNING, "出力列名の重複", "出力列名「{value}」が {other} にもあります。CSV の列名が重なるため、どちらかを変えてください。"),
+    "sheet-too-many-rows": Code(ERROR, "行が多すぎる", "シート「{sheet}」に {limit} 行を超えるデータがあります。マッピングの行は多くても従業員の数ほどです。貼り付けの残りなど不要な行を削除してください。"),
     "auto-sync-restricted-hours": Code(WARNING, "自動連携時刻が利用制限時間帯", "自動連携時刻 {value} は勤怠APIの利用制限時間帯 ({windows}) に入っています。時間帯の外 (例 02:00) にしてください。"),
     # --- ledger file ----------------------------------------------------------------------
     "ledger-file-not-found": Code(ERROR, "ファイルがない", "{path} が見つかりません。パスを確認してください。"),
@@ -273,11 +275,21 @@ class Problem:
         return self.sheet or (f"従業員 {self.employee_code}" if self.employee_code else "")
 
     def line(self) -> str:
+        """The problem as one line (a value with a line break or a control character stays on it)."""
         where = self.where
-        return f"{where}: {self.message}" if where else self.message
+        return one_line(f"{where}: {self.message}" if where else self.message)
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one terminal line: line breaks and tabs become spaces, other control
+    characters (NUL, ESC…) are shown as \\xNN."""
+    return _CONTROL_CHARS.sub(lambda m: " " if m[0] in "\r\n\t" else f"\\x{ord(m[0]):02x}", text)
 
 
 class _Defaults(dict):

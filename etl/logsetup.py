@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import quote
 
 from etl.clock import JST
 from etl.config import Secret, mask
@@ -33,7 +34,9 @@ class SecretFilter(logging.Filter):
 
     def __init__(self, *secrets: Secret | str | None):
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        values = [s.reveal() if isinstance(s, Secret) else s for s in secrets if s]
+        # also as a URL path segment (urllib3's debug lines show /tokens/<token>/available quoted)
+        self.secrets = tuple(dict.fromkeys(v for value in values for v in (value, quote(value, safe=""))))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

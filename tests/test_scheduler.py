@@ -16,6 +16,7 @@ import os
 import signal
 import stat
 import threading
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -23,7 +24,7 @@ import pytest
 from etl.cli import Context, main
 from etl.clock import JST, Clock, ManualClock, parse_iso
 from etl.config import load_settings
-from etl.lock import RunLock
+from etl.lock import RunLock, default_lock_path
 from etl.logsetup import PrivateRotatingFileHandler
 from etl.scheduler import (
     MAX_FAILURES,
@@ -471,9 +472,6 @@ def set_schedule(book, auto: str, time_text: str) -> None:
 
 @pytest.mark.slow
 def test_schedule_once_runs_the_real_batch_once(tmp_path, sandbox, make_config):
-    from etl import jobs
-    if not hasattr(jobs, "run_command"):
-        pytest.skip("etl.jobs.run_command is not built yet")
     from conftest import cli_env
 
     from etl.workbook.template import build_template
@@ -483,14 +481,31 @@ def test_schedule_once_runs_the_real_batch_once(tmp_path, sandbox, make_config):
     env = cli_env(sandbox)  # 2026-11-26 12:00 JST: after 02:00, outside the restricted hours
     out = io.StringIO()
     code = main(["--config", str(config), "schedule", "--once"], env=env, stdout=out, stderr=io.StringIO())
-    lines = out.getvalue().splitlines()
-    assert lines and lines[-1].startswith("report: ")
+    assert code == 0
+    report = out.getvalue().splitlines()[-1]
+    assert report.startswith("report: ") and report.endswith("-run/report.html")
+    result = json.loads((Path(report[len("report: "):]).parent / "result.json").read_text(encoding="utf-8"))
+    assert (result["job"], result["status"]) == ("run", "success")
     state = json.loads((tmp_path / "reports" / ".schedule-state.json").read_text(encoding="utf-8"))
-    assert state["exit_code"] == code and state["attempt_at"].startswith("2026-11-26T12:00")
-    assert (tmp_path / "logs" / "etl.log").is_file()
+    assert state["done_on"] == "2026-11-26" and state["exit_code"] == 0
+    assert not (tmp_path / "reports" / ".kintai-etl.lock").exists()  # the run released its lock
 
-    if code in (0, 1):  # done for today: a second call does nothing
-        out = io.StringIO()
-        assert main(["--config", str(config), "schedule", "--once"], env=env, stdout=out,
-                    stderr=io.StringIO()) == 0
-        assert out.getvalue() == "実行するものはありません (次回: 2026-11-27 02:00)\n"
+    out = io.StringIO()  # done for today: a second call does nothing
+    assert main(["--config", str(config), "schedule", "--once"], env=env, stdout=out, stderr=io.StringIO()) == 0
+    assert out.getvalue() == "実行するものはありません (次回: 2026-11-27 02:00)\n"
+
+
+def test_schedule_once_while_a_manual_run_holds_the_lock(tmp_path, make_config):
+    from conftest import cli_env
+
+    from etl.workbook.template import build_template
+    config = make_config(tmp_path)
+    set_schedule(build_template(tmp_path / "mapping.xlsx"), "する", "02:00")
+    settings = load_settings(config, env={})
+    err = io.StringIO()
+    with RunLock(default_lock_path(settings), ManualClock("2026-11-26T11:50:00+09:00"), "run"):
+        code = main(["--config", str(config), "schedule", "--once"], env=cli_env(), stdout=io.StringIO(), stderr=err)
+    assert code == 2
+    assert f"別の実行 (pid {os.getpid()}, 2026-11-26 11:50 開始) が進行中です" in err.getvalue()
+    state = load_state(tmp_path / "reports" / ".schedule-state.json")
+    assert (state.done_on, state.failures) == (None, 1)  # tried again an hour later

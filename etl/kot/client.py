@@ -24,7 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from etl.clock import Clock, RestrictedHours
-from etl.errors import RestrictedHoursError, Retryable, RowFailed
+from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
 from etl.kot.model import Masters
 from etl.kot.retry import Backoff, Kind, Outcome, classify_response, retryable_error, stop_error
@@ -86,6 +86,10 @@ class KotClient:
                  clock: Clock | None = None, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
                  concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None):
         self.base_url = base_url.rstrip("/")
+        host = urlsplit(self.base_url).hostname
+        if not verify_tls and host not in _LOOPBACK:  # certificate checks off only for a local sandbox
+            raise ConfigError([f"[attendance_api] verify_tls = false はループバック (127.0.0.1・localhost) の URL にだけ"
+                               f"使えます。{host} への接続では TLS 証明書を必ず検証するため、true に戻してください"])
         self._token = token
         self.timeout_s = timeout_s
         self.max_retries = max_retries

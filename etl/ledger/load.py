@@ -12,7 +12,7 @@ import csv
 import io
 from pathlib import Path
 
-from etl.errors import ERROR, LedgerFileError, Problem
+from etl.errors import ERROR, LedgerFileError, Problem, one_line
 from etl.ledger.rows import HEADER_FIELDS, Rows, header_key, is_blank, parse_rows
 from etl.ledger.xlsx import Workbook, XlsxError
 
@@ -65,7 +65,7 @@ def failure_message(name: str, problems: list[Problem]) -> str:
         text = f"台帳ファイル {name}" + (f" {where}" if where else "") + f": {first.message}"
     if len(errors) > 1:
         text += f" (ほか {len(errors) - 1} 件。すべての問題はレポートの errors.csv にあります)"
-    return text.replace("\r", " ").replace("\n", " ")
+    return one_line(text)
 
 
 def _fail(name: str, problems: list[Problem]):

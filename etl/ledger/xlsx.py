@@ -13,6 +13,7 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class Sheet:
 
 
 _COLUMNS: dict[str, int] = {}
+MAX_COLUMNS = 16384  # XFD, Excel's last column: a reference beyond it is damage, not data
 
 
 def column_index(letters: str) -> int:
@@ -50,7 +52,7 @@ def column_index(letters: str) -> int:
         if not "A" <= ch <= "Z":
             raise ValueError(letters)
         n = n * 26 + ord(ch) - 64
-    if n < 1:
+    if not 1 <= n <= MAX_COLUMNS:
         raise ValueError(letters)
     if len(_COLUMNS) < 20000:
         _COLUMNS[letters] = n - 1
@@ -193,5 +195,6 @@ class Workbook:
                         values[col] = value
                     el.clear()
                     yield row_no, values
-        except (KeyError, ET.ParseError, ValueError, IndexError, TypeError) as e:
+        except (KeyError, ET.ParseError, ValueError, IndexError, TypeError, zipfile.BadZipFile, zlib.error,
+                EOFError) as e:
             raise XlsxError(f"シート「{sheet.name}」が壊れています: {type(e).__name__}") from None

@@ -8,6 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
@@ -39,7 +40,7 @@ def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
             if p.sheet in wb.sheetnames and _valid_cell(p.cell):
                 by_cell[(p.sheet, p.cell)].append(p)
         for (sheet, ref), found in by_cell.items():
-            _paint(wb[sheet][ref], found)
+            _paint(_anchor(wb[sheet], ref), found)
         _results_sheet(wb, problems, set(by_cell))
         layout.apply_validations(wb, _master_ranges(wb))
     return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC))
@@ -53,6 +54,17 @@ def _valid_cell(ref: str) -> bool:
     except Exception:  # CellCoordinatesException and friends
         return False
     return 1 <= row <= layout.LAST_ROW and len(col) <= 3
+
+
+def _anchor(ws, ref: str):
+    """The cell to paint: a cell inside a merged range cannot hold a comment, so its range's
+    top-left cell carries it."""
+    cell = ws[ref]
+    if isinstance(cell, MergedCell):
+        merged = next((r for r in ws.merged_cells.ranges if ref in r), None)
+        if merged is not None:
+            return ws.cell(merged.min_row, merged.min_col)
+    return cell
 
 
 def _paint(cell, found: list[Problem]) -> None:

@@ -40,6 +40,11 @@ from etl.workbook.model import (
 from etl.workbook.opening import open_workbook, unreadable
 from etl.workbook.setting_values import VersionError, parse_setting
 
+# Data rows read per sheet at most. A mapping sheet has about as many rows as there are employees
+# at the very most (個別設定); a sheet with a million rows is legal in Excel but would take minutes
+# and gigabytes to read and report, so the reader stops with a clear error instead.
+MAX_SHEET_ROWS = 100_000
+
 _BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ET.ParseError, zipfile.LargeZipFile)
 
 _SETTING_LABELS = {cells.norm_label(label): label for label in SETTING_ITEMS}
@@ -105,11 +110,16 @@ class _Sheet:
             return
         index = self.index
         used = sorted(set(index.values()))
+        count = 0
         for n, row in enumerate(self.rows, start=2):
             width = len(row)
             if all((v := row[i] if i < width else None) is None or (isinstance(v, str) and not v.strip())
                    for i in used):
                 continue  # blank in every known column (notes beside the table are ignored)
+            count += 1
+            if count > MAX_SHEET_ROWS:
+                p = Problem.of("sheet-too-many-rows", sheet=self.name, cell=f"A{n}", limit=f"{MAX_SHEET_ROWS:,}")
+                raise WorkbookError(p.line(), [p])
 
             def get(attr: str, row: tuple = row, width: int = width) -> Any:
                 i = index.get(attr)
