@@ -106,15 +106,18 @@ def boolean(value: object, *, blank: bool = False) -> bool:
     raise CellError("はい または いいえ を選んでください。")
 
 
-_ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_WAREKI = re.compile(r"(令和|平成|昭和|大正|R|H|S|T)(元|\d{1,2})[年/.-](\d{1,2})[月/.-](\d{1,2})日?")
-_ERA_BASE = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925, "大正": 1911, "T": 1911}
+_TIME_SUFFIX = re.compile(r"(?<=\d)(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
 DATE_HINT = "YYYY-MM-DD (例 2026-04-01)、YYYY/MM/DD または和暦 (令和8年4月1日) で入力してください。"
 
 
 def date(value: object) -> dt.date | None:
-    """A date from a date cell, an Excel serial number or text (ISO, slashes, 和暦). Blank → None."""
+    """A date from a date cell, an Excel serial number or text (ISO, slashes, 和暦). Blank → None.
+
+    Text is parsed by the ledger's ``parse_date`` (one date grammar for the whole tool); this
+    wrapper adds what is particular to workbook cells: formulas and non-whole serial numbers.
+    """
+    from etl.ledger.normalize import parse_date
+
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -131,22 +134,13 @@ def date(value: object) -> dt.date | None:
         raise FormulaError() if is_formula(value) else CellError(DATE_HINT)
     if value[:1] == "=":
         raise FormulaError()
-    s = unicodedata.normalize("NFKC", value).strip()
+    s = _TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", value).strip())
     if not s:
         return None
     try:
-        m = _ISO.fullmatch(s) or _COMPACT.fullmatch(s)
-        s = s.replace(" ", "")
-        m = m or _ISO.fullmatch(s)
-        if m:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        m = _WAREKI.fullmatch(s.upper() if s[:1].isascii() else s)
-        if m:
-            year = 1 if m[2] == "元" else int(m[2])
-            return dt.date(_ERA_BASE[m[1]] + year, int(m[3]), int(m[4]))
+        return parse_date(s)
     except ValueError:
-        raise CellError("その日付は存在しません。" + DATE_HINT) from None
-    raise CellError(DATE_HINT)
+        raise CellError(DATE_HINT) from None
 
 
 _HHMM = re.compile(r"(\d{1,2})[:時](\d{2})分?(?::\d{2})?")
