@@ -36,7 +36,7 @@ class SecretFilter(logging.Filter):
         super().__init__()
         values = [s.reveal() if isinstance(s, Secret) else s for s in secrets if s]
         # also as a URL path segment (urllib3's debug lines show /tokens/<token>/available quoted)
-        self.secrets = tuple(dict.fromkeys(v for value in values for v in (value,)))
+        self.secrets = tuple(dict.fromkeys(v for value in values for v in (value, quote(value, safe=""))))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

@@ -212,7 +212,7 @@ WORKBOOKS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
     "date_text_day_month_year.xlsx": (lambda: override_date("01/12/2026"), 3, ["個別設定!E2", "01/12/2026"]),
     "date_text_no_day.xlsx": (lambda: override_date("2026年12月"), 3, ["個別設定!E2", "2026年12月"]),
     "date_text_words.xlsx": (lambda: override_date("来月1日"), 3, ["個別設定!E2", "来月1日"]),
-    "date_text_with_line_break.xlsx": (lambda: override_date("2026年\n12月1日"), 3, ["個別設定!E2", "2026年 12月1日"]),
+    "date_text_two_lines.xlsx": (lambda: override_date("2026-12-01\n(予定)"), 3, ["個別設定!E2", "2026-12-01 (予定)"]),
     "date_text_year_zero.xlsx": (lambda: override_date("0000-12-01"), 3, ["個別設定!E2", "0000-12-01"]),
     "boolean_not_yes_no.xlsx": (
         lambda: edited(rows("個別設定", ["00012", None, "1100", "1", None, "たぶん", None])), 3, ["個別設定!F2", "たぶん"]),

@@ -14,6 +14,7 @@ import dataclasses
 import email
 import io
 import logging
+import socket
 import stat
 import zipfile
 from email import policy
@@ -23,7 +24,6 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import make_config
-from test_mail import Collector, free_port
 from test_sync_support import Harness, empty_company, ledger_employees
 
 from etl.cli import main
@@ -77,9 +77,26 @@ def mail_leaks(raw: bytes) -> list[str]:
     return leaks
 
 
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def smtp():
-    handler = Collector()
+    handler = Mailbox()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     quiet = logging.getLogger("mail.log")  # the SMTP server's own debug chatter is not ours
@@ -123,7 +140,7 @@ def cli(h: Harness, *argv: str) -> tuple[int, str, str]:
 def test_a_full_verbose_batch_keeps_the_token_and_hostile_names_inert(workspace):
     h, mailbox = workspace
     outputs = [cli(h, "run", "--month", "2026-10"), cli(h, "schedule", "--once"), cli(h, "test-connection")]
-    for code, out, err in outputs:
+    for code, _out, err in outputs:
         assert code == ExitCode.SUCCESS, err[-2000:]
     assert any("DEBUG urllib3" in err and "/tokens/" in err for _, _, err in outputs)  # verbose really was
     assert h.ledger.links() and len(h.sandbox.state) == 8
@@ -134,7 +151,9 @@ def test_a_full_verbose_batch_keeps_the_token_and_hostile_names_inert(workspace)
     files = [p for p in h.tmp_path.rglob("*") if p.is_file()]
     written = {p.relative_to(h.tmp_path).parts[0] for p in files}
     assert {"reports", "logs", "output"} <= written
-    assert any(p.name == "etl.log" for p in files) and any(p.name == "result.json" for p in files)
+    log = (h.tmp_path / "logs" / "etl.log").read_text(encoding="utf-8")
+    assert "自動連携を開始します" in log and "DEBUG urllib3" in log  # schedule --once ran the batch, verbosely
+    assert len([p for p in files if p.name == "result.json" and "-run" in p.parent.name]) == 2
     assert any(p.suffix == ".csv" and p.parent.name == "output" for p in files)
     assert any(p.name.startswith("検証結果_") and p.suffix == ".xlsx" for p in files)  # annotated copy (warnings)
     leaks = {str(p.relative_to(h.tmp_path)): found for p in files if (found := file_leaks(p))}
@@ -231,3 +250,22 @@ def test_verify_tls_false_in_etl_toml_stops_the_command_with_one_line(tmp_path):
     assert code == ExitCode.USAGE
     assert len(err.getvalue().splitlines()) == 1 and "verify_tls" in err.getvalue()
     assert not find_token((out.getvalue() + err.getvalue()).encode())
+
+
+def test_a_plain_http_url_to_a_remote_host_is_refused():
+    from etl.errors import ConfigError
+    from etl.kot.client import KotClient
+    with pytest.raises(ConfigError) as e:
+        KotClient("http://api.kingtime.jp/v1.0", "tok")
+    assert "https://" in str(e.value) and "tok" not in str(e.value)
+
+
+def test_the_sqlite_ledger_is_created_owner_only(tmp_path):
+    from etl.ledger.store import close_ledger, open_ledger
+    url = f"sqlite:///{(tmp_path / 'data' / 'ledger.db').as_posix()}"
+    open_ledger(url).employees()
+    try:
+        for f in (tmp_path / "data").iterdir():
+            assert f.stat().st_mode & 0o077 == 0, f
+    finally:
+        close_ledger(url)

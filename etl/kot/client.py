@@ -90,6 +90,9 @@ class KotClient:
         if not verify_tls and host not in _LOOPBACK:  # certificate checks off only for a local sandbox
             raise ConfigError([f"[attendance_api] verify_tls = false はループバック (127.0.0.1・localhost) の URL にだけ"
                                f"使えます。{host} への接続では TLS 証明書を必ず検証するため、true に戻してください"])
+        if urlsplit(self.base_url).scheme != "https" and host not in _LOOPBACK:  # the token would go in clear text
+            raise ConfigError([f"[attendance_api] base_url は https:// にしてください ({host} へ http で接続すると"
+                               "アクセストークンが暗号化されずに送られます)。http:// はループバックのサンドボックスだけに使えます"])
         self._token = token
         self.timeout_s = timeout_s
         self.max_retries = max_retries

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ def _create_engine(url: str) -> sa.Engine:
         else:
             try:
                 private_dir(Path(database).parent)
+                _create_private(Path(database))
             except OSError as e:
                 raise UsageError(f"台帳のフォルダ {Path(database).parent} を作れません ({e.strerror or e})。"
                                  "[ledger] url のパスを確認してください") from None
@@ -94,6 +96,13 @@ def _create_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """A new SQLite file is created owner-only (it holds personal data); SQLite gives its -wal and
+    -shm files the permissions of the database file."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
