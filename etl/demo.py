@@ -145,11 +145,8 @@ def demo_command(ctx) -> int:
         ctx.out(f"勤怠サンドボックス: {sandbox.url} (所属 {len(sandbox.state.divisions)}・"
                 f"雇用区分 {len(sandbox.state.working_types)}・従業員 {len(sandbox.state)} 名)")
         last = previous_month(today)
-        steps: list[tuple[str, list[str]]] = [
-            ("台帳の取込 (cp932 CSV)", ["ledger", "load", str(ledger_csv)]),
-        ]
-        codes = []
-        reports = []
+        codes: list[int] = []
+        reports: list[str] = []
 
         def step(title: str, argv: list[str]) -> int:
             out, err = io.StringIO(), io.StringIO()
@@ -164,11 +161,9 @@ def demo_command(ctx) -> int:
             reports.append(report)
             return code
 
-        for title, argv in steps:
-            step(title, argv)
+        step("台帳の取込 (cp932 CSV)", ["ledger", "load", str(ledger_csv)])
         # the workbook: built from the live masters and the ledger, then mapped as HR would
         from etl.ledger.store import open_ledger
-        from etl.workbook.read import read_workbook  # noqa: F401  (fail early if the reader is missing)
         ledger = open_ledger(f"sqlite:///{(folder / 'data' / 'ledger.db').as_posix()}")
         from etl.kot.client import KotClient
         with KotClient(sandbox.url, TOKEN, clock=clock) as client:
@@ -187,7 +182,7 @@ def demo_command(ctx) -> int:
         changes = folder / "台帳の変更.csv"
         write_csv(changes, _changed_ledger(ledger.employees()), encoding="cp932")
         step("翌日の台帳変更 (3名)", ["ledger", "load", str(changes)])
-        code = step(f"夜間バッチ run (同期 + {last} の勤怠 CSV)", ["run", "--month", last])
+        step(f"夜間バッチ run (同期 + {last} の勤怠 CSV)", ["run", "--month", last])
     finally:
         sandbox.stop()
     ctx.out(f"すべての実行の一覧: {folder / 'reports' / 'index.html'}")

@@ -13,16 +13,16 @@ from typing import Any
 import openpyxl
 from conftest import NOW, make_config
 
+from etl.attendance.command import import_command
 from etl.cli import Context, build_parser
 from etl.clock import ManualClock
 from etl.config import load_settings
+from etl.jobs import run_command
 from etl.kot.sandbox import Sandbox
 from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES
 from etl.kot.sandbox_state import SandboxState
 from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
-from etl.attendance.command import import_command
-from etl.jobs import run_command
 from etl.sync.command import pull_command, sync_command
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.template import build_template
