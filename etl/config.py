@@ -9,7 +9,6 @@ variable (default ``KOT_TOKEN``) and ``Settings.token`` is a ``Secret`` whose re
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field

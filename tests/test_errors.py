@@ -8,8 +8,19 @@ from pathlib import Path
 import pytest
 
 from etl.errors import (
-    CATALOGUE, ApiUnreachableError, AuthError, ConfigError, ExitCode, InputError, IpNotAllowedError,
-    LedgerFileError, NotBuiltError, Problem, RestrictedHoursError, WorkbookError, catalogue_markdown,
+    CATALOGUE,
+    ApiUnreachableError,
+    AuthError,
+    ConfigError,
+    ExitCode,
+    InputError,
+    IpNotAllowedError,
+    LedgerFileError,
+    NotBuiltError,
+    Problem,
+    RestrictedHoursError,
+    WorkbookError,
+    catalogue_markdown,
 )
 
 README = Path(__file__).resolve().parent.parent / "README.md"
