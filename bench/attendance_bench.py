@@ -7,6 +7,7 @@ build_frame, write_csv) against the floor: a bare pandas ``to_csv`` of the same 
 """
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def measure_attendance(settings: Any, sandbox: Any, ledger: Any, book: Any, fold
     paid = settings.attendance.paid_leave_codes
     imported_at = settings.clock.now().isoformat(timespec="seconds")
 
-    def ours() -> dict[str, float]:
+    def ours() -> dict[str, Any]:
+        gc.collect()
         t0 = time.perf_counter()
         table = transform_month(raw, MONTH, directory, paid_leave_codes=paid, imported_at=imported_at)
         t1 = time.perf_counter()
@@ -62,19 +64,25 @@ def measure_attendance(settings: Any, sandbox: Any, ledger: Any, book: Any, fold
         t3 = time.perf_counter()
         return {"transform_s": t1 - t0, "frame_s": t2 - t1, "write_s": t3 - t2, "frame": frame}
 
-    runs = [ours() for _ in range(max(1, repeat))]
-    best = min(runs, key=lambda r: r["transform_s"] + r["frame_s"] + r["write_s"])
-    figure = best["transform_s"] + best["frame_s"] + best["write_s"]
+    def total(r: dict[str, Any]) -> float:
+        return r["transform_s"] + r["frame_s"] + r["write_s"]
+
+    best = ours()
+    for _ in range(max(1, repeat) - 1):
+        best = min(best, ours(), key=total)  # only the best run's frame is kept
+    figure = total(best)
     frame = best["frame"]
     floor, _ = best_of(repeat, lambda: frame.to_csv(bare_csv, index=False, encoding="cp932", lineterminator="\r\n"))
     same = ours_csv.read_bytes() == bare_csv.read_bytes()
     rows, problems = len(frame), len(result.problems)
+    split = (f"transform {best['transform_s']:.3f} + frame {best['frame_s']:.3f} + write {best['write_s']:.3f} s; "
+             f"frame + write alone {(best['frame_s'] + best['write_s']) / floor:.2f}x")
     return [
         Measure("attendance: end to end", e2e_s, "s", "figures only",
                 detail=f"{outcome.employees:,} employees x {MONTH} -> cp932 CSV ({problems:,} findings)",
                 data={"employees": outcome.employees, "findings": problems, "closed": outcome.is_closed}),
         ratio_measure("attendance: transform + write", figure, floor, "s", max_ratio=GOAL,
-                      detail=f"{rows:,} rows x {frame.shape[1]} columns; same bytes as to_csv: {same}",
+                      detail=f"{rows:,} rows x {frame.shape[1]} columns ({split}); same bytes as to_csv: {same}",
                       **{k: round(v, 3) for k, v in best.items() if k != "frame"}, same_bytes=same,
                       csv_mb=round(ours_csv.stat().st_size / 1e6, 2)),
     ]

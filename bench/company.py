@@ -84,6 +84,13 @@ def changed(company: Company, every: int = 97) -> list[Employee]:
     return out
 
 
+def expected_creates(company: Company) -> int:
+    """Who the first sync must create: all but 連携除外 and those who left before this month."""
+    first = TODAY.replace(day=1)
+    return sum(1 for i, e in enumerate(company.employees)
+               if not _excluded(i) and not (e.resignation_date and e.resignation_date < first))
+
+
 def _division_override(i: int) -> bool:
     return i % 4 == 0
 

@@ -3,6 +3,7 @@ ran on, the printed table and ``bench/results/latest.json``."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -61,9 +62,12 @@ def ratio_measure(name: str, figure: float, floor: float, unit: str, *, max_rati
 
 def best_of(repeat: int, fn: Callable[[], Any], clock: Callable[[], float] = time.perf_counter
             ) -> tuple[float, Any]:
-    """The shortest of ``repeat`` runs of ``fn`` (seconds by ``clock``) and the last result."""
+    """The shortest of ``repeat`` runs of ``fn`` (seconds by ``clock``) and the last result. Each
+    run starts after a full collection, so none inherits the collector's debt of the one before."""
     best, out = float("inf"), None
     for _ in range(max(1, repeat)):
+        out = None
+        gc.collect()
         t = clock()
         out = fn()
         best = min(best, clock() - t)

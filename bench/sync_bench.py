@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.company import NOW, Company, changed, empty_state, make_company, write_workbook
+from bench.company import NOW, Company, changed, empty_state, expected_creates, make_company, write_workbook
 from bench.measure import Measure, best_of
 from etl.cli import Context, build_parser
 from etl.clock import Clock, OffsetClock
@@ -91,7 +91,7 @@ def count_measure(name: str, run: SyncRun, expected: int, detail: str) -> Measur
                    floor_shown=f"3 R / {expected:,} changes", detail=detail,
                    data={"reads": run.reads, "writes": run.writes, "throttled": run.counts["throttled"],
                          "failed": run.failed, "expected_writes": expected, "plan": run.plan.counts(),
-                         "wall_s": round(run.wall_s, 2)})
+                         "client": run.result.meta.get("api", {}), "wall_s": round(run.wall_s, 2)})
 
 
 def measure_sync(company: Company, ledger_url: str, workbook: Path, book: Any, folder: Path, sandbox: Sandbox
@@ -101,9 +101,10 @@ def measure_sync(company: Company, ledger_url: str, workbook: Path, book: Any, f
     ctx = sync_context(sandbox, ledger_url, workbook, folder, sandbox.clock)
     ledger = open_ledger(ledger_url)
     first = run_sync(ctx, sandbox)
-    creates = first.plan.counts()["create"]
+    creates = expected_creates(company)
     measures = [count_measure("sync: first run", first, creates,
-                              f"{creates:,} creates of {company.size:,} employees in {first.wall_s:.1f} s")]
+                              f"{creates:,} new of {company.size:,} employees (the rest 連携除外 or gone), "
+                              f"{first.wall_s:.1f} s; sandbox now holds {len(sandbox.state):,}")]
     links = ledger.links()
     with KotClient(sandbox.url, sandbox.token, clock=sandbox.clock) as client:
         remote = client.employees(include_resigned=True, fields=additional_fields(FieldRules.from_book(book)))

@@ -20,6 +20,7 @@ import openpyxl  # noqa: E402
 
 from bench.company import TODAY, Company, make_company, write_workbook  # noqa: E402
 from bench.measure import Measure, best_of, ratio_measure, table  # noqa: E402
+from etl.errors import ERROR  # noqa: E402
 from etl.workbook.model import HEADERS  # noqa: E402
 from etl.workbook.read import read_workbook  # noqa: E402
 from etl.workbook.validate import validate_book  # noqa: E402
@@ -42,6 +43,11 @@ def bare_read(path: Path) -> int:
     return n
 
 
+def kinds_of(problems: list) -> str:
+    errors = sum(p.severity == ERROR for p in problems)
+    return f"{errors:,} errors, {len(problems) - errors:,} warnings"
+
+
 def measure_workbook(company: Company, path: Path, repeat: int = 3) -> tuple[Measure, object]:
     """The measure, and the MappingBook read (the sync uses the same workbook)."""
     t = time.perf_counter()
@@ -57,7 +63,7 @@ def measure_workbook(company: Company, path: Path, repeat: int = 3) -> tuple[Mea
     figure, (book, problems) = best_of(repeat, ours)
     kinds = Counter(f"{p.severity}:{p.code}" for p in problems)
     detail = (f"{len(book.overrides):,} 個別設定 + {len(book.divisions):,} 部署 rows vs {len(employees):,} "
-              f"employees; {len(problems)} problems")
+              f"employees; {kinds_of(problems)}")
     m = ratio_measure("workbook: read + validate", figure, floor, "s", max_ratio=GOAL, detail=detail,
                       cells=cells, overrides=len(book.overrides), departments=len(book.divisions),
                       employees=len(employees), problems=dict(kinds), file_mb=round(path.stat().st_size / 1e6, 2),

@@ -20,7 +20,8 @@ import pandas as pd
 
 from etl.attendance.cp932 import encoding_label, make_safe, replace_unencodable, unencodable_chars
 from etl.attendance.items import FMT_COUNT, FMT_DAYS, FMT_HHMM, FMT_HOURS, FMT_MINUTES, Column
-from etl.attendance.transform import MonthTable, gc_paused
+from etl.attendance.transform import MonthTable
+from etl.bulk import gc_paused
 from etl.errors import Problem
 from etl.report.result import neutralise
 

@@ -7,17 +7,16 @@ gives one dict per employee for the ledger and the checks.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from etl.attendance.items import DATE, DAYS, FLAG, ITEMS, LEDGER_KEYS, TEXT, Item
+from etl.bulk import gc_paused
 
 # items computed by summing KOT fields (minutes, days and counts)
 _SUMMED: tuple[Item, ...] = tuple(i for i in ITEMS if i.kind not in (TEXT, DATE, FLAG) and i.key != "paid_leave_days")
@@ -187,19 +186,6 @@ def _dates(values: Iterable[Any]) -> list[dt.date | None]:
         except ValueError:
             memo[v] = None
     return list(map(memo.__getitem__, values))
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a bulk build: tens of thousands of new tuples
-    would otherwise trigger full collections that walk every parsed JSON object (3–10× slower)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def transform_month(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Person], *,

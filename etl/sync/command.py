@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any, TypeVar
 
 from etl.errors import ERROR, InputError, RestrictedHoursError, RowFailed
@@ -68,54 +69,54 @@ def sync_employees(ctx: Any, result: RunResult) -> Plan:
 
     book = read_workbook(path)
     selection = selection_from_args(_arg(ctx, "employees"), _arg(ctx, "employees_file"))
-    client = client_for(settings)
-    result.meta["base_url"] = client.base_url
-    masters = call_waiting(settings, wait, client.masters)
-    ledger = ledger_for(settings)
-    employees = ledger.employees()
-    problems = validate_book(book, masters, employees, today)
-    errors = [p for p in problems if p.severity == ERROR]
-    if errors:
-        raise InputError(f"ブック {path.name} に {len(errors)} 件のエラーがあるため同期しません。最初のエラー: "
-                         f"{errors[0].line()} (セルに印を付けたコピーをレポートフォルダーに出力しました)", problems)
-    result.problems.extend(problems)
+    with closing(client_for(settings)) as client:  # its keep-alive connections end with the job
+        result.meta["base_url"] = client.base_url
+        masters = call_waiting(settings, wait, client.masters)
+        ledger = ledger_for(settings)
+        employees = ledger.employees()
+        problems = validate_book(book, masters, employees, today)
+        errors = [p for p in problems if p.severity == ERROR]
+        if errors:
+            raise InputError(f"ブック {path.name} に {len(errors)} 件のエラーがあるため同期しません。最初のエラー: "
+                             f"{errors[0].line()} (セルに印を付けたコピーをレポートフォルダーに出力しました)", problems)
+        result.problems.extend(problems)
 
-    rules = FieldRules.from_book(book)
-    remote = call_waiting(settings, wait, client.employees, include_resigned=True,
-                          fields=additional_fields(rules))
-    options = SyncOptions(mode=_arg(ctx, "mode", "all") or "all", effective_date=_arg(ctx, "effective_date"),
-                          full=bool(_arg(ctx, "full", False)), selection=selection)
-    links = ledger.links()
-    plan = plan_sync(employees, book, masters, remote, links, options, today)
-    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
-    if future:  # compare dated changes with the attendance side as of their date: never send one twice
-        views = {}
-        for day in future:
-            try:
-                views[day] = call_waiting(settings, wait, client.employees, as_of=day, include_resigned=True,
-                                          fields=additional_fields(rules))
-            except RowFailed as e:  # e.g. more than a year ahead: compare with today's view
-                log.info("GET /employees?date=%s failed: %s", day, e)
-        plan = plan_sync(employees, book, masters, remote, links, options, today, remote_as_of=views)
-    result.sections["queue"] = plan.queue
-    result.meta["plan"] = plan.counts()
+        rules = FieldRules.from_book(book)
+        remote = call_waiting(settings, wait, client.employees, include_resigned=True,
+                              fields=additional_fields(rules))
+        options = SyncOptions(mode=_arg(ctx, "mode", "all") or "all", effective_date=_arg(ctx, "effective_date"),
+                              full=bool(_arg(ctx, "full", False)), selection=selection)
+        links = ledger.links()
+        plan = plan_sync(employees, book, masters, remote, links, options, today)
+        future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
+        if future:  # compare dated changes with the attendance side as of their date: never send one twice
+            views = {}
+            for day in future:
+                try:
+                    views[day] = call_waiting(settings, wait, client.employees, as_of=day, include_resigned=True,
+                                              fields=additional_fields(rules))
+                except RowFailed as e:  # e.g. more than a year ahead: compare with today's view
+                    log.info("GET /employees?date=%s failed: %s", day, e)
+            plan = plan_sync(employees, book, masters, remote, links, options, today, remote_as_of=views)
+        result.sections["queue"] = plan.queue
+        result.meta["plan"] = plan.counts()
 
-    if dry_run:
-        result.rows = planned_rows(plan)
+        if dry_run:
+            result.rows = planned_rows(plan)
+            result.exit_code = exit_for_rows(result)
+            return plan
+        progress = ctx.stderr if getattr(ctx.stderr, "isatty", lambda: False)() else None
+        outcome = apply_plan(plan, client, ledger, clock=settings.clock,
+                             concurrency=settings.attendance_api.concurrency, wait=wait, progress=progress)
+        result.rows = outcome.rows
+        result.meta["api"] = client.stats.as_dict()
+        result.meta["links_saved"] = outcome.links_saved
+        if outcome.waited_s:
+            result.meta["waited_s"] = round(outcome.waited_s)
+        if outcome.stopped is not None:
+            raise outcome.stopped
         result.exit_code = exit_for_rows(result)
         return plan
-    progress = ctx.stderr if getattr(ctx.stderr, "isatty", lambda: False)() else None
-    outcome = apply_plan(plan, client, ledger, clock=settings.clock,
-                         concurrency=settings.attendance_api.concurrency, wait=wait, progress=progress)
-    result.rows = outcome.rows
-    result.meta["api"] = client.stats.as_dict()
-    result.meta["links_saved"] = outcome.links_saved
-    if outcome.waited_s:
-        result.meta["waited_s"] = round(outcome.waited_s)
-    if outcome.stopped is not None:
-        raise outcome.stopped
-    result.exit_code = exit_for_rows(result)
-    return plan
 
 
 def pull_command(ctx: Any) -> int:
@@ -141,17 +142,17 @@ def pull_employees(ctx: Any, result: RunResult) -> None:
     result.meta["workbook"] = str(path)
 
     book = read_workbook(path)
-    client = client_for(settings)
-    result.meta["base_url"] = client.base_url
-    masters = call_waiting(settings, wait, client.masters)
-    remote = call_waiting(settings, wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
-    ledger = ledger_for(settings)
-    plan = plan_pull(remote, ledger.employees(), book, masters, ledger.links(), ledger.departments(),
-                     ledger.employee_classes(), update_existing=bool(_arg(ctx, "update_existing", False)))
-    result.problems.extend(plan.problems)
-    if not dry_run:
-        inserted, updated, chunks = apply_pull(plan, ledger, limit=limit,
-                                               now=settings.clock.now().isoformat(timespec="seconds"))
-        result.meta.update(inserted=inserted, updated=updated, chunks=chunks, limit=limit)
-    result.rows = pull_rows(plan, "planned" if dry_run else "ok")
-    result.exit_code = exit_for_rows(result)
+    with closing(client_for(settings)) as client:  # its keep-alive connections end with the job
+        result.meta["base_url"] = client.base_url
+        masters = call_waiting(settings, wait, client.masters)
+        remote = call_waiting(settings, wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
+        ledger = ledger_for(settings)
+        plan = plan_pull(remote, ledger.employees(), book, masters, ledger.links(), ledger.departments(),
+                         ledger.employee_classes(), update_existing=bool(_arg(ctx, "update_existing", False)))
+        result.problems.extend(plan.problems)
+        if not dry_run:
+            inserted, updated, chunks = apply_pull(plan, ledger, limit=limit,
+                                                   now=settings.clock.now().isoformat(timespec="seconds"))
+            result.meta.update(inserted=inserted, updated=updated, chunks=chunks, limit=limit)
+        result.rows = pull_rows(plan, "planned" if dry_run else "ok")
+        result.exit_code = exit_for_rows(result)

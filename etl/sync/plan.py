@@ -12,12 +12,11 @@ time — is compared field by field.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl.bulk import gc_paused
 from etl.errors import Problem
 from etl.kot.model import Masters
 from etl.ledger.employee import Employee
@@ -102,10 +101,11 @@ class Plan:
         return out
 
 
-def override_values(book: MappingBook) -> dict[str, tuple]:
-    """個別設定 values that shape what is sent, per employee (positions left out)."""
+def override_values(book: MappingBook, overrides: Mapping[str, Any] | None = None) -> dict[str, tuple]:
+    """個別設定 values that shape what is sent, per employee (positions left out); ``overrides``
+    is ``book.override_map()`` when the caller has it already (50,000 rows: build it once)."""
     return {code: (o.division_code, o.type_code, o.effective_date, o.exclude)
-            for code, o in book.override_map().items()}
+            for code, o in (book.override_map() if overrides is None else overrides).items()}
 
 
 def plan_context(book: MappingBook, masters: Masters, rules: FieldRules, resolver: Resolver) -> str:
@@ -128,7 +128,7 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     (so a transfer already scheduled on the attendance side is not sent again).
     """
     planner = _Planner(book, masters, remote, links, options, today, remote_as_of or {})
-    with _no_gc():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
+    with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
     if options.selection is not None:
         known = {e.code for e in employees}
@@ -138,24 +138,13 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     return Plan(actions=actions, today=today, queue=planner.queue)
 
 
-@contextmanager
-def _no_gc():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Planner:
     """Per-book lookups computed once; ``one`` is then cheap per employee."""
 
     def __init__(self, book, masters, remote, links, options, today, remote_as_of):
         self.rules = FieldRules.from_book(book)
         self.resolver = Resolver(book, masters)
-        self.overrides = override_values(book)
+        self.overrides = override_values(book, self.resolver.overrides)
         self.context = plan_context(book, masters, self.rules, self.resolver)
         self.hired_only = book.settings.hired_only
         self.remote = {str(r["code"]): r for r in remote if r.get("code")}
@@ -167,6 +156,7 @@ class _Planner:
         self.month_start = today.replace(day=1)
         self.create_fields = tuple(f for f in API_FIELDS if f in self.rules.on_create())
         self.update_fields = tuple(f for f in API_FIELDS if f in self.rules.on_update())
+        self.create_all = self.create_fields == API_FIELDS  # every field on: the body is ``desired`` as is
         self.queue: list[dict[str, Any]] = []
 
     def one(self, emp: Employee) -> Action:
@@ -223,7 +213,7 @@ class _Planner:
             if f not in desired:
                 p = Problem.of("employee-required-missing", employee_code=emp.code, value=LABELS[f])
                 return Action(emp.code, name, "error", p.message, problem=p)
-        body = {f: desired[f] for f in self.create_fields if f in desired}
+        body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         self._queue_resignation(emp, name, body, None)
         return Action(emp.code, name, "create", "新規登録", body=body, source=source)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from etl.bulk import gc_paused
 from etl.errors import Problem, WorkbookError
 from etl.workbook import cells
 from etl.workbook.model import (
@@ -54,7 +55,7 @@ _FIELD_LABELS = {cells.norm_label(label): label for label in SYNC_FIELDS}
 def read_workbook(path: Path) -> MappingBook:
     """Read the mapping workbook at ``path``. Raises WorkbookError when it cannot be opened."""
     path = Path(path)
-    with open_workbook(path, read_only=True) as wb, warnings.catch_warnings():
+    with open_workbook(path, read_only=True) as wb, warnings.catch_warnings(), gc_paused():
         warnings.simplefilter("ignore")
         try:
             return _Reader(wb, path).read()
