@@ -3,13 +3,12 @@ PostgreSQL too when ETL_TEST_POSTGRES_URL is set (CI starts one: .ci/postgres.sh
 from __future__ import annotations
 
 import sqlalchemy as sa
-from ledger_fixtures import ledger_url  # noqa: F401  (fixture)
 from test_sync_support import Harness, empty_company, ledger_employees
 
 N = 15
 
 
-def test_sync_pull_and_import_round_trip(tmp_path, make_sandbox, ledger_url):  # noqa: F811
+def test_sync_pull_and_import_round_trip(tmp_path, make_sandbox, ledger_url):
     sandbox = make_sandbox(state=empty_company())
     h = Harness(tmp_path, sandbox, ledger_url=ledger_url)
     try:

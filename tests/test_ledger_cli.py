@@ -18,8 +18,6 @@ from etl.cli import main
 from etl.ledger.employee import Employee
 from etl.ledger.store import open_ledger
 
-pytest_plugins = ["ledger_fixtures"]  # the ledger_url fixture (SQLite, + PostgreSQL when configured)
-
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 NOW = "2026-11-26T12:00:00+09:00"
 

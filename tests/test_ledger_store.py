@@ -14,8 +14,6 @@ from etl.ledger.employee import Employee
 from etl.ledger.store import Link, close_ledger, open_ledger
 from etl.report.result import RowResult, RunResult
 
-pytest_plugins = ["ledger_fixtures"]  # the ledger_url fixture (SQLite, + PostgreSQL when configured)
-
 
 def emp(code: str, **kw) -> Employee:
     base = dict(last_name="山田", first_name="太郎", department_code="010", department_name="営業部",
