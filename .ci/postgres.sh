@@ -2,7 +2,7 @@
 # Start a throwaway local PostgreSQL for the ledger tests and print its SQLAlchemy URL on stdout.
 # Installs Debian's postgresql when the server binaries are missing. Exit non-zero when it cannot.
 set -euo pipefail
-PORT="${PG_PORT:-55432}"
+PORT="${PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 find_bin() {
   for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && { echo "$d"; return 0; }; done
   command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
