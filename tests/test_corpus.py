@@ -14,7 +14,6 @@ import hashlib
 import io
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,9 +131,7 @@ def test_broken_input_stops_with_one_line_and_writes_nothing(case: Case, tmp_pat
     else:
         argv = ["--config", str(target), "validate"]
     out, err = io.StringIO(), io.StringIO()
-    started = time.monotonic()
     code = main(argv, env=cli_env(sandbox), stdout=out, stderr=err)
-    elapsed = time.monotonic() - started
 
     stderr = err.getvalue()
     lines = stderr.splitlines()
@@ -153,5 +150,4 @@ def test_broken_input_stops_with_one_line_and_writes_nothing(case: Case, tmp_pat
     assert open_ledger(url).employees() == employees_before
     assert not (work / "output").exists() or not any((work / "output").iterdir())
     assert sandbox.writes() == 0
-    assert elapsed < 30, f"took {elapsed:.1f} s"
     close_ledger(url)
