@@ -221,8 +221,8 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     import os
     argv = list(sys.argv[1:] if argv is None else argv)
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    stdout = stdout or _tolerant(sys.stdout)
+    stderr = stderr or _tolerant(sys.stderr)
     env = dict(os.environ if env is None else env)
     parser = build_parser()
     try:
@@ -271,6 +271,18 @@ class _MaskSecrets(logging.Filter):
         s = self.ctx._settings
         secrets = (s.token, s.mail_password) if s is not None else (self.ctx.env.get("KOT_TOKEN"),)
         return SecretFilter(*secrets).filter(record)
+
+
+def _tolerant(stream: TextIO) -> TextIO:
+    """A Windows console in cp932 cannot show every character of a name (𠮷): replace what it
+    cannot show instead of failing the run on a print."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):  # pragma: no cover - a detached or exotic stream
+            pass
+    return stream
 
 
 def _masked(ctx: Context, text: str) -> str:

@@ -41,6 +41,9 @@ FIELD_LABELS = {api: label for label, (api, _req) in SYNC_FIELDS.items()} | {
     "divisionCode": "所属", "typeCode": "雇用区分", "updateDate": "異動日"}
 COUNT_LABELS = (("ok", "成功件数"), ("failed", "失敗件数"), ("created", "作成"), ("updated", "更新"),
                 ("retired", "退職"), ("unchanged", "変更なし"), ("skipped", "対象外"))
+# a dry run sent nothing: its counts are what would be done
+PLAN_COUNT_LABELS = (("ok", "予定件数"), ("failed", "エラー件数"), ("created", "作成予定"), ("updated", "更新予定"),
+                     ("retired", "退職予定"), ("unchanged", "変更なし"), ("skipped", "対象外"))
 META_LABELS = {"workbook": "ワークブック", "annotated_workbook": "検証結果ブック", "month": "対象月",
                "base_url": "勤怠API", "error": "停止理由"}
 DEFAULT_LINES = (("overtime_month_hours", 45.0, "月45時間 (限度時間)", "warning"),
@@ -235,7 +238,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     return {
         "r": result, "status": result.status, "status_label": result.status_label,
         "summary": _summary(result), "error_line": str(meta.get("error") or ""),
-        "counts": counts, "count_labels": COUNT_LABELS,
+        "counts": counts, "count_labels": PLAN_COUNT_LABELS if result.dry_run else COUNT_LABELS,
         "n_errors": sum(p.severity == ERROR for p in result.problems),
         "n_warnings": sum(p.severity != ERROR for p in result.problems),
         "alerts": [_problem(p, annotated) for p in result.problems if p.code.startswith(ALERT_PREFIX)],
@@ -264,6 +267,8 @@ def page_context(result: RunResult) -> dict[str, Any]:
 def _summary(result: RunResult) -> str:
     c = result.counts()
     ok = c["created"] + c["updated"] + c["retired"] + c["unchanged"]
+    if result.dry_run:
+        return f"予定 {ok:,}件 / エラー {c['failed']:,}件 (送信していません)"
     return f"成功 {ok:,}件 / 失敗 {c['failed']:,}件"
 
 
