@@ -67,7 +67,7 @@ SPEC: dict[str, dict[str, Option]] = {
         "max_retries": Option(int, 5, "一時的なエラーの再試行回数", _non_negative),
         "restricted_hours": Option(list, list(DEFAULT_RESTRICTED_HOURS), "利用制限時間帯 (JST)", _windows),
         "proxy": Option(str, "", "固定IPで出るための HTTPS プロキシ (例 http://proxy.example.co.jp:8080)"),
-        "verify_tls": Option(bool, True, "TLS 証明書を検証する (false はループバック以外では使わないこと)"),
+        "verify_tls": Option(bool, True, "TLS 証明書を検証する (false はループバックのサンドボックスにだけ使えます)"),
         "split_by_division": Option(bool, False, "月別勤怠を所属ごとに分けて取得する (大規模テナント向け)"),
     },
     "ledger": {
