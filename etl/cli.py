@@ -51,6 +51,33 @@ HANDLERS: dict[str, tuple[str, str]] = {
 }
 
 
+# examples shown under each command's --help
+EXAMPLES: dict[str, str] = {
+    "demo": "python run_etl.py demo                 demo/ に台帳・サンドボックス・ブックを作って全体を実行",
+    "init": "python run_etl.py init C:\\kintai-etl    etl.toml と templates/mapping.xlsx を作成",
+    "template": ("python run_etl.py template --refresh   勤怠マスタと台帳の一覧でドロップダウンを更新 (入力値は保持)\n"
+                 "python run_etl.py template --out new.xlsx   空のブックを作成"),
+    "validate": "python run_etl.py validate --workbook mapping.xlsx   問題のセルを塗ったコピーがレポートに出ます",
+    "ledger": ("python run_etl.py ledger load 台帳.csv          cp932 / UTF-8 を自動判定して取込\n"
+               "python run_etl.py ledger export 台帳.xlsx       台帳を XLSX で書き出し"),
+    "test-connection": "python run_etl.py test-connection   トークンは環境変数 KOT_TOKEN から読みます",
+    "sync-employees": ("python run_etl.py sync-employees --dry-run                 送信内容 (変更前 → 変更後) だけを確認\n"
+                       "python run_etl.py sync-employees                           変わった従業員だけを送信\n"
+                       "python run_etl.py sync-employees --employees 00012,00034   指定した従業員だけ\n"
+                       "python run_etl.py sync-employees --effective-date 2026-12-01 --wait"),
+    "pull-employees": "python run_etl.py pull-employees --dry-run   台帳にない勤怠の従業員を確認",
+    "import-attendance": ("python run_etl.py import-attendance --month 2026-10                 ブックの設定どおり (既定 cp932 CSV)\n"
+                          "python run_etl.py import-attendance --month 2026-10 --to ledger     台帳に保存 (36協定の履歴にも使用)\n"
+                          "python run_etl.py import-attendance --month 2026-10 --encoding utf-8-sig --out 給与/10月.csv"),
+    "run": ("python run_etl.py run                    夜間バッチ (取込日なら先月の勤怠も)\n"
+            "python run_etl.py run --month 2026-10    勤怠の月を指定して実行"),
+    "schedule": ("python run_etl.py schedule          常駐 (Ctrl+C で停止)\n"
+                 "python run_etl.py schedule --once   cron / タスク スケジューラから10分ごとに"),
+    "sandbox": ("python run_etl.py sandbox --port 8080 --employees 300 --seed 1\n"
+                "python run_etl.py sandbox --state world.json --clock 2026-11-26T09:00:00+09:00   利用制限時間帯を再現"),
+}
+
+
 @dataclass
 class Context:
     """What a command handler receives."""
@@ -120,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = {}
     for name, (_, help_text) in HANDLERS.items():
         cmd[name] = sub.add_parser(name, help=help_text, description=help_text,
+                                   epilog="例:\n" + "\n".join("  " + line for line in EXAMPLES[name].splitlines()),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
     c = cmd["demo"]
