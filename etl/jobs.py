@@ -104,7 +104,12 @@ def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = Non
     settings = ctx.settings
     result.finished_at = settings.clock.now()
     reports = settings.path("reports")
-    folder = run_dir(reports, result)
+    try:
+        folder = run_dir(reports, result)
+    except OSError as e:
+        from etl.errors import UsageError
+        raise UsageError(f"レポートの出力先 {reports} に書き込めません ({e.strerror or e})。"
+                         "[paths] reports か --reports-dir を確認してください") from None
     if annotate_from is not None and result.problems:
         try:
             from etl.workbook.annotate import annotate

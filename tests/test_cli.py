@@ -58,3 +58,12 @@ def test_usage_errors_are_one_line_and_exit_2(argv, says):
 def test_no_command_prints_help_and_exits_2():
     code, out, _err = call()
     assert code == 2 and "COMMAND" in out
+
+
+def test_an_unwritable_reports_folder_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    (tmp_path / "etl.toml").write_text(f'[paths]\nreports = "{blocker.as_posix()}/sub"\n', encoding="utf-8")
+    code, _out, err = call("--config", str(tmp_path / "etl.toml"), "ledger", "export", str(tmp_path / "x.csv"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "レポートの出力先" in err and "Traceback" not in err
