@@ -1,15 +1,17 @@
 """KOT ``/monthly-workings`` entries → the month's table of records (pure).
 
 The arithmetic follows ``items.ITEMS`` (which KOT fields make each total). The transform is
-columnar: one tight list comprehension per KOT field over all employees (``MonthTable`` holds
-one list per item), so 50,000 employees take a few tens of milliseconds. ``MonthTable.rows()``
-gives one dict per employee for the ledger and the checks.
+columnar: the entries are read a block at a time with C-level itemgetter passes (see
+``_extract_blocked``: the parsed JSON is far bigger than the CPU cache, so memory, not Python, is
+the cost), and ``MonthTable`` holds one list or numpy array per item. ``MonthTable.rows()`` gives
+one dict per employee for the ledger and the checks.
 """
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -121,23 +123,74 @@ def _sources(items: Iterable[Item]) -> dict[str, list[str]]:
 
 _GROUPS = _sources(_SUMMED)
 _OBJECTS = tuple(o for o in _GROUPS if o)
-_TOP = ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing", *_OBJECTS, *_GROUPS.get("", ()))
+_LISTED = ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing")  # not summed
+_TOP = (*_LISTED, *_OBJECTS, *_GROUPS.get("", ()))
+_PATHS = tuple(f"{outer}.{inner}" if outer else inner for outer, inners in _GROUPS.items() for inner in inners)
+_BLOCK = 256  # entries read at a time: a block's dicts stay in the CPU cache while every field is read
+
+Convert = Callable[[list[Any]], list[Any]]
 
 
-def _extract(entries: list[Mapping[str, Any]]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
-    """Top-level values as lists (key, dates, leave, closing) and every summed KOT field as a
-    float column, in one pass over the entries per object."""
+def _extract(entries: list[Mapping[str, Any]], convert: Mapping[str, Convert]
+             ) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
+    """The ``_LISTED`` values, each list passed through ``convert[name]`` if any (value by value), and
+    every summed KOT field as a float column. Complete, well-formed entries take the fast path;
+    a missing field, a null object or a value that is not a number sends all of them down the
+    lenient one (the same result either way)."""
+    if not entries:
+        return [convert.get(name, _same)([]) for name in _LISTED], {path: np.zeros(0) for path in _PATHS}
+    try:
+        return _extract_blocked(entries, convert)
+    except (KeyError, TypeError, ValueError):
+        top, fields = _extract_lenient(entries)
+        return [convert.get(name, _same)(values) for name, values in zip(_LISTED, top, strict=True)], fields
+
+
+def _extract_blocked(entries: list[Mapping[str, Any]], convert: Mapping[str, Convert]
+                     ) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
+    """The fast path: C-level itemgetter passes, block by block.
+
+    The parsed JSON (~150 MB for 50,000 entries) is far bigger than the CPU cache, and reading a
+    nested object (holidayWork, ...) costs a trip to memory per entry; a whole-list pass per
+    object or per conversion would pay that again and again. Reading every field of a block
+    before the next one pays it once. Raises KeyError / TypeError / ValueError on an entry the
+    lenient path must handle."""
     n = len(entries)
+    top_getter = operator.itemgetter(*_LISTED, *_OBJECTS)
+    lists: list[list[Any]] = [[] for _ in _LISTED]
+    numbers = np.empty((n, len(_PATHS)), dtype=np.float64)  # one row per entry, one column per path
+    for lo in range(0, n, _BLOCK):
+        block = entries[lo:lo + _BLOCK]
+        hi = lo + len(block)
+        top = dict(zip((*_LISTED, *_OBJECTS), zip(*map(top_getter, block), strict=True), strict=True))
+        for name, values in zip(_LISTED, lists, strict=True):
+            values.extend(convert.get(name, _same)(list(top[name])))
+        col = 0
+        for outer, inners in _GROUPS.items():
+            numbers[lo:hi, col:col + len(inners)] = _floats(top[outer] if outer else block, inners, hi - lo)
+            col += len(inners)
+    return lists, dict(zip(_PATHS, np.ascontiguousarray(numbers.T), strict=True))
+
+
+def _floats(objects: Iterable[Mapping[str, Any]], names: list[str], count: int) -> np.ndarray:
+    """(count, len(names)) floats: each object's values of ``names``, converted in one C call."""
+    getter = operator.itemgetter(*names)
+    values = itertools.chain.from_iterable(map(getter, objects)) if len(names) > 1 else map(getter, objects)
+    return np.fromiter(values, dtype=np.float64, count=count * len(names)).reshape(count, len(names))
+
+
+def _extract_lenient(entries: list[Mapping[str, Any]]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
+    """The general path: missing keys count as 0 (KOT leaves null properties out), a null
+    object as an empty one, and values that are not numbers as 0."""
     rows = _pick(entries, _TOP, 0)
-    values = list(zip(*rows, strict=True)) if n else [()] * len(_TOP)
-    top = dict(zip(_TOP, values, strict=True))
+    top = dict(zip(_TOP, zip(*rows, strict=True), strict=True))
     fields: dict[str, np.ndarray] = {k: _column(top[k]) for k in _GROUPS.get("", [])}
     for outer in _OBJECTS:
         inners = _GROUPS[outer]
         dicts = [o or _EMPTY for o in top[outer]]
-        picked = list(zip(*_pick(dicts, tuple(inners), 0), strict=True)) if n else [()] * len(inners)
+        picked = list(zip(*_pick(dicts, tuple(inners), 0), strict=True))
         fields.update({f"{outer}.{k}": _column(v) for k, v in zip(inners, picked, strict=True)})
-    return [list(top[k]) for k in ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing")], fields
+    return [list(top[k]) for k in _LISTED], fields
 
 
 def _total(fields: dict[str, np.ndarray], item: Item) -> np.ndarray:
@@ -164,21 +217,32 @@ def _code_set(codes: Iterable[Any]) -> frozenset[Any]:
 
 
 def _paid_leave(lists: list[Any], codes: frozenset[Any]) -> list[Any]:
-    out: list[Any] = []
-    append = out.append
-    for entries in lists:
-        if not entries:
-            append(0)
-            continue
+    """Per entry, its leave days (see paid_leave_days); only the entries with any leave are walked."""
+    out: list[Any] = [0] * len(lists)
+    for i in itertools.compress(range(len(lists)), lists):
         total = 0
-        for h in entries:
+        for h in lists[i]:
             if h.get("code") in codes:
                 total += h.get("dayCount") or 0
-        append(total)
+        out[i] = total
     return out
 
 
-def _dates(values: Iterable[Any]) -> list[dt.date | None]:
+def _converters(paid_leave_codes: frozenset[Any]) -> dict[str, Convert]:
+    """How the ``_LISTED`` KOT values become columns (a value at a time; the key stays as it is)."""
+    return {"startDate": _dates, "endDate": _dates, "isClosing": _truths,
+            "holidaysObtained": lambda lists: _paid_leave(lists, paid_leave_codes)}
+
+
+def _same(values: list[Any]) -> list[Any]:
+    return values
+
+
+def _truths(values: list[Any]) -> list[bool]:
+    return list(map(bool, values))
+
+
+def _dates(values: list[Any]) -> list[dt.date | None]:
     memo: dict[Any, dt.date | None] = {}
     for v in set(values):
         try:
@@ -198,15 +262,23 @@ def transform_month(raw: list[Mapping[str, Any]], month: str, people: Mapping[st
 def _transform(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Person],
                paid_leave_codes: Iterable[Any], imported_at: str) -> MonthTable:
     table = MonthTable(month)
-    (keys, starts, ends, leave, closing), fields = _extract(raw)
+    convert = _converters(_code_set(paid_leave_codes))
+    try:  # converted block by block, while the entries are in the CPU cache
+        listed, fields = _extract(raw, convert)
+        later: Mapping[str, Convert] = {}
+    except Exception:  # noqa: BLE001 - junk, perhaps in an entry dropped below: convert after dropping, as usual
+        listed, fields = _extract(raw, {})
+        later = convert
+    keys = listed[0]
     persons = list(map(people.get, keys))
     if None in persons:
         table.unknown_keys = [str(k or "") for k, p in zip(keys, persons, strict=True) if p is None]
-        kept = np.array([p is not None for p in persons], dtype=bool)
-        keep = kept.nonzero()[0].tolist()
-        keys, starts, ends, leave, closing, persons = ([seq[i] for i in keep]
-                                                       for seq in (keys, starts, ends, leave, closing, persons))
-        fields = {k: v[kept] for k, v in fields.items()}
+        kept = [p is not None for p in persons]
+        listed = [list(itertools.compress(values, kept)) for values in listed]
+        persons = list(itertools.compress(persons, kept))
+        fields = {k: v[np.array(kept, dtype=bool)] for k, v in fields.items()}
+    keys, starts, ends, paid, closing = (later.get(name, _same)(values)
+                                         for name, values in zip(_LISTED, listed, strict=True))
     n = len(persons)
     codes, names, division_codes, division_names = (list(c) for c in zip(*persons, strict=True)) if n else ([],) * 4
     cols: dict[str, Any] = {
@@ -215,17 +287,17 @@ def _transform(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Pe
         "division_code": division_codes,
         "division_name": division_names,
         "month": [month] * n,
-        "period_start": _dates(starts),
-        "period_end": _dates(ends),
+        "period_start": starts,
+        "period_end": ends,
     }
     for item in _SUMMED:
         cols[item.key] = _total(fields, item)
-    cols["paid_leave_days"] = np.asarray(_paid_leave(leave, _code_set(paid_leave_codes)), dtype=np.float64)
-    cols["is_closing"] = np.array([bool(v) for v in closing], dtype=bool)
+    cols["paid_leave_days"] = np.asarray(paid, dtype=np.float64)
+    cols["is_closing"] = np.array(closing, dtype=bool)
     cols["imported_at"] = [imported_at] * n
-    cols["employee_key"] = [str(k) for k in keys]
+    cols["employee_key"] = list(map(str, keys))
     order = None
-    if any(a > b for a, b in zip(codes, codes[1:], strict=False)):
+    if codes != sorted(codes):
         order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.intp)
     for key in (*(i.key for i in ITEMS), "imported_at", "employee_key"):
         values = cols[key]
