@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true", help="追加予定だけをレポートする")
     c.add_argument("--limit", type=_positive_int, default=1000, help="1回に処理する件数 (既定 1000; 合計に上限なし)")
     c.add_argument("--update-existing", action="store_true", help="台帳にいる従業員も勤怠の値で更新する")
+    c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
 
     c = cmd["import-attendance"]
