@@ -92,6 +92,10 @@ CASES = [
     ("exc-chunked", None, None, requests.exceptions.ChunkedEncodingError("cut"), None, Kind.RETRYABLE, None),
     ("exc-garbled-json", None, None, ValueError("Expecting value"), None, Kind.RETRYABLE, None),
     ("no-answer", None, None, None, None, Kind.RETRYABLE, None),
+    # an employee whose employee code is "303" is an answer, not throttling
+    ("201-employee-code-303", 201, {"code": "303", "key": "k", "lastName": "勤怠", "firstName": "太郎"},
+     None, None, Kind.OK, None),
+    ("200-employee-code-303", 200, {"code": "303", "key": "k", "lastName": "勤怠"}, None, None, Kind.OK, None),
 ]
 
 

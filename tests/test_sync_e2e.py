@@ -285,3 +285,17 @@ def test_a_row_refused_by_the_api_is_reported_and_the_others_go_on(h):
     assert run.counts["created"] == N + 1
     assert run.out.splitlines()[-2].startswith(f"状況: 一部エラー 成功 {N + 1}件 失敗 1件 (")
     assert "E0098" not in h.ledger.links()  # pending: the next run tries it again
+
+
+def test_an_employee_whose_code_is_303_is_created_once(tmp_path, make_sandbox):
+    """"303" is both a valid employee code and KOT's throttling code: the answer is not throttling."""
+    import dataclasses
+    h = Harness(tmp_path, make_sandbox(state=empty_company()))
+    try:
+        h.load([dataclasses.replace(ledger_employees(1)[0], code="303")])
+        run = h.sync()
+        assert run.code == 0, run.err
+        assert h.sandbox.counts["POST"] == 1 and run.counts["created"] == 1
+        assert "303" in h.ledger.links()
+    finally:
+        h.close()

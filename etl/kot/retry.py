@@ -90,16 +90,22 @@ def api_errors(body: Any) -> tuple[Any, str]:
             messages = [str(e.get("message", "")).strip() for e in items if e.get("message")]
             code = next((e.get("code") for e in items if e.get("code") is not None), None)
             return code, " / ".join(messages)
-        if "code" in body or "message" in body:
+        if _is_error_body(body):
             return body.get("code"), str(body.get("message", "")).strip()
     if isinstance(body, str):
         return None, body.strip()[:200]
     return None, ""
 
 
+def _is_error_body(body: dict) -> bool:
+    """An error answer (``{"errors": [...]}`` or ``{"code", "message"}``), not a resource: an
+    employee record also has a top-level ``code`` (its employee code, e.g. "303")."""
+    return "errors" in body or ("message" in body and "key" not in body and "lastName" not in body)
+
+
 def _codes(body: Any) -> set[str]:
     codes: set[str] = set()
-    if isinstance(body, dict):
+    if isinstance(body, dict) and _is_error_body(body):
         if body.get("code") is not None:
             codes.add(str(body["code"]).strip())
         for e in body.get("errors") or []:
