@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from etl.errors import ExitCode, NotBuiltError, StopRun
+from etl.errors import ExitCode, NotBuiltError, Retryable, RowFailed, StopRun
 
 PROG = "run_etl.py"
 
@@ -277,6 +277,11 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
             traceback.print_exc(file=stderr)
         ctx.err(f"エラー: {_masked(ctx, str(e))}")
         return int(e.exit_code)
+    except (Retryable, RowFailed) as e:  # a read outside a job (test-connection) that kept failing
+        from etl.jobs import api_gave_up
+        stop = api_gave_up(e)
+        ctx.err(f"エラー: {_masked(ctx, str(stop))}")
+        return int(stop.exit_code)
     except KeyboardInterrupt:
         ctx.err("中断しました。途中までの結果は次回の実行で引き継がれます。")
         return ExitCode.PARTIAL

@@ -243,6 +243,9 @@ CATALOGUE: dict[str, Code] = {
     # --- run ------------------------------------------------------------------------------
     "mail-failed": Code(WARNING, "メール送信失敗", "結果通知メールを送れませんでした: {value}"),
     "restricted-hours": Code(ERROR, "利用制限時間帯", "{value}"),
+    "api-unavailable": Code(ERROR, "勤怠APIに接続できない", "{value}"),
+    "invalid-input": Code(ERROR, "入力ファイルが不正", "{value}"),
+    "usage": Code(ERROR, "設定・使い方の誤り", "{value}"),
 }
 
 

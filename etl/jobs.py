@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from etl.errors import ERROR, ExitCode, InputError, Problem, StopRun
+from etl.errors import ERROR, ApiError, ExitCode, InputError, Problem, Retryable, RowFailed, StopRun, UsageError
 from etl.report.result import RunResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +64,12 @@ def run_job(ctx: Context, job: str, body: Callable[[RunResult], None], *, dry_ru
     """
     result = new_result(ctx, job, dry_run=dry_run)
     try:
-        body(result)
+        try:
+            body(result)
+        except (Retryable, RowFailed) as e:  # a read the API kept failing or refused: the run cannot go on
+            raise api_gave_up(e) from e
+        except sa_errors() as e:
+            raise ledger_failed(e) from e
     except StopRun as e:
         result.exit_code = e.exit_code
         if isinstance(e, InputError):
@@ -72,9 +77,30 @@ def run_job(ctx: Context, job: str, body: Callable[[RunResult], None], *, dry_ru
         text = _mask(ctx, str(e))
         result.meta["error"] = text
         if not any(p.severity == ERROR for p in result.problems):
-            result.problems.append(Problem(severity=ERROR, code=_stop_code(e), message=text))
+            result.problems.append(Problem.of(_stop_code(e), value=text))
         ctx.err(f"エラー: {text}")
     return publish(ctx, result, annotate_from=annotate_from, notify=notify)
+
+
+def api_gave_up(e: Exception) -> ApiError:
+    """A read that failed after every retry (5xx, throttling, dropped connections) or that the
+    API refused (4xx): the job stops with exit 4 and says what to do."""
+    from etl.errors import Throttled
+    what = "混雑のため応答を制限されました" if isinstance(e, Throttled) else "から正常な応答を得られませんでした"
+    return ApiError(f"勤怠API{what} ({e})。時間をおいて再実行してください。続く場合は勤怠サービスの"
+                    "メンテナンス情報とネットワークを確認してください")
+
+
+def sa_errors() -> tuple[type[BaseException], ...]:
+    import sqlalchemy as sa
+    return (sa.exc.SQLAlchemyError,)
+
+
+def ledger_failed(e: Exception) -> UsageError:
+    """A ledger database error mid-job: one line without the SQL parameters (personal data)."""
+    reason = str(getattr(e, "orig", None) or type(e).__name__).splitlines()[0][:200]
+    return UsageError(f"従業員台帳のデータベースでエラーが発生しました ({reason})。台帳がほかのプログラムで"
+                      "ロックされていないか、[ledger] url が正しいかを確認して再実行してください")
 
 
 def _stop_code(e: StopRun) -> str:

@@ -67,3 +67,23 @@ def test_an_unwritable_reports_folder_is_one_clear_line(tmp_path):
     code, _out, err = call("--config", str(tmp_path / "etl.toml"), "ledger", "export", str(tmp_path / "x.csv"))
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "レポートの出力先" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["sync-employees", "--dry-run"], ["import-attendance", "--month", "2026-10"],
+                                  ["test-connection"]], ids=["sync", "import", "test-connection"])
+def test_an_api_that_keeps_failing_is_exit_4_with_one_line(tmp_path, make_sandbox, argv):
+    from conftest import cli_env
+    from test_sync_support import Harness, empty_company, ledger_employees
+    sandbox = make_sandbox(state=empty_company(), fault_rate=1.0)  # every answer a 500 or a dropped connection
+    h = Harness(tmp_path, sandbox, max_retries=1)
+    try:
+        h.load(ledger_employees(3))
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--config", str(h.config), *argv], env=cli_env(sandbox), stdout=out, stderr=err)
+        assert code == 4, err.getvalue()
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and "勤怠API" in lines[0] and "内部エラー" not in lines[0]
+        if argv[0] != "test-connection":  # a job still writes its report
+            assert out.getvalue().strip().splitlines()[-1].startswith("report: ")
+    finally:
+        h.close()
