@@ -131,3 +131,16 @@ def test_import_due_follows_the_setting():
     assert import_due(book, dt.date(2026, 1, 6), None) is None
     assert import_due(book, dt.date(2026, 1, 6), "2025-11") == "2025-11"
     assert import_due(SimpleNamespace(settings=SimpleNamespace(auto_import_day=None)), dt.date(2026, 1, 5), None) is None
+
+
+@pytest.mark.parametrize("command", ["sync-employees", "pull-employees"])
+def test_a_manual_sync_or_pull_waits_its_turn_behind_the_nightly_run(harness, command):
+    h = harness()
+    from etl.config import load_settings
+    from etl.lock import default_lock_path
+    settings = load_settings(h.config, env=h.env, clock=h.clock)
+    with RunLock(default_lock_path(settings), h.clock, command="run"):
+        with pytest.raises(LockHeldError):
+            h.run(command)
+        assert h.run(command, "--dry-run").code == 0  # a dry run sends nothing and may look any time
+    assert h.sandbox.counts["POST"] == 0

@@ -52,7 +52,8 @@ def sync_command(ctx: Any) -> int:
     def body(result: RunResult) -> None:
         sync_employees(ctx, result)
 
-    return run_job(ctx, "sync-employees", body, dry_run=dry_run, annotate_from=path)
+    with writer_lock(settings, "sync-employees", dry_run):
+        return run_job(ctx, "sync-employees", body, dry_run=dry_run, annotate_from=path)
 
 
 def sync_employees(ctx: Any, result: RunResult) -> Plan:
@@ -127,7 +128,17 @@ def pull_command(ctx: Any) -> int:
     def body(result: RunResult) -> None:
         pull_employees(ctx, result)
 
-    return run_job(ctx, "pull-employees", body, dry_run=dry_run, annotate_from=path)
+    with writer_lock(settings, "pull-employees", dry_run):
+        return run_job(ctx, "pull-employees", body, dry_run=dry_run, annotate_from=path)
+
+
+def writer_lock(settings: Any, command: str, dry_run: bool):
+    """The run lock for a job that writes (the nightly `run` holds the same one): two writers at
+    once would plan and send the same changes twice. A dry run writes nothing and needs none."""
+    from contextlib import nullcontext
+
+    from etl.lock import RunLock, default_lock_path
+    return nullcontext() if dry_run else RunLock(default_lock_path(settings), settings.clock, command=command)
 
 
 def pull_employees(ctx: Any, result: RunResult) -> None:
