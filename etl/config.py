@@ -302,6 +302,11 @@ def load_settings(config_file: str | Path | None = None, env: dict[str, str] | N
                 if msg:
                     errors.append(f"{label} [{section}] {key}: {msg}")
 
+    mail = values["mail"]
+    if mail["username"] and not (mail["starttls"] or mail["ssl"]) and mail["host"] not in ("", "127.0.0.1", "localhost", "::1"):
+        errors.append(f"{label} [mail] username: パスワードが暗号化されずに送られます。"
+                      "starttls = true (ポート 587) か ssl = true (ポート 465) にしてください")
+
     if env.get("ETL_NOW", "").strip():
         try:
             from etl.clock import parse_iso

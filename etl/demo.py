@@ -16,7 +16,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from etl.clock import JST, OffsetClock, previous_month
+from etl.clock import JST, OffsetClock, parse_iso, previous_month
 from etl.errors import ExitCode, UsageError
 from etl.ledger.employee import Employee
 
@@ -110,12 +110,11 @@ def _map_workbook(path: Path, today: dt.date, employees: list[Employee]) -> None
     save_workbook(wb, path, dt.datetime.now(JST))
 
 
-def _changed_ledger(employees: list[Employee]) -> list[Employee]:
+def _changed_ledger(employees: list[Employee], today: dt.date) -> list[Employee]:
     """The next day's edits in the ledger: a transfer, a kana correction, a resignation at the end of
     next month (sent now with its date: the report lists it in the queue of future changes)."""
     picks = [e for e in employees if e.hired_date and not e.resignation_date and "-" not in e.code
              and e.department_code != "D400"][30:33]
-    today = dt.datetime.now(JST).date()
     end_of_next = (today.replace(day=1) + dt.timedelta(days=62)).replace(day=1) - dt.timedelta(days=1)
     return [replace(picks[0], department_code="D400", department_name="開発部"),
             replace(picks[1], first_name_kana=picks[1].first_name_kana + "ー"),
@@ -130,7 +129,8 @@ def demo_command(ctx) -> int:
     from etl.workbook.template import build_template
 
     folder = _fresh_workspace(Path(ctx.args.dir))
-    now = dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
+    given = ctx.env.get("ETL_NOW", "").strip()  # a replay's clock is honoured as it is
+    now = parse_iso(given) if given else dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
     today = now.date()
     clock = OffsetClock(now)
     env = {**ctx.env, "KOT_TOKEN": TOKEN, "ETL_NOW": now.isoformat()}
@@ -180,7 +180,7 @@ def demo_command(ctx) -> int:
         for month in (previous_month(dt.date.fromisoformat(last + "-01")), last):
             step(f"勤怠の取込 {month} (台帳)", ["import-attendance", "--month", month, "--to", "ledger"])
         changes = folder / "台帳の変更.csv"
-        write_csv(changes, _changed_ledger(ledger.employees()), encoding="cp932")
+        write_csv(changes, _changed_ledger(ledger.employees(), today), encoding="cp932")
         step("翌日の台帳変更 (3名)", ["ledger", "load", str(changes)])
         step(f"夜間バッチ run (同期 + {last} の勤怠 CSV)", ["run", "--month", last])
     finally:

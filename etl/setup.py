@@ -6,7 +6,7 @@ from pathlib import Path
 
 from etl.config import render_default_toml
 from etl.errors import ExitCode, UsageError
-from etl.fileio import write_text
+from etl.fileio import private_dir, write_text
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "mapping.xlsx"
 
@@ -25,8 +25,8 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
         book.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(TEMPLATE, book)
         written.append(book)
-    for folder in ("data", "reports", "output", "logs"):
-        (target / folder).mkdir(exist_ok=True)
+    for folder in ("data", "reports", "output", "logs"):  # personal data: owner-only folders
+        private_dir(target / folder)
     return written
 
 

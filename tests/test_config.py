@@ -136,3 +136,24 @@ def test_readme_lists_every_setting():
     from etl.config import config_markdown
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert config_markdown() in readme
+
+
+def test_a_mail_password_never_goes_in_clear_text(tmp_path):
+    cfg = write(tmp_path, '[mail]\nhost = "smtp.example.co.jp"\nusername = "etl"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={}, cwd=tmp_path)
+    assert "starttls = true" in e.value.lines[0]
+    ok = write(tmp_path, '[mail]\nhost = "smtp.example.co.jp"\nusername = "etl"\nstarttls = true\nport = 587\n')
+    assert load_settings(ok, env={}, cwd=tmp_path).mail.starttls is True
+
+
+def test_init_makes_owner_only_folders(tmp_path):
+    import io
+    import os
+    import stat
+    assert main(["init", str(tmp_path / "p")], env={}, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    if os.name == "posix":
+        for folder in ("data", "reports", "output", "logs"):
+            assert stat.S_IMODE((tmp_path / "p" / folder).stat().st_mode) == 0o700, folder
+    else:  # Windows: the folders exist; access follows the parent's ACL
+        assert all((tmp_path / "p" / f).is_dir() for f in ("data", "reports", "output", "logs"))

@@ -6,6 +6,7 @@ all is one stderr line and exit 3 (the report folder still records it).
 """
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 from etl.errors import ERROR, ExitCode, WorkbookError
@@ -31,7 +32,8 @@ def validate_command(ctx: Any) -> int:
 
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)
-        masters = client_for(settings).masters()
+        with closing(client_for(settings)) as client:
+            masters = client.masters()
         employees = ledger_for(settings).employees()
         problems = validate_book(book, masters, employees, settings.clock.today())
         result.problems.extend(problems)
