@@ -141,3 +141,7 @@ class RestrictedHours:
 
     def __str__(self) -> str:
         return ", ".join(str(w) for w in self.windows)
+
+
+# the windows KOT publishes (08:30-10:00, 17:30-18:30 JST): the client's guard and the sandbox's rule
+PUBLISHED_HOURS = RestrictedHours.parse(DEFAULT_RESTRICTED_HOURS)

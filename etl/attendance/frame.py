@@ -24,10 +24,10 @@ from etl.attendance.items import FMT_COUNT, FMT_DAYS, FMT_HHMM, FMT_HOURS, FMT_M
 from etl.attendance.transform import MonthTable
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.report.result import neutralise
+from etl.report.result import RISKY_PREFIXES, neutralise
 
 CLOSED_LABELS = {True: "締め済み", False: "未締め"}
-_RISKY = ("=", "+", "-", "@", "\t", "\r")  # a cell starting with one of these is neutralised
+_RISKY = RISKY_PREFIXES  # a cell starting with one of these is neutralised
 _NUL_RISKY = re.compile("\x00[" + "".join(map(re.escape, _RISKY)) + "]")
 
 

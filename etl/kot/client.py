@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from etl.clock import Clock, RestrictedHours
+from etl.clock import PUBLISHED_HOURS, Clock, RestrictedHours
 from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
 from etl.kot.model import Masters
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 62  # /daily-workings: start..end at most 62 days (inclusive)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-PUBLISHED_HOURS = RestrictedHours.parse()  # 08:30-10:00, 17:30-18:30 JST
 _SPANS = re.compile(r"(\d{1,2}:\d{2})\s*[~〜-]\s*(\d{1,2}:\d{2})")
 
 

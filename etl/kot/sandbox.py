@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from etl.clock import Clock, OffsetClock, RestrictedHours, parse_iso
+from etl.clock import PUBLISHED_HOURS, Clock, OffsetClock, RestrictedHours, parse_iso
 from etl.errors import InputError, UsageError
 from etl.kot.limiter import SlidingWindow
 from etl.kot.sandbox_api import SandboxApi, dumps
@@ -42,7 +42,6 @@ TOO_MANY = {"code": "303", "message": "Too Many Requests"}
 AUTH_FAILED = {"errors": [{"message": "認証に失敗しました", "code": 100}]}
 IP_REFUSED = {"errors": [{"message": "許可されていないIPアドレスからのアクセスです", "code": 105}]}
 DEFAULT_EMPLOYEES = 100
-PUBLISHED_HOURS = RestrictedHours.parse()  # 08:30-10:00, 17:30-18:30 JST
 
 
 class Sandbox:

@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from etl.config import mask
-from etl.errors import Problem
+from etl.errors import Problem, one_line
 from etl.report.html import TEMPLATES, environment, summary_context
 from etl.report.result import RunResult
 
@@ -121,10 +121,6 @@ def _describe(e: Exception, host: str, port: int, mail: Any) -> str:
     return f"メールを送れませんでした: {type(e).__name__}: {e}"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def send_report(settings, result: RunResult, recipients: list[str], report_path: Path | None,
                 errors_csv: Path | None) -> MailOutcome:
     """Send the result mail. Never raises: a failure returns sent=False with a masked reason."""
@@ -154,12 +150,12 @@ def send_report(settings, result: RunResult, recipients: list[str], report_path:
             refused = smtp.send_message(msg, from_addr=mail.sender, to_addrs=recipients)
     except Exception as e:  # noqa: BLE001 - a mail failure must never fail the run
         text = _describe(e, host, port, mail)
-        return MailOutcome(False, recipients, _one_line(mask(text, settings.mail_password, settings.token)))
+        return MailOutcome(False, recipients, one_line(mask(text, settings.mail_password, settings.token)))
     accepted = [a for a in recipients if a not in refused]
     error = ""
     if refused:
         error = "一部の宛先が拒否されました: " + ", ".join(f"{a} ({c})" for a, (c, _m) in refused.items())
-    return MailOutcome(True, accepted, _one_line(mask(error, settings.mail_password, settings.token)))
+    return MailOutcome(True, accepted, one_line(mask(error, settings.mail_password, settings.token)))
 
 
 def record_outcome(result: RunResult, outcome: MailOutcome) -> None:

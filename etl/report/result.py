@@ -122,10 +122,14 @@ class RunResult:
 ERRORS_CSV_HEADER = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")
 
 
+# a CSV cell starting with one of these could run as a formula in Excel (CSV injection)
+RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def neutralise(value: Any) -> str:
     """A CSV cell that starts with = + - @ (or tab/CR) is prefixed with ' so Excel shows it as text."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in RISKY_PREFIXES else text
 
 
 def errors_csv(result: RunResult) -> str:
