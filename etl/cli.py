@@ -282,6 +282,10 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
         stop = api_gave_up(e)
         ctx.err(f"エラー: {_masked(ctx, str(stop))}")
         return int(stop.exit_code)
+    except BrokenPipeError:  # the output was piped into `head` or a closed pager: nothing to say
+        if stdout is sys.stdout:  # keep Python from complaining again when it flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.SUCCESS
     except KeyboardInterrupt:
         ctx.err("中断しました。途中までの結果は次回の実行で引き継がれます。")
         return ExitCode.PARTIAL
