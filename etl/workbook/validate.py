@@ -118,25 +118,36 @@ class _Checks:
             if f.required and not f.enabled:
                 self.add("required-field-off", sheet=f.pos.sheet, cell=f.pos.cell("enabled"), value=f.ledger_field)
 
-    # --- 所属マッピング -----------------------------------------------------------------------
+    # --- 所属マッピング / 雇用区分マッピング ---------------------------------------------------
     def divisions(self) -> None:
-        known, hint = self.masters.divisions, self.divisions_hint
-        departments = self.department_names
+        self._mapping_rows(self.book.divisions, SHEET_DIVISIONS, ("department_code", "division_code"),
+                           self.masters.divisions, self.divisions_hint, "unknown-division",
+                           self.department_names, "unknown-department", target_column=2)
+
+    def types(self) -> None:
+        self._mapping_rows(self.book.types, SHEET_TYPES, ("employee_class", "type_code"),
+                           self.masters.working_types, self.types_hint, "unknown-employment-type",
+                           self.classes, "unknown-employee-class", target_column=1)
+
+    def _mapping_rows(self, rows, sheet: str, fields: tuple[str, str], known, hint, unknown_target: str,
+                      ledger_keys, unknown_key: str, *, target_column: int) -> None:
+        """One mapping sheet: targets must exist in the masters, keys in the ledger, each key once."""
+        key_field, target_field = fields
+        key_header, target_header = HEADERS[sheet][0], HEADERS[sheet][target_column]
         seen: dict[str, tuple[str, str]] = {}
-        key_header, target_header = HEADERS[SHEET_DIVISIONS][0], HEADERS[SHEET_DIVISIONS][2]
-        for m in self.book.divisions:
-            pos = m.pos
-            if m.division_code and m.division_code not in known:
-                self.add("unknown-division", sheet=pos.sheet, cell=pos.cell("division_code"), value=m.division_code,
-                         hint=hint.hint(m.division_code))
-            if not m.department_code:
-                if m.division_code:
-                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell("department_code"),
+        for m in rows:
+            pos, key, target = m.pos, getattr(m, key_field), getattr(m, target_field)
+            if target and target not in known:
+                self.add(unknown_target, sheet=pos.sheet, cell=pos.cell(target_field), value=target,
+                         hint=hint.hint(target))
+            if not key:
+                if target:
+                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell(key_field),
                              target=target_header, header=key_header)
                 continue
-            if m.department_code not in departments:
-                self.add("unknown-department", sheet=pos.sheet, cell=pos.cell("department_code"), value=m.department_code)
-            self._duplicate(seen, m.department_code, m.division_code, pos.sheet, pos.cell("department_code"))
+            if key not in ledger_keys:
+                self.add(unknown_key, sheet=pos.sheet, cell=pos.cell(key_field), value=key)
+            self._duplicate(seen, key, target, pos.sheet, pos.cell(key_field))
 
     def _duplicate(self, seen: dict[str, tuple[str, str]], key: str, target: str, sheet: str, cell: str) -> None:
         prev = seen.get(key)
@@ -148,26 +159,6 @@ class _Checks:
         self.add(code, sheet=sheet, cell=cell, value=key, other=f"セル {prev_cell}")
         if not prev_target and target:
             seen[key] = (target, cell)
-
-    # --- 雇用区分マッピング ---------------------------------------------------------------------
-    def types(self) -> None:
-        known, hint = self.masters.working_types, self.types_hint
-        seen: dict[str, tuple[str, str]] = {}
-        key_header, target_header = HEADERS[SHEET_TYPES][0], HEADERS[SHEET_TYPES][1]
-        for m in self.book.types:
-            pos = m.pos
-            if m.type_code and m.type_code not in known:
-                self.add("unknown-employment-type", sheet=pos.sheet, cell=pos.cell("type_code"), value=m.type_code,
-                         hint=hint.hint(m.type_code))
-            if not m.employee_class:
-                if m.type_code:
-                    self.add("mapping-key-missing", sheet=pos.sheet, cell=pos.cell("employee_class"),
-                             target=target_header, header=key_header)
-                continue
-            if m.employee_class not in self.classes:
-                self.add("unknown-employee-class", sheet=pos.sheet, cell=pos.cell("employee_class"),
-                         value=m.employee_class)
-            self._duplicate(seen, m.employee_class, m.type_code, pos.sheet, pos.cell("employee_class"))
 
     # --- 個別設定 ----------------------------------------------------------------------------------
     def overrides(self) -> None:
