@@ -19,7 +19,7 @@ from etl.cli import Context, build_parser
 from etl.clock import Clock, OffsetClock
 from etl.config import load_settings
 from etl.kot.client import KotClient
-from etl.kot.sandbox import Sandbox
+from etl.sandbox.server import Sandbox
 from etl.ledger.store import open_ledger
 from etl.report.result import RunResult
 from etl.sync.command import sync_employees

@@ -47,7 +47,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "import-attendance": ("etl.attendance.command:import_command", "指定月の月別勤怠を CSV または台帳に取り込み、36協定をチェック"),
     "run": ("etl.jobs:run_command", "バッチ: 検証 → 同期 → (取込日なら) 勤怠取込 → レポート → メール"),
     "schedule": ("etl.scheduler:schedule_command", "常駐スケジューラ (自動連携時刻に run を実行) / --once で1回だけ"),
-    "sandbox": ("etl.kot.sandbox:sandbox_command", "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)"),
+    "sandbox": ("etl.sandbox.server:sandbox_command", "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)"),
 }
 
 

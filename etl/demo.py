@@ -51,8 +51,8 @@ def _sandbox_state(today: dt.date, employees: list[Employee]):
     """Divisions and types of the demo company, a few attendance-only employees (for pull), and a
     few ledger employees already registered with an older division (so the sync updates them)."""
     from etl.demo_data import CLASSES, DEPARTMENTS
-    from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES, generate_employees
-    from etl.kot.sandbox_state import SandboxState
+    from etl.sandbox.data import DIVISIONS, WORKING_TYPES, generate_employees
+    from etl.sandbox.state import SandboxState
 
     state = SandboxState([{"code": c, "name": n, "dayBorderTime": "05:00"} for c, n in DIVISIONS],
                          [{"code": c, "name": n} for c, n in WORKING_TYPES], seed=7)
@@ -124,7 +124,7 @@ def _changed_ledger(employees: list[Employee], today: dt.date) -> list[Employee]
 def demo_command(ctx) -> int:
     from etl.cli import main
     from etl.demo_data import demo_employees
-    from etl.kot.sandbox import Sandbox
+    from etl.sandbox.server import Sandbox
     from etl.ledger.export import write_csv
     from etl.workbook.template import build_template
 

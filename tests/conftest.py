@@ -22,7 +22,7 @@ import pytest
 from etl.clock import ManualClock
 from etl.config import SPEC
 from etl.kot.client import KotClient
-from etl.kot.sandbox import Sandbox, generate_state
+from etl.sandbox.server import Sandbox, generate_state
 
 pytest_plugins = ["ledger_fixtures"]  # ledger_url: SQLite, and PostgreSQL when ETL_TEST_POSTGRES_URL is set
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import cli_env, make_config
 
 from etl.cli import main
-from etl.kot.sandbox_state import load_state
+from etl.sandbox.state import load_state
 from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
 from etl.workbook.model import SHEET_OUTPUT, SHEET_SETTINGS

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from etl.clock import ManualClock
-from etl.kot.sandbox_state import state_from_dict
+from etl.sandbox.state import state_from_dict
 
 RESTRICTED = "次の時間帯(JST)はAPIへのアクセスが禁止されています [08:30 ~ 10:00, 17:30 ~ 18:30]"
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from etl.kot.sandbox_data import (
+from etl.sandbox.data import (
     DIVISIONS,
     Draws,
     daily_working,
@@ -15,7 +15,7 @@ from etl.kot.sandbox_data import (
     monthly_working,
     weekdays,
 )
-from etl.kot.sandbox_state import CODE_RE, load_state
+from etl.sandbox.state import CODE_RE, load_state
 
 TODAY = dt.date(2026, 11, 26)
 

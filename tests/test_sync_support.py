@@ -18,9 +18,9 @@ from etl.cli import Context, build_parser
 from etl.clock import ManualClock
 from etl.config import load_settings
 from etl.jobs import run_command
-from etl.kot.sandbox import Sandbox
-from etl.kot.sandbox_data import DIVISIONS, WORKING_TYPES
-from etl.kot.sandbox_state import SandboxState
+from etl.sandbox.server import Sandbox
+from etl.sandbox.data import DIVISIONS, WORKING_TYPES
+from etl.sandbox.state import SandboxState
 from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
 from etl.sync.command import pull_command, sync_command

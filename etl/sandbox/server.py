@@ -3,7 +3,7 @@
 ``Sandbox`` runs the standard library's threading HTTP server in a thread. Every request goes
 through: Bearer auth (403/100) → optional IP allow-list (403/105) → restricted hours by the
 sandbox's own clock (403/104, except the token endpoint) → sliding-window throttling (429 with
-``{"code":"303"}`` and Retry-After) → faults → the endpoints of ``sandbox_api``.
+``{"code":"303"}`` and Retry-After) → faults → the endpoints of ``etl.sandbox.api``.
 
 Faults are deterministic: ``fault_rate`` draws from a random stream seeded with ``seed``, and
 ``fail_next()`` scripts the next ones exactly. Kinds: ``"500"`` (Resource Server Error, nothing
@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from etl.clock import PUBLISHED_HOURS, Clock, OffsetClock, RestrictedHours, parse_iso
 from etl.errors import InputError, UsageError
 from etl.kot.limiter import SlidingWindow
-from etl.kot.sandbox_api import SandboxApi, dumps
-from etl.kot.sandbox_data import generate_state
-from etl.kot.sandbox_state import SandboxState, load_state
+from etl.sandbox.api import SandboxApi, dumps
+from etl.sandbox.data import generate_state
+from etl.sandbox.state import SandboxState, load_state
 
 __all__ = ["Sandbox", "SandboxState", "generate_state", "load_state", "sandbox_command", "FAULT_KINDS"]
 

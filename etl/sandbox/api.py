@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from etl.kot.sandbox_data import PART_TIME_TYPES, Month, daily_working, month_bounds, monthly_working
-from etl.kot.sandbox_state import (
+from etl.sandbox.data import PART_TIME_TYPES, Month, daily_working, month_bounds, monthly_working
+from etl.sandbox.state import (
     ADDITIONAL,
     E_DATE_FORMAT,
     E_INVALID,

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from etl.kot.sandbox_state import SandboxState
+from etl.sandbox.state import SandboxState
 
 DIVISIONS = [("1000", "本社"), ("1100", "総務部"), ("1200", "人事部"), ("1300", "経理部"),
              ("2000", "営業本部"), ("2100", "東京営業所"), ("2200", "大阪営業所"), ("2300", "名古屋営業所"),
