@@ -14,10 +14,9 @@ from pathlib import Path
 
 from etl.clock import JST
 from etl.demo_data import CLASSES, demo_employees
-from etl.kot.model import Masters
+from etl.records import Employee, Masters
 from etl.sandbox.data import DIVISIONS, WORKING_TYPES
 from etl.sandbox.state import SandboxState
-from etl.ledger.employee import Employee
 from etl.workbook.layout import FIXED_TIME, save_workbook
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.template import new_workbook

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from bench.measure import Measure, best_of, ratio_measure
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
 from etl.ledger.store import Ledger, open_ledger
+from etl.records import EMPLOYEE_FIELDS, Employee
 
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
 

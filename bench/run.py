@@ -26,8 +26,8 @@ from bench.measure import Measure, peak_rss_mb, report, table, write_json  # noq
 from bench.sync_bench import measure_plan, measure_sync, measure_write_rate, sync_context  # noqa: E402
 from bench.workbook_bench import measure_workbook  # noqa: E402
 from etl.clock import JST, OffsetClock  # noqa: E402
-from etl.sandbox.server import Sandbox  # noqa: E402
 from etl.ledger.store import close_ledger  # noqa: E402
+from etl.sandbox.server import Sandbox  # noqa: E402
 
 DEFAULT_SIZE = 50_000
 QUICK_SIZE = 500

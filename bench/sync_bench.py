@@ -19,9 +19,9 @@ from etl.cli import Context, build_parser
 from etl.clock import Clock, OffsetClock
 from etl.config import load_settings
 from etl.kot.client import KotClient
-from etl.sandbox.server import Sandbox
 from etl.ledger.store import open_ledger
 from etl.report.result import RunResult
+from etl.sandbox.server import Sandbox
 from etl.sync.command import sync_employees
 from etl.sync.fields import FieldRules, additional_fields
 from etl.sync.plan import SyncOptions, plan_sync

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from etl.clock import JST, OffsetClock, parse_iso, previous_month
 from etl.errors import ExitCode, UsageError
-from etl.ledger.employee import Employee
+from etl.records import Employee
 
 MARKER = ".kintai-etl-demo"
 TOKEN = "demo-token-not-secret"
@@ -124,8 +124,8 @@ def _changed_ledger(employees: list[Employee], today: dt.date) -> list[Employee]
 def demo_command(ctx) -> int:
     from etl.cli import main
     from etl.demo_data import demo_employees
-    from etl.sandbox.server import Sandbox
     from etl.ledger.export import write_csv
+    from etl.sandbox.server import Sandbox
     from etl.workbook.template import build_template
 
     folder = _fresh_workspace(Path(ctx.args.dir))

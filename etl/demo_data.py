@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from etl.ledger.employee import Employee
+from etl.records import Employee
 
 LAST_NAMES = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ"),
               ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"),

@@ -13,10 +13,11 @@ kebab-case code from ``CATALOGUE``; the validator returns lists of them, it does
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any
+
+from etl.text import one_line
 
 
 class ExitCode(IntEnum):
@@ -284,15 +285,6 @@ class Problem:
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def one_line(text: str) -> str:
-    """``text`` fit for one terminal line: line breaks and tabs become spaces, other control
-    characters (NUL, ESC…) are shown as \\xNN."""
-    return _CONTROL_CHARS.sub(lambda m: " " if m[0] in "\r\n\t" else f"\\x{ord(m[0]):02x}", text)
 
 
 class _Defaults(dict):

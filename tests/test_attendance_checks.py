@@ -19,7 +19,7 @@ from etl.attendance.checks import (
     labour_law_problems,
     roster_problems,
 )
-from etl.ledger.employee import Employee
+from etl.records import Employee
 
 H = 60  # minutes in an hour
 MONTH = "2026-10"

@@ -14,9 +14,9 @@ import pytest
 from conftest import cli_env, make_config
 
 from etl.cli import main
-from etl.sandbox.state import load_state
-from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
+from etl.records import Employee
+from etl.sandbox.state import load_state
 from etl.workbook.model import SHEET_OUTPUT, SHEET_SETTINGS
 from etl.workbook.template import build_template
 

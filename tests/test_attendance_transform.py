@@ -5,8 +5,7 @@ import datetime as dt
 
 from etl.attendance.items import ITEMS, LEDGER_KEYS
 from etl.attendance.transform import MonthTable, Person, directory, paid_leave_days, transform_month
-from etl.ledger.employee import Employee
-from etl.ledger.store import Link
+from etl.records import Employee, Link
 
 
 def entry(key: str = "k1", **over) -> dict:

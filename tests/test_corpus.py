@@ -22,8 +22,8 @@ from conftest import cli_env, make_config
 from make_corpus import CORPUS, materialize
 
 from etl.cli import main
-from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
+from etl.records import Employee
 
 KINDS = ("workbook", "ledger", "config")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -22,7 +22,7 @@ from etl.errors import (
     Throttled,
 )
 from etl.kot.client import KotClient
-from etl.kot.model import Masters
+from etl.records import Masters
 
 SECRET = "s3cret-token-4b1d"
 

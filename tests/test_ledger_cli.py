@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from etl.cli import main
-from etl.ledger.employee import Employee
 from etl.ledger.store import open_ledger
+from etl.records import Employee
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 NOW = "2026-11-26T12:00:00+09:00"

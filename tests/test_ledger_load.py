@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ERROR, WARNING, LedgerFileError
-from etl.ledger.employee import Employee
 from etl.ledger.load import MAX_LINE_BYTES, read_ledger
+from etl.records import Employee
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 D = dt.date

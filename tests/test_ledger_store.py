@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from etl.clock import JST
 from etl.errors import ExitCode, UsageError
 from etl.ledger import schema
-from etl.ledger.employee import Employee
-from etl.ledger.store import Link, close_ledger, open_ledger
-from etl.report.result import RowResult, RunResult
+from etl.ledger.store import close_ledger, open_ledger
+from etl.records import Employee, Link, RowResult
+from etl.report.result import RunResult
 
 
 def emp(code: str, **kw) -> Employee:

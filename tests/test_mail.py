@@ -15,6 +15,7 @@ from aiosmtpd.smtp import AuthResult
 from etl.clock import JST
 from etl.config import load_settings
 from etl.errors import ExitCode, Problem
+from etl.records import RowResult
 from etl.report.mail import (
     NO_HOST,
     MailOutcome,
@@ -24,7 +25,7 @@ from etl.report.mail import (
     send_report,
     subject_of,
 )
-from etl.report.result import RowResult, RunResult, errors_csv
+from etl.report.result import RunResult, errors_csv
 
 PASSWORD = "s3cret-Pa55"
 XSS = "<script>alert(1)</script>"

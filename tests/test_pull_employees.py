@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from test_sync_support import TODAY, Harness, empty_company, ledger_employees
 
-from etl.kot.model import Masters
+from etl.records import Masters
 from etl.sandbox.server import generate_state
 from etl.sync.pull import apply_pull, plan_pull
 from etl.workbook.read import read_workbook

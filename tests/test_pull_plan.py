@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from test_sync_plan import BASE, MASTERS, REMOTE, make_book, override
 
-from etl.ledger.store import Link
+from etl.records import Link
 from etl.sync.pull import plan_pull
 
 DEPARTMENTS = {"D01": "総務部", "D02": "営業部", "D09": "同名部署"}

@@ -15,8 +15,9 @@ import pytest
 
 from etl.clock import JST
 from etl.errors import ExitCode, Problem
+from etl.records import RowResult
 from etl.report.html import EXAMPLE_LIMIT, render_report, write_report
-from etl.report.result import RowResult, RunResult
+from etl.report.result import RunResult
 
 XSS = "<script>alert(1)</script>"
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,9 @@ import stat
 
 from etl.clock import JST
 from etl.errors import ExitCode, Problem
+from etl.records import RowResult
 from etl.report.html import INDEX_CACHE, write_index, write_report
-from etl.report.result import RowResult, RunResult, run_dir, write_result_files
+from etl.report.result import RunResult, run_dir, write_result_files
 
 
 def publish(reports, job, hour, exit_code=ExitCode.SUCCESS, rows=(), problems=(), dry_run=False):

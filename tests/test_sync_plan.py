@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
-from etl.ledger.store import Link
+from etl.records import Employee, Link, Masters
 from etl.sync.plan import SyncOptions, plan_sync
 from etl.workbook.model import (
     SHEET_DIVISIONS,

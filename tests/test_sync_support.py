@@ -18,11 +18,11 @@ from etl.cli import Context, build_parser
 from etl.clock import ManualClock
 from etl.config import load_settings
 from etl.jobs import run_command
-from etl.sandbox.server import Sandbox
-from etl.sandbox.data import DIVISIONS, WORKING_TYPES
-from etl.sandbox.state import SandboxState
-from etl.ledger.employee import Employee
 from etl.ledger.store import close_ledger, open_ledger
+from etl.records import Employee
+from etl.sandbox.data import DIVISIONS, WORKING_TYPES
+from etl.sandbox.server import Sandbox
+from etl.sandbox.state import SandboxState
 from etl.sync.command import pull_command, sync_command
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.template import build_template

@@ -12,8 +12,8 @@ from conftest import cli_env, make_config
 from test_workbook_support import EMPLOYEES, MASTERS, hr_workbook
 
 from etl.cli import main
-from etl.sandbox.state import SandboxState
 from etl.ledger.store import close_ledger, open_ledger
+from etl.sandbox.state import SandboxState
 from etl.workbook.annotate import ERROR_FILL, SHEET_RESULTS
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_TYPES
 

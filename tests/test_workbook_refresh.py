@@ -10,8 +10,7 @@ from openpyxl.worksheet.datavalidation import DataValidationList
 from test_workbook_support import EMPLOYEES, MASTERS, TODAY, hr_workbook
 
 from etl.clock import JST
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
+from etl.records import Employee, Masters
 from etl.workbook.layout import ADDED_FILL
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_MASTER, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.read import read_workbook

@@ -10,8 +10,7 @@ from pathlib import Path
 import openpyxl
 
 from etl.errors import Problem
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
+from etl.records import Employee, Masters
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.read import read_workbook
 from etl.workbook.template import build_template

@@ -8,7 +8,7 @@ import pytest
 from test_workbook_support import EMPLOYEES, MASTERS, TODAY, hr_workbook, problems_of, where
 
 from etl.errors import ERROR, WARNING
-from etl.ledger.employee import Employee
+from etl.records import Employee
 from etl.workbook.model import (
     SHEET_DIVISIONS,
     SHEET_FIELDS,

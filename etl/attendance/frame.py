@@ -24,7 +24,7 @@ from etl.attendance.items import FMT_COUNT, FMT_DAYS, FMT_HHMM, FMT_HOURS, FMT_M
 from etl.attendance.transform import MonthTable
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.report.result import RISKY_PREFIXES, neutralise
+from etl.text import RISKY_PREFIXES, neutralise
 
 CLOSED_LABELS = {True: "締め済み", False: "未締め"}
 _RISKY = RISKY_PREFIXES  # a cell starting with one of these is neutralised

@@ -26,8 +26,8 @@ from requests.adapters import HTTPAdapter
 from etl.clock import PUBLISHED_HOURS, Clock, RestrictedHours
 from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
-from etl.kot.model import Masters
 from etl.kot.retry import Backoff, Kind, Outcome, classify_response, retryable_error, stop_error
+from etl.records import Masters
 
 __all__ = ["KotClient", "ClientStats", "classify_response", "Outcome", "Kind", "date_windows",
            "MAX_RANGE_DAYS", "PUBLISHED_HOURS"]

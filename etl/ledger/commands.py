@@ -12,8 +12,8 @@ from pathlib import Path
 
 from etl.errors import UsageError
 from etl.jobs import ledger_for, run_job
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
-from etl.report.result import RowResult, RunResult
+from etl.records import EMPLOYEE_FIELDS, Employee, RowResult
+from etl.report.result import RunResult
 
 
 def ledger_command(ctx) -> int:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from etl.errors import InputError, Problem
 from etl.fileio import atomic_open, write_bytes
-from etl.ledger.employee import Employee
 from etl.ledger.normalize import GENDER_LABELS
 from etl.ledger.rows import COLUMNS, DATE_FIELDS
-from etl.report.result import neutralise
+from etl.records import Employee
+from etl.text import neutralise
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 

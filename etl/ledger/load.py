@@ -12,9 +12,10 @@ import csv
 import io
 from pathlib import Path
 
-from etl.errors import ERROR, LedgerFileError, Problem, one_line
+from etl.errors import ERROR, LedgerFileError, Problem
 from etl.ledger.rows import HEADER_FIELDS, Rows, header_key, is_blank, parse_rows
 from etl.ledger.xlsx import Workbook, XlsxError
+from etl.text import one_line
 
 MAX_LINE_BYTES = 1_000_000
 _MEASURE_CAP = 100_000_000  # stop measuring an over-long line after this many bytes

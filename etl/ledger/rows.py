@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from etl.errors import ERROR, Problem
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
 from etl.ledger.normalize import (
     clean_text,
     nfkc,
@@ -22,6 +21,7 @@ from etl.ledger.normalize import (
     parse_gender,
     to_katakana,
 )
+from etl.records import EMPLOYEE_FIELDS, Employee
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,23 +16,13 @@ import sqlalchemy as sa
 from etl.errors import UsageError
 from etl.fileio import private_dir
 from etl.ledger import schema as t
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
+from etl.records import EMPLOYEE_FIELDS, Employee, Link
 
 _ENGINES: dict[str, sa.Engine] = {}
 _READY: set[str] = set()
 _LOCK = threading.Lock()
 
 _PERIOD_FIELDS = ("period_start", "period_end")
-
-
-@dataclass(frozen=True)
-class Link:
-    """従業員番号 ↔ 従業員識別キー, and the employee's fingerprint when it was last synced."""
-
-    code: str
-    key: str
-    fingerprint: str = ""
-    synced_at: str = ""  # ISO 8601; a datetime given to save_links is stored as its isoformat()
 
 
 class LedgerSchemaError(UsageError):

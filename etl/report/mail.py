@@ -20,9 +20,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from etl.config import mask
-from etl.errors import Problem, one_line
+from etl.errors import Problem
 from etl.report.html import TEMPLATES, environment, summary_context
 from etl.report.result import RunResult
+from etl.text import one_line
 
 LIST_LIMIT = 20  # problems and alerts listed in the mail body; the rest are in the report
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024

@@ -16,24 +16,12 @@ from typing import Any
 
 from etl.errors import ERROR, ExitCode, Problem
 from etl.fileio import private_dir, write_bytes, write_text
+from etl.records import RowResult
+from etl.text import neutralise
 
 STATUS_LABELS = {"success": "正常終了", "partial": "一部エラー", "failed": "異常終了"}
 ACTIONS = ("create", "update", "retire", "unchanged", "skip", "error")
 RESULTS = ("ok", "failed", "planned")
-
-
-@dataclass
-class RowResult:
-    employee_code: str
-    action: str  # create | update | retire | unchanged | skip | error
-    result: str  # ok | failed | planned
-    changes: dict[str, list[Any]] = field(default_factory=dict)  # field → [old, new]
-    message: str = ""
-    effective_date: str = ""  # for the report's queue of future-dated changes (not in the contract)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"employee_code": self.employee_code, "action": self.action, "result": self.result,
-                "changes": self.changes, "message": self.message}
 
 
 @dataclass
@@ -120,16 +108,6 @@ class RunResult:
 
 
 ERRORS_CSV_HEADER = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")
-
-
-# a CSV cell starting with one of these could run as a formula in Excel (CSV injection)
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> str:
-    """A CSV cell that starts with = + - @ (or tab/CR) is prefixed with ' so Excel shows it as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in RISKY_PREFIXES else text
 
 
 def errors_csv(result: RunResult) -> str:

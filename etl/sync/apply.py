@@ -21,8 +21,7 @@ from typing import Any, TextIO
 
 from etl.clock import Clock
 from etl.errors import ApiError, RestrictedHoursError, Retryable, RowFailed, StopRun
-from etl.ledger.store import Link
-from etl.report.result import RowResult
+from etl.records import Link, RowResult
 from etl.sync.plan import Action, Plan
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
+from etl.records import EMPLOYEE_FIELDS, Employee
 from etl.workbook.model import SYNC_FIELDS, MappingBook
 
 API_FIELDS = tuple(api for api, _ in SYNC_FIELDS.values())

@@ -18,8 +18,7 @@ from typing import Any
 
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
+from etl.records import Employee, Masters
 from etl.sync.fields import (
     API_FIELDS,
     DATED_FIELDS,

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import Problem
-from etl.kot.model import Masters
-from etl.ledger.employee import EMPLOYEE_FIELDS, Employee
 from etl.ledger.normalize import normalize_code
-from etl.ledger.store import Link
-from etl.report.result import RowResult
+from etl.records import EMPLOYEE_FIELDS, Employee, Link, Masters, RowResult
 from etl.sync.fields import employee_from_remote
 from etl.workbook.model import MappingBook
 from etl.workbook.resolve import Resolver

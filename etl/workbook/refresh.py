@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl.kot.model import Masters
+from etl.records import Masters
 from etl.workbook import cells, layout
 from etl.workbook.catalogue import attendance_items
 from etl.workbook.howto import SETTING_HELP

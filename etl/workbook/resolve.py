@@ -5,8 +5,7 @@ division: 個別設定 → 所属マッピング → a division with the same co
 """
 from __future__ import annotations
 
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
+from etl.records import Employee, Masters
 from etl.workbook.model import MappingBook
 
 

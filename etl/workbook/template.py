@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from etl.errors import Problem, UsageError, WorkbookError
-from etl.kot.model import Masters
+from etl.records import Masters
 from etl.workbook import layout
 from etl.workbook.catalogue import attendance_items, default_output_columns
 from etl.workbook.howto import FIELD_HELP, HOWTO, SETTING_HELP

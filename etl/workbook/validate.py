@@ -11,8 +11,7 @@ from collections import Counter
 
 from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours
 from etl.errors import ERROR, Problem
-from etl.kot.model import Masters
-from etl.ledger.employee import Employee
+from etl.records import Employee, Masters
 from etl.workbook.catalogue import attendance_items
 from etl.workbook.model import (
     HEADERS,

@@ -1,0 +1,27 @@
+"""Text rules every writer shares: the formula-injection guard and one-line messages.
+
+``neutralise`` is applied last to every text cell a writer emits (CSV and XLSX), so nothing that
+runs earlier can reintroduce a leading = + - @. ``one_line`` keeps a message on one terminal line.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# a CSV cell starting with one of these could run as a formula in Excel (CSV injection)
+RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> str:
+    """A CSV cell that starts with = + - @ (or tab/CR) is prefixed with ' so Excel shows it as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in RISKY_PREFIXES else text
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one terminal line: line breaks and tabs become spaces, other control
+    characters (NUL, ESC…) are shown as \\xNN."""
+    return _CONTROL_CHARS.sub(lambda m: " " if m[0] in "\r\n\t" else f"\\x{ord(m[0]):02x}", text)
