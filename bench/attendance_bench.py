@@ -14,7 +14,8 @@ from typing import Any
 
 from bench.company import MONTH
 from bench.measure import Measure, best_of, ratio_measure
-from etl.attendance.command import ImportOptions, import_month
+from etl.app.importing import import_month
+from etl.app.options import ImportOptions
 from etl.attendance.fetch import fetch_month, people
 from etl.attendance.items import default_columns, resolve_columns
 from etl.attendance.transform import transform_month

@@ -1,6 +1,6 @@
 """Issue 5: request counts of a full sync, plan CPU time, and the write rate under a rate limit.
 
-The sync runs as the command does (``etl.sync.command.sync_employees``: workbook → masters →
+The sync runs as the command does (``etl.app.sync.sync_employees``: workbook → masters →
 ledger → validate → GET /employees → plan → apply) in this process, against an in-process
 sandbox on a clock fixed at noon (outside the restricted hours) that then runs in real time.
 Request counts are the sandbox's own (what the server received).
@@ -15,14 +15,15 @@ from typing import Any
 
 from bench.company import NOW, Company, changed, empty_state, expected_creates, make_company, write_workbook
 from bench.measure import Measure, best_of
-from etl.cli import Context, build_parser
+from etl.app.context import Context
+from etl.app.options import SyncCommandOptions
+from etl.app.sync import sync_employees
 from etl.clock import Clock, OffsetClock
 from etl.config import load_settings
 from etl.kot.client import KotClient
 from etl.ledger.store import open_ledger
 from etl.report.result import RunResult
 from etl.sandbox.server import Sandbox
-from etl.sync.command import sync_employees
 from etl.sync.fields import FieldRules, additional_fields
 from etl.sync.plan import SyncOptions, plan_sync
 
@@ -70,15 +71,15 @@ def sync_context(sandbox: Sandbox, ledger_url: str, workbook: Path, folder: Path
                            "concurrency": concurrency},
         "ledger": {"url": ledger_url},
         "paths": {"workbook": str(workbook), "reports": str(folder / "reports"), "output": str(folder / "output")}})
-    args = build_parser().parse_args(["sync-employees"])
-    return Context(args=args, env=env, stdout=io.StringIO(), stderr=io.StringIO(), _settings=settings)
+    return Context(env=env, stdout=io.StringIO(), stderr=io.StringIO(), settings_override=settings)
 
 
 def run_sync(ctx: Context, sandbox: Sandbox) -> SyncRun:
     sandbox.reset_counts()
     result = RunResult(job="sync-employees", started_at=ctx.settings.clock.now())
     t = time.perf_counter()
-    plan = sync_employees(ctx, result)
+    plan = sync_employees(ctx, result, SyncCommandOptions())
+    result.meta["api"] = ctx.client().stats.as_dict()
     wall = time.perf_counter() - t
     return SyncRun(plan, result, dict(sandbox.counts), wall)
 

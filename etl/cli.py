@@ -1,20 +1,40 @@
-"""The command line of DESIGN: parse, load settings, call one job, map errors to exit codes.
+"""The command line of DESIGN: parse argv into typed options, call one command, map errors to exit codes.
 
-Each command's handler lives beside its domain and is imported lazily by name, so ``--help``
-is instant and a command whose module is not built yet exits 2 saying so plainly.
-Handlers have the signature ``handler(ctx: Context) -> int``.
+argparse lives here only: ``command_for`` turns the parsed namespace into a typed options
+dataclass (etl/app/options.py) and the call ``command(ctx, options)``. Command modules are imported
+when chosen, so ``--help`` is instant.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
+import datetime as dt
 import logging
+import os
+import re
 import sys
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
-from etl.errors import ExitCode, NotBuiltError, Retryable, RowFailed, StopRun
+from etl.app.context import Context
+from etl.app.options import (
+    ConnectionOptions,
+    DemoOptions,
+    ImportOptions,
+    InitOptions,
+    LedgerExportOptions,
+    LedgerLoadOptions,
+    PullOptions,
+    RunOptions,
+    SandboxOptions,
+    ScheduleOptions,
+    SyncCommandOptions,
+    TemplateOptions,
+    ValidateOptions,
+)
+from etl.app.runner import as_stop
+from etl.clock import Clock
+from etl.errors import ExitCode, UsageError
 
 PROG = "run_etl.py"
 
@@ -34,20 +54,20 @@ EPILOG = """\
   python run_etl.py sync-employees --dry-run    同期の予定だけを確認
   python run_etl.py run                         夜間バッチ (検証→同期→取込→レポート→メール)"""
 
-# command → (module:function, one-line help)
-HANDLERS: dict[str, tuple[str, str]] = {
-    "demo": ("etl.demo:demo_command", "組み込みの既定値で全体を実行するデモ (台帳・勤怠サンドボックスを自動作成)"),
-    "init": ("etl.setup:init_command", "etl.toml (コメント付き) とブックのテンプレートを作成"),
-    "template": ("etl.workbook.template:template_command", "マッピングブックを作成 / --refresh で勤怠マスタと台帳から更新"),
-    "validate": ("etl.workbook.command:validate_command", "ブックを勤怠マスタと台帳に照らして検証し、問題を書き込んだコピーを出力"),
-    "ledger": ("etl.ledger.commands:ledger_command", "従業員台帳の取込 (load) と書き出し (export): CSV / XLSX"),
-    "test-connection": ("etl.kot.connection:test_connection_command", "アクセストークンと勤怠APIへの接続を確認"),
-    "sync-employees": ("etl.sync.command:sync_command", "台帳 → 勤怠: 従業員の新規登録・更新・退職 (--dry-run で予定のみ)"),
-    "pull-employees": ("etl.sync.command:pull_command", "勤怠 → 台帳: 台帳にない従業員を追加"),
-    "import-attendance": ("etl.attendance.command:import_command", "指定月の月別勤怠を CSV または台帳に取り込み、36協定をチェック"),
-    "run": ("etl.jobs:run_command", "バッチ: 検証 → 同期 → (取込日なら) 勤怠取込 → レポート → メール"),
-    "schedule": ("etl.scheduler:schedule_command", "常駐スケジューラ (自動連携時刻に run を実行) / --once で1回だけ"),
-    "sandbox": ("etl.sandbox.server:sandbox_command", "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)"),
+# command → one-line help, in DESIGN's order
+COMMANDS: dict[str, str] = {
+    "demo": "組み込みの既定値で全体を実行するデモ (台帳・勤怠サンドボックスを自動作成)",
+    "init": "etl.toml (コメント付き) とブックのテンプレートを作成",
+    "template": "マッピングブックを作成 / --refresh で勤怠マスタと台帳から更新",
+    "validate": "ブックを勤怠マスタと台帳に照らして検証し、問題を書き込んだコピーを出力",
+    "ledger": "従業員台帳の取込 (load) と書き出し (export): CSV / XLSX",
+    "test-connection": "アクセストークンと勤怠APIへの接続を確認",
+    "sync-employees": "台帳 → 勤怠: 従業員の新規登録・更新・退職 (--dry-run で予定のみ)",
+    "pull-employees": "勤怠 → 台帳: 台帳にない従業員を追加",
+    "import-attendance": "指定月の月別勤怠を CSV または台帳に取り込み、36協定をチェック",
+    "run": "バッチ: 検証 → 同期 → (取込日なら) 勤怠取込 → レポート → メール",
+    "schedule": "常駐スケジューラ (自動連携時刻に run を実行) / --once で1回だけ",
+    "sandbox": "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)",
 }
 
 
@@ -78,31 +98,6 @@ EXAMPLES: dict[str, str] = {
 }
 
 
-@dataclass
-class Context:
-    """What a command handler receives."""
-
-    args: argparse.Namespace
-    env: dict[str, str]
-    stdout: TextIO
-    stderr: TextIO
-    _settings: Any = field(default=None, repr=False)
-
-    @property
-    def settings(self):
-        """Settings are loaded on first use, so `sandbox` and `--help` need no config."""
-        if self._settings is None:
-            from etl.config import load_settings
-            self._settings = load_settings(self.args.config, env=self.env, reports_dir=self.args.reports_dir)
-        return self._settings
-
-    def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
-
-    def err(self, text: str) -> None:
-        print(text, file=self.stderr, flush=True)
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         raise _UsageExit(f"{self.prog}: {message} (--help で使い方を表示)")
@@ -113,14 +108,12 @@ class _UsageExit(Exception):
 
 
 def _month(text: str) -> str:
-    import re
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise argparse.ArgumentTypeError(f"'{text}' は YYYY-MM (例 2026-10) の形ではありません")
     return text
 
 
-def _date(text: str):
-    import datetime as dt
+def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.replace("/", "-"))
     except ValueError:
@@ -145,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="詳しいログとエラー時のトレースバックを表示")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     cmd = {}
-    for name, (_, help_text) in HANDLERS.items():
+    for name, help_text in COMMANDS.items():
         cmd[name] = sub.add_parser(name, help=help_text, description=help_text,
                                    epilog="例:\n" + "\n".join("  " + line for line in EXAMPLES[name].splitlines()),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -231,24 +224,76 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_handler(name: str):
-    target, _ = HANDLERS[name]
-    module_name, func = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and (e.name == module_name or module_name.startswith(e.name + ".")):
-            raise NotBuiltError(name) from None
-        raise
-    handler = getattr(module, func, None)
-    if handler is None:
-        raise NotBuiltError(name)
-    return handler
+Command = Callable[[Context], int]
+
+
+def command_for(args: argparse.Namespace) -> Command:
+    """The chosen command with its typed options bound: ``command(ctx) -> exit code``."""
+    name = args.command
+    if name == "demo":
+        from etl.app.demo import demo_command
+        demo = DemoOptions(dir=args.dir, employees=args.employees)
+        return lambda ctx: demo_command(ctx, demo, main=main)
+    if name == "init":
+        from etl.app.init import init_command
+        init = InitOptions(dir=args.dir, force=args.force)
+        return lambda ctx: init_command(ctx, init)
+    if name == "template":
+        from etl.app.template import template_command
+        template = TemplateOptions(out=args.out, refresh=args.refresh, workbook=args.workbook)
+        return lambda ctx: template_command(ctx, template)
+    if name == "validate":
+        from etl.app.validate import validate_command
+        validate = ValidateOptions(workbook=args.workbook)
+        return lambda ctx: validate_command(ctx, validate)
+    if name == "ledger":
+        from etl.app.ledger import export_command, load_command
+        if args.ledger_command == "load":
+            load = LedgerLoadOptions(file=args.file, dry_run=args.dry_run)
+            return lambda ctx: load_command(ctx, load)
+        export = LedgerExportOptions(file=args.file, encoding=args.encoding)
+        return lambda ctx: export_command(ctx, export)
+    if name == "test-connection":
+        from etl.app.connection import test_connection_command
+        connection = ConnectionOptions(workbook=args.workbook)
+        return lambda ctx: test_connection_command(ctx, connection)
+    if name == "sync-employees":
+        from etl.app.sync import sync_command
+        sync = SyncCommandOptions(dry_run=args.dry_run, employees=args.employees, employees_file=args.employees_file,
+                                  mode=args.mode, effective_date=args.effective_date, full=args.full,
+                                  wait=args.wait, workbook=args.workbook)
+        return lambda ctx: sync_command(ctx, sync)
+    if name == "pull-employees":
+        from etl.app.sync import pull_command
+        pull = PullOptions(dry_run=args.dry_run, limit=args.limit, update_existing=args.update_existing,
+                           wait=args.wait, workbook=args.workbook)
+        return lambda ctx: pull_command(ctx, pull)
+    if name == "import-attendance":
+        from etl.app.importing import import_command
+        month = ImportOptions(month=args.month, to=args.to, out=args.out, encoding=args.encoding,
+                              replace_unencodable=args.replace_unencodable, require_closed=args.require_closed,
+                              dry_run=args.dry_run, workbook=args.workbook)
+        return lambda ctx: import_command(ctx, month)
+    if name == "run":
+        from etl.app.batch import run_command
+        run = RunOptions(month=args.month, dry_run=args.dry_run, wait=args.wait, workbook=args.workbook)
+        return lambda ctx: run_command(ctx, run)
+    if name == "schedule":
+        from etl.app.schedule import schedule_command
+        schedule = ScheduleOptions(once=args.once, workbook=args.workbook)
+        return lambda ctx: schedule_command(ctx, schedule)
+    if name == "sandbox":
+        from etl.app.sandbox import sandbox_command
+        sandbox = SandboxOptions(host=args.host, port=args.port, token=args.token, state=args.state,
+                                 employees=args.employees, seed=args.seed, latency_ms=args.latency_ms,
+                                 fault_rate=args.fault_rate, rate_limit=args.rate_limit, clock=args.clock)
+        return lambda ctx: sandbox_command(ctx, sandbox)
+    raise UsageError(f"{name} というコマンドはありません (--help で一覧を表示)")
 
 
 def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    import os
+         stdout: TextIO | None = None, stderr: TextIO | None = None, clock: Clock | None = None) -> int:
+    """Run one command line; returns the exit code. ``clock`` replaces the clock (tests, replays)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     stdout = stdout or _tolerant(sys.stdout)
     stderr = stderr or _tolerant(sys.stderr)
@@ -266,22 +311,12 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
         return ExitCode.USAGE
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=stderr,
                         format="%(levelname)s %(name)s: %(message)s", force=True)
-    ctx = Context(args=args, env=env, stdout=stdout, stderr=stderr)
+    ctx = Context(env=env, stdout=stdout, stderr=stderr, config=args.config, reports_dir=args.reports_dir,
+                  verbose=args.verbose, clock=clock)
     for log_handler in logging.getLogger().handlers:
         log_handler.addFilter(_MaskSecrets(ctx))
     try:
-        handler = _load_handler(args.command)
-        return int(handler(ctx))
-    except StopRun as e:
-        if args.verbose:
-            traceback.print_exc(file=stderr)
-        ctx.err(f"エラー: {_masked(ctx, str(e))}")
-        return int(e.exit_code)
-    except (Retryable, RowFailed) as e:  # a read outside a job (test-connection) that kept failing
-        from etl.jobs import api_gave_up
-        stop = api_gave_up(e)
-        ctx.err(f"エラー: {_masked(ctx, str(stop))}")
-        return int(stop.exit_code)
+        return int(command_for(args)(ctx))
     except BrokenPipeError:  # the output was piped into `head` or a closed pager: nothing to say
         if stdout is sys.stdout:  # keep Python from complaining again when it flushes at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -289,11 +324,17 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
     except KeyboardInterrupt:
         ctx.err("中断しました。途中までの結果は次回の実行で引き継がれます。")
         return ExitCode.PARTIAL
-    except Exception as e:  # a bug: one line unless --verbose
+    except Exception as e:
         if args.verbose:
             traceback.print_exc(file=stderr)
-        ctx.err(f"内部エラー: {type(e).__name__}: {_masked(ctx, str(e))} (--verbose で詳細を表示)")
+        stop = as_stop(e)  # outside a job frame (test-connection, template, init…)
+        if stop is not None:
+            ctx.err(f"エラー: {ctx.mask(str(stop))}")
+            return int(stop.exit_code)
+        ctx.err(f"内部エラー: {type(e).__name__}: {ctx.mask(str(e))} (--verbose で詳細を表示)")  # a bug
         return ExitCode.USAGE
+    finally:
+        ctx.close()
 
 
 class _MaskSecrets(logging.Filter):
@@ -306,9 +347,7 @@ class _MaskSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         from etl.logsetup import SecretFilter
-        s = self.ctx._settings
-        secrets = (s.token, s.mail_password) if s is not None else (self.ctx.env.get("KOT_TOKEN"),)
-        return SecretFilter(*secrets).filter(record)
+        return SecretFilter(*self.ctx.secrets()).filter(record)
 
 
 def _tolerant(stream: TextIO) -> TextIO:
@@ -321,11 +360,3 @@ def _tolerant(stream: TextIO) -> TextIO:
         except (ValueError, OSError):  # pragma: no cover - a detached or exotic stream
             pass
     return stream
-
-
-def _masked(ctx: Context, text: str) -> str:
-    from etl.config import mask
-    token_env = "KOT_TOKEN"
-    if ctx._settings is not None:
-        return mask(text, ctx._settings.token, ctx._settings.mail_password)
-    return mask(text, ctx.env.get(token_env))

@@ -52,11 +52,6 @@ class ConfigError(UsageError):
         super().__init__("設定エラー: " + " / ".join(self.lines))
 
 
-class NotBuiltError(UsageError):
-    def __init__(self, command: str):
-        super().__init__(f"`{command}` は未実装です (not built yet)。今後のリリースで提供します。")
-
-
 class LockHeldError(UsageError):
     pass
 
@@ -291,9 +286,6 @@ class _Defaults(dict):
     def __missing__(self, key: str) -> str:
         return ""
 
-
-def has_errors(problems: list[Problem]) -> bool:
-    return any(p.severity == ERROR for p in problems)
 
 
 

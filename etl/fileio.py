@@ -53,3 +53,9 @@ def write_text(path: Path, text: str, *, encoding: str = "utf-8", newline: str |
     with atomic_open(path, "w", private=private, encoding=encoding, newline=newline) as fh:
         fh.write(text)
     return Path(path)
+
+
+def from_cwd(given: str | Path) -> Path:
+    """A path the user typed: ~ expanded, relative to the current folder."""
+    p = Path(given).expanduser()
+    return p if p.is_absolute() else Path.cwd() / p

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.cli import HANDLERS, main
+from etl.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGN_COMMANDS = ["demo", "init", "template", "validate", "ledger", "test-connection", "sync-employees",
@@ -25,7 +25,7 @@ def test_help_lists_every_command_with_a_line_of_its_own():
     result = subprocess.run([sys.executable, str(ROOT / "run_etl.py"), "--help"], capture_output=True,
                             text=True, encoding="utf-8", check=False)
     assert result.returncode == 0
-    assert list(HANDLERS) == DESIGN_COMMANDS
+    assert list(COMMANDS) == DESIGN_COMMANDS
     for command in DESIGN_COMMANDS:
         assert f"    {command}" in result.stdout, command
     assert "終了コード" in result.stdout
@@ -73,7 +73,7 @@ def test_an_unwritable_reports_folder_is_one_clear_line(tmp_path):
                                   ["test-connection"]], ids=["sync", "import", "test-connection"])
 def test_an_api_that_keeps_failing_is_exit_4_with_one_line(tmp_path, make_sandbox, argv):
     from conftest import cli_env
-    from test_sync_support import Harness, empty_company, ledger_employees
+    from support.sync import Harness, empty_company, ledger_employees
     sandbox = make_sandbox(state=empty_company(), fault_rate=1.0)  # every answer a 500 or a dropped connection
     h = Harness(tmp_path, sandbox, max_retries=1)
     try:

@@ -16,7 +16,6 @@ from etl.errors import (
     InputError,
     IpNotAllowedError,
     LedgerFileError,
-    NotBuiltError,
     Problem,
     RestrictedHoursError,
     WorkbookError,
@@ -28,7 +27,6 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 @pytest.mark.parametrize("exc, code", [
     (ConfigError(["x"]), ExitCode.USAGE),
-    (NotBuiltError("demo"), ExitCode.USAGE),
     (WorkbookError("broken"), ExitCode.INVALID_INPUT),
     (LedgerFileError("broken"), ExitCode.INVALID_INPUT),
     (AuthError("no"), ExitCode.API_UNAVAILABLE),

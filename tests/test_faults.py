@@ -28,8 +28,7 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import NOW
-from test_sync_e2e import TripClock  # jumps into 17:30 after N writes
-from test_sync_support import Harness, Run, empty_company, ledger_employees
+from support.sync import Harness, Run, TripClock, empty_company, ledger_employees
 
 from etl.clock import ManualClock
 from etl.errors import ExitCode

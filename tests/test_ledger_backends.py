@@ -3,7 +3,7 @@ PostgreSQL too when ETL_TEST_POSTGRES_URL is set (CI starts one: .ci/postgres.sh
 from __future__ import annotations
 
 import sqlalchemy as sa
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, empty_company, ledger_employees
 
 N = 15
 

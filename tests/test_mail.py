@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import socket
 from email import policy
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from support.mail import Collector, free_port
 
 from etl.clock import JST
 from etl.config import load_settings
@@ -20,12 +20,12 @@ from etl.report.mail import (
     NO_HOST,
     MailOutcome,
     build_message,
-    parse_recipients,
     record_outcome,
     send_report,
     subject_of,
 )
 from etl.report.result import RunResult, errors_csv
+from etl.text import split_emails
 
 PASSWORD = "s3cret-Pa55"
 XSS = "<script>alert(1)</script>"
@@ -39,8 +39,8 @@ XSS = "<script>alert(1)</script>"
     ("", []),
     (" ; , ", []),
 ], ids=["one", "ascii-separators", "full-width-separators", "blanks-and-repeats", "empty", "only-separators"])
-def test_parse_recipients(text, expected):
-    assert parse_recipients(text) == expected
+def test_split_emails(text, expected):
+    assert split_emails(text) == expected
 
 
 def make_result(exit_code=ExitCode.PARTIAL, dry_run=False) -> RunResult:
@@ -59,29 +59,6 @@ def csv_file(tmp_path) -> tuple[RunResult, Path]:
     path = tmp_path / "errors.csv"
     path.write_bytes(errors_csv(result).encode("utf-8-sig"))
     return result, path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    """An aiosmtpd handler that keeps what it receives and refuses addresses with 'reject'."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if "reject" in address:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
 
 
 def check_login(server, session, envelope, mechanism, auth_data):

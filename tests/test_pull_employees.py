@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_sync_support import TODAY, Harness, empty_company, ledger_employees
+from support.sync import TODAY, Harness, empty_company, ledger_employees
 
 from etl.records import Masters
 from etl.sandbox.server import generate_state

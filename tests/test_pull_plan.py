@@ -5,7 +5,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from test_sync_plan import BASE, MASTERS, REMOTE, make_book, override
+from support.plan import BASE, MASTERS, REMOTE, make_book, override
 
 from etl.records import Link
 from etl.sync.pull import plan_pull

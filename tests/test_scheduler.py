@@ -1,13 +1,12 @@
 """The scheduler: what is due (pure), `schedule --once`, the loop on a manual clock, the `schedule`
 library wiring, stopping on SIGTERM, and the log file (owner-only, token masked).
 
-The batch is replaced by ``FakeRun``, a stand-in for ``etl.jobs.run_command`` that records when it
+The batch is replaced by ``FakeRun``, a stand-in for ``etl.app.batch.run_command`` that records when it
 was called and returns scripted exit codes; the workbook, the settings, the state file, the lock
 and the log are real.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import json
@@ -21,12 +20,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.cli import Context, main
-from etl.clock import JST, Clock, ManualClock, parse_iso
-from etl.config import load_settings
-from etl.lock import RunLock, default_lock_path
-from etl.logsetup import PrivateRotatingFileHandler
-from etl.scheduler import (
+from etl.app.context import Context
+from etl.app.options import RunOptions, ScheduleOptions
+from etl.app.schedule import (
     MAX_FAILURES,
     AutoSync,
     SchedulePlan,
@@ -44,6 +40,11 @@ from etl.scheduler import (
     schedule_lock_path,
     state_path,
 )
+from etl.cli import main
+from etl.clock import JST, Clock, ManualClock, parse_iso
+from etl.config import load_settings
+from etl.lock import RunLock, default_lock_path
+from etl.logsetup import PrivateRotatingFileHandler
 
 TOKEN = "tok-9f8e7d6c5b4a-SECRET"
 
@@ -76,11 +77,11 @@ class FakeRun:
     def __init__(self, clock: ManualClock, codes=(0,), effect=None):
         self.clock, self.codes, self.effect = clock, list(codes), effect
         self.calls: list[dt.datetime] = []
-        self.args: list[argparse.Namespace] = []
+        self.args: list[RunOptions] = []
 
-    def __call__(self, ctx) -> int:
+    def __call__(self, ctx, opts: RunOptions) -> int:
         self.calls.append(self.clock.now())
-        self.args.append(ctx.args)
+        self.args.append(opts)
         code = self.codes[min(len(self.calls), len(self.codes)) - 1]
         if self.effect:
             self.effect(len(self.calls))
@@ -108,16 +109,14 @@ def book(tmp_path):
     return write_book(tmp_path / "templates" / "mapping.xlsx")
 
 
-def make_ctx(tmp_path, clock, book, *, once: bool) -> Context:
+def make_ctx(tmp_path, clock) -> Context:
     settings = load_settings(env={"KOT_TOKEN": TOKEN}, cwd=tmp_path, clock=clock)
-    args = argparse.Namespace(command="schedule", once=once, workbook=str(book), verbose=False,
-                              config=None, reports_dir=None)
-    return Context(args=args, env={}, stdout=io.StringIO(), stderr=io.StringIO(), _settings=settings)
+    return Context(env={}, stdout=io.StringIO(), stderr=io.StringIO(), settings_override=settings)
 
 
 def run_schedule(tmp_path, clock, book, fake, *, once=True, stop=None):
-    ctx = make_ctx(tmp_path, clock, book, once=once)
-    code = schedule_command(ctx, run_batch=fake, stop=stop)
+    ctx = make_ctx(tmp_path, clock)
+    code = schedule_command(ctx, ScheduleOptions(once=once, workbook=str(book)), run_batch=fake, stop=stop)
     return code, ctx.stdout.getvalue(), ctx.stderr.getvalue(), ctx.settings
 
 
@@ -191,7 +190,7 @@ def test_once_runs_what_is_due_once_a_day(tmp_path, book):
     assert code == 1  # the run's own exit code (一部エラー)
     assert fake.calls == [at("02:05")]
     args = fake.args[0]
-    assert (args.command, args.month, args.dry_run, args.wait, args.workbook) == ("run", None, False, False, str(book))
+    assert args == RunOptions(month=None, dry_run=False, wait=False, workbook=str(book))
     state = load_state(state_path(settings))
     assert (state.done_on, state.exit_code) == (TODAY, 1)
 
@@ -281,7 +280,7 @@ def test_exit_5_outside_our_window_is_retried_after_a_pause(tmp_path):
 def test_once_beside_a_running_scheduler_does_nothing(tmp_path, book):
     clock = ManualClock("2026-11-26T02:00:00+09:00")
     fake = FakeRun(clock)
-    settings = make_ctx(tmp_path, clock, book, once=True).settings
+    settings = make_ctx(tmp_path, clock).settings
     with RunLock(schedule_lock_path(settings), clock, "schedule"):
         code, out, _, _ = run_schedule(tmp_path, clock, book, fake)
     assert code == 0 and fake.calls == []
@@ -363,7 +362,7 @@ def test_once_through_the_command_line(tmp_path, book, monkeypatch):
 def test_timetable_registers_the_daily_job_in_the_schedule_library(tmp_path, book):
     clock = ManualClock("2026-11-26T02:00:00+09:00")
     fake = FakeRun(clock)
-    ctx = make_ctx(tmp_path, clock, book, once=False)
+    ctx = make_ctx(tmp_path, clock)
     auto = AutoSync(ctx, fake, WorkbookPlans(book), StopFlag())
     table = Timetable(auto)
     table.set_daily(SchedulePlan(auto_sync=True, at=dt.time(2, 0)))
@@ -419,7 +418,7 @@ def test_signal_handlers_installed_and_restored_in_the_main_thread_only():
 def test_log_file_is_owner_only_and_the_token_is_masked(tmp_path, book):
     clock = ManualClock("2026-11-26T02:00:00+09:00")
 
-    def leaky(ctx):
+    def leaky(ctx, opts):
         logging.getLogger("etl.kot.client").info("GET /tokens/%s/available", TOKEN)
         raise RuntimeError(f"unexpected answer for token {TOKEN}")
     root_before = list(logging.getLogger().handlers)

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import make_config
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, empty_company, ledger_employees
 
 from etl.cli import main
 from etl.config import load_settings

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from conftest import cli_env
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, TripClock, empty_company, ledger_employees
 
 from etl.cli import main
 from etl.clock import ManualClock
@@ -175,22 +175,6 @@ def test_workbook_errors_stop_before_anything_is_sent(h):
     assert run.code == ExitCode.INVALID_INPUT and h.sandbox.writes() == 0
     assert any(p["code"] == "unknown-division" for p in run.result["problems"])
     assert "エラー" in run.err
-
-
-class TripClock(ManualClock):
-    """Jumps into the 17:30 restricted window once the sandbox has received ``after`` writes."""
-
-    def __init__(self, start: str, after: int):
-        super().__init__(start)
-        self.after = after
-        self.sandbox = None
-        self.tripped = False
-
-    def now(self):
-        if not self.tripped and self.sandbox is not None and self.sandbox.writes() >= self.after:
-            self.tripped = True
-            self._now = self._now.replace(hour=17, minute=30, second=0)
-        return self._now
 
 
 @pytest.fixture

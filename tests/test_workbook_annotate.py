@@ -4,7 +4,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 from openpyxl.comments import Comment
-from test_workbook_support import hr_workbook, problems_of
+from support.workbook import hr_workbook, problems_of
 
 from etl.errors import Problem
 from etl.workbook.annotate import ERROR_FILL, SHEET_RESULTS, WARNING_FILL, annotate

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import cli_env, make_config
-from test_workbook_support import EMPLOYEES, MASTERS, hr_workbook
+from support.workbook import EMPLOYEES, MASTERS, hr_workbook
 
 from etl.cli import main
 from etl.ledger.store import close_ledger, open_ledger

@@ -6,7 +6,7 @@ import zipfile
 
 import openpyxl
 import pytest
-from test_workbook_support import hr_workbook
+from support.workbook import hr_workbook
 
 from etl.errors import ExitCode, WorkbookError
 from etl.workbook import cells

@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 from openpyxl.worksheet.datavalidation import DataValidationList
-from test_workbook_support import EMPLOYEES, MASTERS, TODAY, hr_workbook
+from support.workbook import EMPLOYEES, MASTERS, TODAY, hr_workbook
 
 from etl.clock import JST
 from etl.records import Employee, Masters
@@ -15,7 +15,6 @@ from etl.workbook.layout import ADDED_FILL
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_MASTER, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.read import read_workbook
 from etl.workbook.refresh import refresh
-from etl.workbook.template import refresh_workbook
 from etl.workbook.validate import validate_book
 
 NOW = dt.datetime(2026, 4, 10, 12, 0, tzinfo=JST)
@@ -106,7 +105,7 @@ def test_missing_sheet_and_setting_rows_are_restored(tmp_path):
         del wb[SHEET_TYPES]
         wb[SHEET_SETTINGS].delete_rows(12)
     path = hr_workbook(tmp_path, edit)
-    refresh_workbook(path, LIVE, DEPARTMENTS, CLASSES, NOW)
+    refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW)
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames.index(SHEET_TYPES) == 4
     book = read_workbook(path)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from test_workbook_support import MASTERS
+from support.workbook import MASTERS
 
-from etl.workbook.catalogue import FALLBACK_ITEMS, attendance_items
+from etl.attendance.items import workbook_items
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import (
     HEADERS,
@@ -103,7 +103,7 @@ def test_required_fields_are_marked(wb):
 
 def test_output_columns_default_to_a_payroll_set(template):
     book = read_workbook(template)
-    items = attendance_items()
+    items = workbook_items()
     assert len(book.output_columns) >= 10
     assert all(c.enabled and c.item in items for c in book.output_columns)
     assert {"従業員番号", "出勤日数", "残業時間"} <= {c.item for c in book.output_columns}
@@ -130,12 +130,12 @@ def test_dropdowns_point_at_the_master_sheet_with_japanese_messages(wb):
     # the list behind the 勤怠データ項目 dropdown is the catalogue
     ref = items.formula1.split("!")[1].replace("$", "")
     values = [c.value for row in wb[SHEET_MASTER][ref] for c in row]
-    assert values == list(attendance_items())
+    assert values == list(workbook_items())
 
 
 def test_with_masters_the_dropdowns_list_them_and_mapping_rows_are_added(tmp_path):
     path = build_template(tmp_path / "m.xlsx", MASTERS, {"100": "総務部", "0110": "営業部"}, ["正社員", "嘱託"],
-                          output_catalogue=FALLBACK_ITEMS)
+                          output_catalogue=workbook_items())
     wb = openpyxl.load_workbook(path)
     dv = _validations(wb[SHEET_DIVISIONS])["C2:C1048576"]
     ref = dv.formula1.split("!")[1].replace("$", "")

@@ -5,7 +5,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from test_workbook_support import EMPLOYEES, MASTERS, TODAY, hr_workbook, problems_of, where
+from support.workbook import EMPLOYEES, MASTERS, TODAY, hr_workbook, problems_of, where
 
 from etl.errors import ERROR, WARNING
 from etl.records import Employee

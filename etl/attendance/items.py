@@ -50,6 +50,7 @@ class Item:
     kind: str
     sources: tuple[str, ...]  # KOT fields (dotted paths) summed into the value
     note: str = ""  # how the value is made, for the README
+    help: str = ""  # what it is, for HR (the workbook's list of 勤怠データ項目)
     ledger: bool = True  # stored in the ledger's monthly_attendance
     aliases: tuple[str, ...] = ()
 
@@ -59,28 +60,28 @@ class Item:
 
 
 ITEMS: tuple[Item, ...] = (
-    Item("employee_code", "従業員番号", TEXT, ("employeeKey",), "従業員識別キーを勤怠の従業員一覧 (退職者を含む) で従業員番号に変換。見つからなければ台帳の連携キー", aliases=("従業員コード",)),
-    Item("name", "氏名", TEXT, (), "台帳の姓 名 (台帳にいなければ勤怠の姓 名)", ledger=False),
-    Item("division_code", "所属コード", TEXT, (), "勤怠の所属コード (今日時点)", ledger=False, aliases=("勤怠所属コード",)),
-    Item("division_name", "所属名", TEXT, (), "勤怠の所属名 (今日時点)", ledger=False, aliases=("勤怠所属名",)),
-    Item("month", "対象月", TEXT, (), "YYYY-MM", aliases=("年月",)),
-    Item("period_start", "集計開始日", DATE, ("startDate",)),
-    Item("period_end", "集計終了日", DATE, ("endDate",)),
-    Item("working_days", "出勤日数", DAYS, ("workingDayCount",), aliases=("総勤務日数",)),
-    Item("absent_days", "欠勤日数", DAYS, ("absentdayCount",)),
-    Item("paid_leave_days", "有休取得日数", DAYS, ("holidaysObtained.dayCount",), "休暇コードが [attendance] paid_leave_codes にある holidaysObtained の dayCount の合計 (時間単位の有休は含めない)", aliases=("有休日数", "有給取得日数")),
-    Item("late_count", "遅刻回数", COUNT, ("lateCount",)),
-    Item("late_minutes", "遅刻時間", MINUTES, ("late",)),
-    Item("early_leave_count", "早退回数", COUNT, ("earlyLeaveCount",)),
-    Item("early_leave_minutes", "早退時間", MINUTES, ("earlyLeave",)),
-    Item("total_work_minutes", "総労働時間", MINUTES, ("assigned", "unassigned", "holidayWork.normal", "holidayWork.extra"), "所定 + 所定外 + 休日の所定 + 休日の所定外 (残業・深夜は内数なので足さない)", aliases=("労働合計",)),
-    Item("assigned_minutes", "所定内時間", MINUTES, ("assigned",), aliases=("所定内", "所定時間", "所定内労働時間")),
-    Item("unassigned_minutes", "所定外時間", MINUTES, ("unassigned",), "法定内残業を含む", aliases=("所定外", "所定外労働時間")),
-    Item("overtime_minutes", "残業時間", MINUTES, ("overtime", "generalHolidayWork.overtime"), "平日の残業 + 法定外休日の残業。36協定の「時間外労働」はこの値", aliases=("時間外労働時間", "残業")),
-    Item("night_minutes", "深夜時間", MINUTES, ("night", "holidayWork.night"), "22:00〜5:00 の労働 (平日 + 休日)", aliases=("深夜労働時間", "深夜")),
-    Item("holiday_work_minutes", "休日労働時間", MINUTES, ("holidayWork.normal", "holidayWork.extra"), "法定休日 + 法定外休日", aliases=("休日労働",)),
-    Item("legal_holiday_work_minutes", "法定休日労働時間", MINUTES, ("legalHolidayWork.normal", "legalHolidayWork.extra"), "36協定の「休日労働」はこの値", aliases=("法定休日労働",)),
-    Item("is_closing", "締め状況", FLAG, ("isClosing",), "締め済み / 未締め", aliases=("締め",)),
+    Item("employee_code", "従業員番号", TEXT, ("employeeKey",), "従業員識別キーを勤怠の従業員一覧 (退職者を含む) で従業員番号に変換。見つからなければ台帳の連携キー", aliases=("従業員コード",), help="従業員番号 (台帳と勤怠の共通キー)"),
+    Item("name", "氏名", TEXT, (), "台帳の姓 名 (台帳にいなければ勤怠の姓 名)", ledger=False, help="台帳の姓 名"),
+    Item("division_code", "所属コード", TEXT, (), "勤怠の所属コード (今日時点)", ledger=False, aliases=("勤怠所属コード",), help="勤怠の所属コード"),
+    Item("division_name", "所属名", TEXT, (), "勤怠の所属名 (今日時点)", ledger=False, aliases=("勤怠所属名",), help="勤怠の所属名"),
+    Item("month", "対象月", TEXT, (), "YYYY-MM", aliases=("年月",), help="YYYY-MM"),
+    Item("period_start", "集計開始日", DATE, ("startDate",), help="月の集計期間の開始日"),
+    Item("period_end", "集計終了日", DATE, ("endDate",), help="月の集計期間の終了日"),
+    Item("working_days", "出勤日数", DAYS, ("workingDayCount",), aliases=("総勤務日数",), help="出勤した日数"),
+    Item("absent_days", "欠勤日数", DAYS, ("absentdayCount",), help="欠勤した日数"),
+    Item("paid_leave_days", "有休取得日数", DAYS, ("holidaysObtained.dayCount",), "休暇コードが [attendance] paid_leave_codes にある holidaysObtained の dayCount の合計 (時間単位の有休は含めない)", aliases=("有休日数", "有給取得日数"), help="有休を取得した日数"),
+    Item("late_count", "遅刻回数", COUNT, ("lateCount",), help="遅刻した回数"),
+    Item("late_minutes", "遅刻時間", MINUTES, ("late",), help="遅刻の合計時間"),
+    Item("early_leave_count", "早退回数", COUNT, ("earlyLeaveCount",), help="早退した回数"),
+    Item("early_leave_minutes", "早退時間", MINUTES, ("earlyLeave",), help="早退の合計時間"),
+    Item("total_work_minutes", "総労働時間", MINUTES, ("assigned", "unassigned", "holidayWork.normal", "holidayWork.extra"), "所定 + 所定外 + 休日の所定 + 休日の所定外 (残業・深夜は内数なので足さない)", aliases=("労働合計",), help="所定 + 所定外 + 休日労働"),
+    Item("assigned_minutes", "所定内時間", MINUTES, ("assigned",), aliases=("所定内", "所定時間", "所定内労働時間"), help="所定労働時間内の労働"),
+    Item("unassigned_minutes", "所定外時間", MINUTES, ("unassigned",), "法定内残業を含む", aliases=("所定外", "所定外労働時間"), help="所定労働時間を超えた労働 (法定内残業を含む)"),
+    Item("overtime_minutes", "残業時間", MINUTES, ("overtime", "generalHolidayWork.overtime"), "平日の残業 + 法定外休日の残業。36協定の「時間外労働」はこの値", aliases=("時間外労働時間", "残業"), help="法定労働時間を超えた労働 (36協定の時間外労働)"),
+    Item("night_minutes", "深夜時間", MINUTES, ("night", "holidayWork.night"), "22:00〜5:00 の労働 (平日 + 休日)", aliases=("深夜労働時間", "深夜"), help="22:00〜5:00 の労働"),
+    Item("holiday_work_minutes", "休日労働時間", MINUTES, ("holidayWork.normal", "holidayWork.extra"), "法定休日 + 法定外休日", aliases=("休日労働",), help="法定休日 + 法定外休日の労働"),
+    Item("legal_holiday_work_minutes", "法定休日労働時間", MINUTES, ("legalHolidayWork.normal", "legalHolidayWork.extra"), "36協定の「休日労働」はこの値", aliases=("法定休日労働",), help="法定休日の労働 (36協定の休日労働)"),
+    Item("is_closing", "締め状況", FLAG, ("isClosing",), "締め済み / 未締め", aliases=("締め",), help="締め済み / 未締め"),
 )
 
 BY_KEY: dict[str, Item] = {i.key: i for i in ITEMS}
@@ -220,3 +221,8 @@ def markdown_table() -> str:
 
 def _labels(keys: tuple[str, ...]) -> list[str]:
     return [f"{BY_KEY[k].label} (`{k}`)" for k in keys]
+
+
+def workbook_items() -> dict[str, str]:
+    """勤怠データ項目 as HR picks it in the workbook → what it is, in catalogue order."""
+    return {item.label: item.help for item in ITEMS}

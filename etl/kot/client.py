@@ -181,9 +181,6 @@ class KotClient:
         params = {"updateDate": effective_date.isoformat()} if effective_date else None
         return self._call("PUT", f"/employees/{quote(key, safe='')}", params=params, json_body=fields)
 
-    def delete_employee(self, key: str) -> None:
-        self._call("DELETE", f"/employees/{quote(key, safe='')}")
-
     def monthly_workings(self, month: str, division: str | None = None) -> list[dict]:
         params = {"division": division} if division else None
         return self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params)
@@ -205,15 +202,6 @@ class KotClient:
             return None
         return self.restricted_hours.reopens_at(now or self.clock.now())
 
-    def wait_until_open(self) -> float:
-        """Sleep (through the clock) until the restricted window ends; returns seconds waited."""
-        reopen = self.reopens_at()
-        if reopen is None:
-            return 0.0
-        seconds = (reopen - self.clock.now()).total_seconds()
-        self.clock.sleep(seconds)
-        return seconds
-
     def close(self) -> None:
         self.session.close()
 
@@ -230,7 +218,6 @@ class KotClient:
     def _call(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
               token_endpoint: bool = False, may_repeat: bool = True) -> Any:
         data = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-        maybe_applied = False
         for attempt in range(self.max_retries + 1):
             if not token_endpoint:
                 self._guard()
@@ -241,15 +228,11 @@ class KotClient:
                 self._limiter.done(slot)
             if outcome.ok:
                 return body
-            if outcome.kind is Kind.FATAL and outcome.status == 404 and method == "DELETE" and maybe_applied:
-                return None  # our earlier, lost DELETE went through
             if not outcome.retryable:
                 raise self._stop_error(outcome) from None
             error = self._retryable_error(outcome)
-            if outcome.maybe_applied:
-                maybe_applied = True
-                if not may_repeat:
-                    raise _AnswerLost(error)
+            if outcome.maybe_applied and not may_repeat:
+                raise _AnswerLost(error)
             if attempt == self.max_retries:
                 if outcome.kind is Kind.UNREACHABLE:
                     raise self._stop_error(outcome) from None

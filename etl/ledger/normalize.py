@@ -9,6 +9,8 @@ import re
 import unicodedata
 from decimal import Decimal
 
+from etl.text import split_emails
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 (after Excel's fictional 1900-02-29)
 MAX_SERIAL = 2958465  # 9999-12-31
 MIN_YEAR = 1868  # 明治元年: anything older is a typo
@@ -160,13 +162,12 @@ def parse_gender(value) -> str:
 
 
 _EMAIL = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+")
-_EMAIL_SEPARATORS = re.compile(r"[;,、\s]+")
 
 
 def normalize_emails(value) -> tuple[str, list[str]]:
     """E-mail addresses (several separated by ; , or whitespace) → ("a@x.jp;b@y.jp", [bad ones])."""
     text = nfkc("" if value is None else str(value)).strip()
-    parts = [p for p in _EMAIL_SEPARATORS.split(text) if p]
+    parts = split_emails(text)
     bad = [p for p in parts if not _EMAIL.fullmatch(p)]
     return ";".join(parts), bad
 

@@ -128,9 +128,14 @@ def _prepare(engine: sa.Engine, url: str) -> None:
                     conn.execute(sa.delete(t.schema_version))
                     conn.execute(sa.insert(t.schema_version), {"version": t.SCHEMA_VERSION})
     except sa.exc.SQLAlchemyError as e:
-        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise UsageError(f"台帳 {_display(url)} に接続できません ({reason})。[ledger] url と"
+        raise UsageError(f"台帳 {_display(url)} に接続できません ({db_reason(e)})。[ledger] url と"
                          "データベースの状態を確認してください") from None
+
+
+def db_reason(e: BaseException) -> str:
+    """A database error as one short line: the driver's first line, never the SQL or its parameters
+    (they hold personal data)."""
+    return str(getattr(e, "orig", None) or type(e).__name__).splitlines()[0][:200]
 
 
 def _iso(value) -> str:

@@ -7,7 +7,6 @@ result).
 """
 from __future__ import annotations
 
-import re
 import smtplib
 import ssl
 from dataclasses import asdict, dataclass, field
@@ -29,7 +28,6 @@ LIST_LIMIT = 20  # problems and alerts listed in the mail body; the rest are in 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 NO_HOST = "メール設定 ([mail] host) がありません"
 NO_RECIPIENTS = "通知先のメールアドレスがありません (設定シート「連携結果通知メールアドレス」に入力してください)"
-_SEPARATORS = re.compile(r"[,;\r\n，；、\uff0c\uff1b]+")
 
 
 @dataclass
@@ -40,17 +38,6 @@ class MailOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def parse_recipients(text: str) -> list[str]:
-    """Addresses separated by comma, semicolon or newline (full-width ，；、 too); blanks and
-    repeats dropped, order kept."""
-    out: list[str] = []
-    for part in _SEPARATORS.split(text or ""):
-        address = part.strip(" \t\u3000")
-        if address and address.lower() not in (a.lower() for a in out):
-            out.append(address)
-    return out
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from etl.clock import Clock
 from etl.errors import ApiError, RestrictedHoursError, Retryable, RowFailed, StopRun
+from etl.kot.waiting import reopens, sleep_until
 from etl.records import Link, RowResult
 from etl.sync.plan import Action, Plan
 
@@ -160,7 +161,7 @@ class _Runner:
             key = future.result()
         except RestrictedHoursError as e:
             if self.wait:
-                return e.reopens_at or self.clock.now() + dt.timedelta(minutes=1)
+                return reopens(e, self.clock)
             self.stopped = self.stopped or e
             return None  # not done: reported as planned
         except ApiError as e:
@@ -177,11 +178,8 @@ class _Runner:
         return None
 
     def _sleep_until(self, moment: dt.datetime) -> None:
-        seconds = max(0.0, (moment - self.clock.now()).total_seconds())
-        log.warning("勤怠APIの利用制限時間帯です。%s まで待機します", f"{moment:%H:%M}")
         self.flush()  # the wait may be long: keep what is done safe
-        self.clock.sleep(seconds)
-        self.waited_s += seconds
+        self.waited_s += sleep_until(self.clock, moment)
 
 
 def _progress_bar(total: int, stream: TextIO | None):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import operator
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from etl.records import EMPLOYEE_FIELDS, Employee
+from etl.text import split_emails
 from etl.workbook.model import SYNC_FIELDS, MappingBook
 
 API_FIELDS = tuple(api for api, _ in SYNC_FIELDS.values())
@@ -28,8 +28,6 @@ LABELS = {api: label for label, (api, _) in SYNC_FIELDS.items()} | {"divisionCod
                                                                     "typeCode": "雇用区分"}
 DATED_FIELDS = ("divisionCode", "typeCode")  # changes that take effect on the 異動日 (updateDate)
 
-_EMAIL_SPLIT = re.compile(r"[;,、\s]+")
-_OTHER_SEPARATORS = re.compile(r"[,、\s]")
 
 
 @dataclass(frozen=True)
@@ -59,14 +57,6 @@ def additional_fields(rules: FieldRules) -> tuple[str, ...]:
     """The additionalFields the plan needs from GET /employees."""
     wanted = rules.on_create() | {"resignationDate"}
     return tuple(f for f in ADDITIONAL_FIELDS if f in wanted)
-
-
-def split_emails(text: str) -> list[str]:
-    if not text:
-        return []
-    if not _OTHER_SEPARATORS.search(text):  # the ledger's own form: "a@x.jp;b@y.jp"
-        return [part for part in text.split(";") if part]
-    return [part for part in _EMAIL_SPLIT.split(text.strip()) if part]
 
 
 @lru_cache(maxsize=65536)

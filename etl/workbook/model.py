@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from etl.attendance.items import FORMATS
+
 TEMPLATE_VERSION = 1
 
 SHEET_HOWTO = "使い方"
@@ -65,7 +67,7 @@ FALSE_WORDS = ("いいえ", "しない", "false", "×", "0", "no", "off", "")
 ENCODINGS = {"shift_jis": "cp932", "sjis": "cp932", "cp932": "cp932", "utf-8": "utf-8-sig",
              "utf8": "utf-8-sig", "utf-8-sig": "utf-8-sig"}
 
-OUTPUT_FORMATS = ("分", "時間(10進)", "HH:MM", "日", "回", "文字")
+OUTPUT_FORMATS = FORMATS  # 形式: one list, owned by the attendance item catalogue
 
 
 @dataclass(frozen=True)

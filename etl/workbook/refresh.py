@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from etl.attendance.items import workbook_items
 from etl.records import Masters
 from etl.workbook import cells, layout
-from etl.workbook.catalogue import attendance_items
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.opening import open_workbook
@@ -45,7 +45,7 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
         for sheet in DATA_SHEETS:
             layout.style_sheet(wb[sheet], sheet, widths=False)
         ranges = layout.write_master(wb, layout.Lists(dict(masters.divisions), dict(masters.working_types),
-                                                      dict(departments), list(classes), attendance_items()))
+                                                      dict(departments), list(classes), workbook_items()))
         layout.apply_validations(wb, ranges)
     backup = None
     if dest.exists():

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from etl.text import split_emails
 from etl.workbook import cells
 from etl.workbook.model import ENCODINGS, WorkbookSettings
 
@@ -27,10 +28,9 @@ def parse_setting(key: str, value: Any) -> Any:
     return _PARSERS[key](value)
 
 
-def split_emails(value: Any) -> tuple[str, ...]:
-    """Addresses separated by comma, semicolon or newline (full-width ，；too)."""
-    text = cells.text(value).replace("，", ",").replace("；", ";").replace(";", ",")
-    return tuple(p.strip() for line in text.splitlines() for p in line.split(",") if p.strip())
+def email_list(value: Any) -> tuple[str, ...]:
+    """連携結果通知メールアドレス: addresses separated by comma, semicolon or newline."""
+    return tuple(split_emails(cells.text(value)))
 
 
 def _version(value: Any) -> int:
@@ -72,7 +72,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "template_version": _version,
     "hired_only": _flag("hired_only"),
     "business_name_as_name": _flag("business_name_as_name"),
-    "notify_emails": split_emails,
+    "notify_emails": email_list,
     "auto_sync": _flag("auto_sync"),
     "auto_sync_time": _time,
     "default_division_code": cells.code,

@@ -1,22 +1,20 @@
-"""Build templates/mapping.xlsx (DESIGN § The mapping workbook) and the `template` command.
+"""Build templates/mapping.xlsx (DESIGN § The mapping workbook) (the `template` command is etl/app/template.py).
 
 ``build_template`` is deterministic: the same arguments give the same bytes (fixed workbook
 properties and zip timestamps), so the committed template can be compared with the generator.
-``refresh_workbook`` (etl/workbook/refresh.py) rewrites the lists of an existing workbook.
+``refresh`` (etl/workbook/refresh.py) rewrites the lists of an existing workbook.
 """
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from etl.errors import Problem, UsageError, WorkbookError
+from etl.attendance.items import DEFAULT_COLUMNS, workbook_items
 from etl.records import Masters
 from etl.workbook import layout
-from etl.workbook.catalogue import attendance_items, default_output_columns
 from etl.workbook.howto import FIELD_HELP, HOWTO, SETTING_HELP
 from etl.workbook.model import (
     HEADERS,
@@ -52,7 +50,7 @@ def new_workbook(masters: Masters | None = None, departments: dict[str, str] | N
     masters = masters or Masters()
     departments = dict(departments or {})
     classes = list(classes or [])
-    items = dict(output_catalogue) if output_catalogue is not None else attendance_items()
+    items = dict(output_catalogue) if output_catalogue is not None else workbook_items()
     wb = Workbook()
     wb.properties.creator = "kintai-etl"
     wb.properties.lastModifiedBy = "kintai-etl"
@@ -69,7 +67,7 @@ def new_workbook(masters: Masters | None = None, departments: dict[str, str] | N
         wb[SHEET_DIVISIONS].append([code, name, None, None, None])
     for employee_class in classes:
         wb[SHEET_TYPES].append([employee_class, None, None, None])
-    for header, item, fmt in default_output_columns():
+    for header, item, fmt in DEFAULT_COLUMNS:
         wb[SHEET_OUTPUT].append([header, item, fmt, "はい"])
     for sheet in DATA_SHEETS:
         layout.style_sheet(wb[sheet], sheet)
@@ -121,61 +119,3 @@ def write_fields(ws: Any) -> None:
     note.alignment = layout.WRAP
     ws.column_dimensions[note.column_letter].width = 50
     ws.merge_cells(f"{note.column_letter}2:{note.column_letter}5")
-
-
-# --------------------------------------------------------------------------------------------
-# the command
-# --------------------------------------------------------------------------------------------
-
-
-def refresh_workbook(path: Path, masters: Masters, departments: dict[str, str], classes: list[str],
-                     now: dt.datetime) -> Path:
-    """Rewrite マスタ and every dropdown of the workbook at ``path`` in place (see refresh.py)."""
-    from etl.workbook.refresh import refresh
-    return refresh(Path(path), masters, departments, classes, now).path
-
-
-def template_command(ctx: Any) -> int:
-    """`template [--out PATH] [--refresh] [--workbook PATH]`."""
-    args = ctx.args
-    if args.refresh:
-        return _refresh_command(ctx)
-    if args.workbook:
-        raise UsageError("--workbook は --refresh と一緒に使います。新しいテンプレートの出力先は --out で指定してください。")
-    if args.out:
-        path = Path(args.out)
-        path = path if path.is_absolute() else Path.cwd() / path
-    else:
-        path = ctx.settings.path("workbook")
-        if path.exists():
-            raise UsageError(f"{path} は既にあります。上書きしないように止めました。入力済みのブックの一覧を更新するなら "
-                             "`template --refresh`、新しく作るなら `template --out 別のパス` を使ってください。")
-    build_template(path)
-    ctx.out(f"テンプレートを作成しました: {path}")
-    return 0
-
-
-def _refresh_command(ctx: Any) -> int:
-    from etl.jobs import client_for, ledger_for, workbook_path
-    from etl.workbook.refresh import refresh
-
-    settings = ctx.settings
-    path = workbook_path(settings, ctx.args.workbook)
-    if not path.exists():
-        p = Problem.of("workbook-not-found", path=path)
-        raise WorkbookError(p.message, [p])
-    dest = None
-    if ctx.args.out:
-        dest = Path(ctx.args.out)
-        dest = dest if dest.is_absolute() else Path.cwd() / dest
-    masters = client_for(settings).masters()
-    ledger = ledger_for(settings)
-    result = refresh(path, masters, ledger.departments(), ledger.employee_classes(), settings.clock.now(), dest=dest)
-    ctx.out(f"ブックを更新しました: {result.path}")
-    ctx.out(f"  勤怠所属 {len(masters.divisions)} 件・勤怠雇用区分 {len(masters.working_types)} 件の一覧を反映")
-    if result.added_departments or result.added_classes:
-        ctx.out(f"  未設定の行を追加 (黄色): 部署 {len(result.added_departments)} 件・"
-                f"社員区分 {len(result.added_classes)} 件。勤怠側のコードを入力してください")
-    if result.backup:
-        ctx.out(f"  元のブックのバックアップ: {result.backup}")
-    return 0

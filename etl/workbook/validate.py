@@ -9,13 +9,12 @@ import datetime as dt
 import re
 from collections import Counter
 
+from etl.attendance.items import resolve_columns
 from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours
 from etl.errors import ERROR, Problem
 from etl.records import Employee, Masters
-from etl.workbook.catalogue import attendance_items
 from etl.workbook.model import (
     HEADERS,
-    OUTPUT_FORMATS,
     SHEET_DIVISIONS,
     SHEET_FIELDS,
     SHEET_HOWTO,
@@ -204,21 +203,7 @@ class _Checks:
     # --- 勤怠出力項目 ------------------------------------------------------------------------------
     def output_columns(self) -> None:
         columns = self.book.output_columns
-        try:
-            from etl.attendance.items import resolve_columns
-        except ImportError:
-            resolve_columns = None
-        if resolve_columns is not None:
-            self.out.extend(resolve_columns(columns)[1])
-        else:
-            items = attendance_items()
-            for c in columns:
-                if not c.enabled:
-                    continue
-                if c.item not in items:
-                    self.add("unknown-output-item", sheet=c.pos.sheet, cell=c.pos.cell("item"), value=c.item)
-                if c.fmt and c.fmt not in OUTPUT_FORMATS:
-                    self.add("invalid-output-format", sheet=c.pos.sheet, cell=c.pos.cell("fmt"), value=c.fmt)
+        self.out.extend(resolve_columns(columns)[1])
         seen: dict[str, str] = {}
         for c in columns:
             header = c.header or c.item

@@ -6,21 +6,18 @@ all is one stderr line and exit 3 (the report folder still records it).
 """
 from __future__ import annotations
 
-from contextlib import closing
-from typing import Any
-
+from etl.app.context import Context
+from etl.app.options import ValidateOptions
+from etl.app.runner import run_job
 from etl.errors import ERROR, ExitCode, WorkbookError
-from etl.jobs import client_for, ledger_for, run_job, workbook_path
 from etl.report.result import RunResult
-from etl.workbook.read import read_workbook
 from etl.workbook.validate import validate_book
 
 
-def validate_command(ctx: Any) -> int:
-    settings = ctx.settings
-    path = workbook_path(settings, getattr(ctx.args, "workbook", None))
+def validate_command(ctx: Context, opts: ValidateOptions) -> int:
+    path = ctx.workbook_path(opts.workbook)
     try:
-        book = read_workbook(path)
+        book = ctx.book(path)
     except WorkbookError as e:
         broken = e  # the except name is unbound after the block; keep it for the closure
 
@@ -32,14 +29,11 @@ def validate_command(ctx: Any) -> int:
 
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)
-        with closing(client_for(settings)) as client:
-            masters = client.masters()
-        employees = ledger_for(settings).employees()
-        problems = validate_book(book, masters, employees, settings.clock.today())
+        masters = ctx.client().masters()
+        employees = ctx.ledger().employees()
+        problems = validate_book(book, masters, employees, ctx.settings.clock.today())
         result.problems.extend(problems)
         errors = [p for p in problems if p.severity == ERROR]
-        result.meta["error_count"] = len(errors)
-        result.meta["warning_count"] = len(problems) - len(errors)
         if errors:
             result.exit_code = ExitCode.INVALID_INPUT
             ctx.err(f"エラー: {path.name} に {len(errors)} 件のエラーがあります。最初のエラー: {errors[0].line()}"

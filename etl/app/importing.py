@@ -20,6 +20,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from etl.app.context import Context
+from etl.app.options import ImportOptions
+from etl.app.runner import run_job
 from etl.attendance import checks
 from etl.attendance.cp932 import encoding_label
 from etl.attendance.fetch import fetch_month, people
@@ -29,7 +32,8 @@ from etl.attendance.summary import attendance_section
 from etl.attendance.transform import MonthTable, transform_month
 from etl.attendance.write import csv_path, write_csv, write_ledger
 from etl.errors import ERROR, InputError, Problem
-from etl.jobs import client_for, ledger_for, load_book, run_job, workbook_path
+from etl.fileio import from_cwd
+from etl.ledger.store import db_reason
 from etl.report.result import RunResult
 from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
 
@@ -37,17 +41,6 @@ log = logging.getLogger(__name__)
 
 TARGETS = ("csv", "ledger")
 PREVIEW_ROWS = 5
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    month: str
-    to: str | None = None  # csv | ledger; None = the workbook's 勤怠データ出力先
-    out: str | None = None  # CSV path; None = [paths] output/attendance_YYYY-MM.csv
-    encoding: str | None = None  # cp932 | utf-8-sig; None = the workbook's 勤怠CSV文字コード
-    replace_unencodable: bool = False
-    require_closed: bool = False
-    dry_run: bool = False
 
 
 @dataclass
@@ -60,35 +53,22 @@ class ImportOutcome:
     path: Path | None = None  # the CSV (also set in a dry run: where it would go)
 
 
-def import_command(ctx: Any) -> int:
-    a = ctx.args
-    options = ImportOptions(month=a.month, to=a.to, out=a.out, encoding=a.encoding,
-                            replace_unencodable=a.replace_unencodable, require_closed=a.require_closed,
-                            dry_run=a.dry_run)
-
+def import_command(ctx: Context, opts: ImportOptions) -> int:
     def body(result: RunResult) -> None:
-        import_attendance(ctx, result, options, workbook=a.workbook)
+        import_attendance(ctx, result, opts)
 
-    return run_job(ctx, "import-attendance", body, dry_run=a.dry_run)
+    return run_job(ctx, "import-attendance", body, dry_run=opts.dry_run)
 
 
-def import_attendance(ctx: Any, result: RunResult, options: ImportOptions, *, workbook: str | None = None,
-                      book: Any = None) -> ImportOutcome:
-    """Build the pieces from settings and run ``import_month`` (the batch `run` calls this too)."""
-    settings = ctx.settings
-    if book is None:
-        result.meta["workbook"] = str(workbook_path(settings, workbook))
-        book = load_book(settings, workbook)
-    ledger = ledger_for(settings)
-    client = client_for(settings)
-    result.meta["base_url"] = getattr(client, "base_url", "")
-    try:
-        return import_month(result, settings=settings, client=client, ledger=ledger, book=book, options=options,
-                            say=ctx.out)
-    finally:
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
+def import_attendance(ctx: Context, result: RunResult, options: ImportOptions) -> ImportOutcome:
+    """Import with the run's workbook, client and ledger (the batch `run` calls this too)."""
+    path = ctx.workbook_path(options.workbook)
+    result.meta["workbook"] = str(path)
+    book = ctx.book(path)
+    client = ctx.client()
+    result.meta["base_url"] = client.base_url
+    return import_month(result, settings=ctx.settings, client=client, ledger=ctx.ledger(), book=book,
+                        options=options, say=ctx.out)
 
 
 def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, book: Any,
@@ -133,8 +113,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         try:
             write_ledger(ledger, table)
         except sa.exc.SQLAlchemyError as e:
-            reason = str(getattr(e, "orig", None) or e).splitlines()[0]
-            raise InputError(f"台帳に {month} の勤怠を書き込めませんでした ({reason})。台帳の状態を確認して"
+            raise InputError(f"台帳に {month} の勤怠を書き込めませんでした ({db_reason(e)})。台帳の状態を確認して"
                              "再実行してください (書き込みは取り消されています)。") from None
     outcome.written = True
     say(f"勤怠 {month}: {len(table)} 名を {where} に書き込みました"
@@ -204,8 +183,7 @@ def _plan(book: Any, options: ImportOptions) -> tuple[str, str, list[Column]]:
 
 def _out_path(settings: Any, out: str | None, month: str) -> Path:
     if out:
-        p = Path(out)
-        return p if p.is_absolute() else Path.cwd() / p
+        return from_cwd(out)
     return csv_path(settings.path("output"), month)
 
 

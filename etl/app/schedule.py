@@ -12,8 +12,6 @@ loop ticks on that clock instead of the library.
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -26,8 +24,11 @@ from typing import Any
 
 import schedule
 
+from etl.app.context import Context
+from etl.app.options import RunOptions, ScheduleOptions
 from etl.clock import JST, Clock, parse_iso
-from etl.errors import ExitCode, LockHeldError, NotBuiltError, StopRun
+from etl.config import Settings
+from etl.errors import ExitCode, LockHeldError, StopRun
 from etl.fileio import write_text
 from etl.lock import RunLock, describe_holder
 from etl.logsetup import setup_logging
@@ -44,6 +45,7 @@ STATE_NAME = ".schedule-state.json"
 LOCK_NAME = ".kintai-etl-schedule.lock"
 OK_CODES = (ExitCode.SUCCESS, ExitCode.PARTIAL)
 LABELS = {0: "正常終了", 1: "一部エラー"}
+RunBatch = Callable[[Context, RunOptions], int]
 
 
 # --- pure core ---------------------------------------------------------------------------------
@@ -121,11 +123,11 @@ def _label(code: int) -> str:
 
 
 # --- state file ---------------------------------------------------------------------------------
-def state_path(settings) -> Path:
+def state_path(settings: Settings) -> Path:
     return settings.path("reports") / STATE_NAME
 
 
-def schedule_lock_path(settings) -> Path:
+def schedule_lock_path(settings: Settings) -> Path:
     """One scheduler at a time (a second daemon exits 2; a --once beside a daemon does nothing)."""
     return settings.path("reports") / LOCK_NAME
 
@@ -251,7 +253,7 @@ class WorkbookPlans:
 class AutoSync:
     """Runs the batch when it is due: re-reads the workbook, waits out restricted hours."""
 
-    def __init__(self, ctx, run_batch: Callable[[Any], int], plans: WorkbookPlans, stop: StopFlag,
+    def __init__(self, ctx: Context, run_batch: RunBatch, plans: WorkbookPlans, stop: StopFlag,
                  on_plan: Callable[[SchedulePlan], None] = lambda plan: None):
         self.ctx = ctx
         self.settings = ctx.settings
@@ -262,6 +264,7 @@ class AutoSync:
         self.on_plan = on_plan
         self.state_file = state_path(self.settings)
         self.plan: SchedulePlan | None = None
+        self.options = RunOptions(workbook=str(plans.path))  # a plain `run`: no --month, no dry run, no --wait
 
     def state(self) -> ScheduleState:
         return load_state(self.state_file)
@@ -324,7 +327,8 @@ class AutoSync:
 
     def _call_batch(self) -> int:
         try:
-            return int(self.run_batch(_run_context(self.ctx)))
+            self.ctx.forget_books()  # HR may have edited the workbook since the last run
+            return int(self.run_batch(self.ctx, self.options))
         except StopRun as e:
             log.error("%s", e)
             return int(e.exit_code)
@@ -333,19 +337,9 @@ class AutoSync:
             return int(ExitCode.USAGE)
 
 
-def _run_context(ctx):
-    """The schedule's context seen as a plain `run` (no --month, no dry run, no --wait)."""
-    args = argparse.Namespace(**vars(ctx.args))
-    args.command, args.month, args.dry_run, args.wait = "run", None, False, False
-    return dataclasses.replace(ctx, args=args)
-
-
-def default_run_batch(ctx) -> int:
-    from etl import jobs
-    run_command = getattr(jobs, "run_command", None)
-    if run_command is None:
-        raise NotBuiltError("run")
-    return run_command(ctx)
+def default_run_batch(ctx: Context, opts: RunOptions) -> int:
+    from etl.app.batch import run_command
+    return run_command(ctx, opts)
 
 
 # --- the loop -------------------------------------------------------------------------------------
@@ -395,14 +389,14 @@ def serve(clock: Clock, stop: StopFlag, run_pending: Callable[[], None],
 
 
 # --- the command ----------------------------------------------------------------------------------
-def schedule_command(ctx, run_batch: Callable[[Any], int] | None = None, stop: StopFlag | None = None) -> int:
-    from etl.jobs import workbook_path
+def schedule_command(ctx: Context, opts: ScheduleOptions, run_batch: RunBatch | None = None,
+                     stop: StopFlag | None = None) -> int:
     settings = ctx.settings
-    once = bool(getattr(ctx.args, "once", False))
+    once = opts.once
     stop = stop or StopFlag()
-    plans = WorkbookPlans(workbook_path(settings, getattr(ctx.args, "workbook", None)))
+    plans = WorkbookPlans(ctx.workbook_path(opts.workbook))
     auto = AutoSync(ctx, run_batch or default_run_batch, plans, stop)
-    with setup_logging(settings, stream=ctx.stderr, verbose=bool(getattr(ctx.args, "verbose", False)),
+    with setup_logging(settings, stream=ctx.stderr, verbose=ctx.verbose,
                        stderr_level=logging.WARNING if once else logging.INFO):
         lock = RunLock(schedule_lock_path(settings), settings.clock, "schedule --once" if once else "schedule")
         try:
@@ -421,7 +415,7 @@ def schedule_command(ctx, run_batch: Callable[[Any], int] | None = None, stop: S
             lock.release()
 
 
-def _once(ctx, auto: AutoSync) -> int:
+def _once(ctx: Context, auto: AutoSync) -> int:
     plan = auto.plans.read(fresh=True)
     if plan is None:  # the one-line error is already logged (file and stderr)
         return auto.plans.error_code

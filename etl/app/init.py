@@ -4,11 +4,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from etl.app.context import Context
+from etl.app.options import InitOptions
 from etl.config import render_default_toml
 from etl.errors import ExitCode, UsageError
 from etl.fileio import private_dir, write_text
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "mapping.xlsx"
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "mapping.xlsx"
 
 
 def init_project(target: Path, *, force: bool = False) -> list[Path]:
@@ -30,9 +32,9 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
     return written
 
 
-def init_command(ctx) -> int:
-    target = Path(ctx.args.dir)
-    for path in init_project(target, force=ctx.args.force):
+def init_command(ctx: Context, opts: InitOptions) -> int:
+    target = Path(opts.dir)
+    for path in init_project(target, force=opts.force):
         ctx.out(f"作成しました: {path}")
     ctx.out("次に: 環境変数 KOT_TOKEN にアクセストークンを設定し、"
             "`python run_etl.py test-connection` で接続を確認してください。")

@@ -13,9 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from etl.app.context import Context
+from etl.app.options import DemoOptions
 from etl.clock import JST, OffsetClock, parse_iso, previous_month
 from etl.errors import ExitCode, UsageError
 from etl.records import Employee
@@ -121,14 +124,17 @@ def _changed_ledger(employees: list[Employee], today: dt.date) -> list[Employee]
             replace(picks[2], resignation_date=end_of_next)]
 
 
-def demo_command(ctx) -> int:
-    from etl.cli import main
+Main = Callable[..., int]  # etl.cli.main, passed in by the command line (no import back into it)
+
+
+def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
+    """Each step goes through ``main`` exactly as a user types it."""
     from etl.demo_data import demo_employees
     from etl.ledger.export import write_csv
     from etl.sandbox.server import Sandbox
     from etl.workbook.template import build_template
 
-    folder = _fresh_workspace(Path(ctx.args.dir))
+    folder = _fresh_workspace(Path(opts.dir))
     given = ctx.env.get("ETL_NOW", "").strip()  # a replay's clock is honoured as it is
     now = parse_iso(given) if given else dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
     today = now.date()
@@ -136,7 +142,7 @@ def demo_command(ctx) -> int:
     env = {**ctx.env, "KOT_TOKEN": TOKEN, "ETL_NOW": now.isoformat()}
     ctx.out(f"デモ用フォルダー: {folder} (時計: {now:%Y-%m-%d %H:%M} JST)")
 
-    employees = demo_employees(ctx.args.employees, seed=1, today=today)
+    employees = demo_employees(opts.employees, seed=1, today=today)
     ledger_csv = folder / "従業員台帳_エクスポート.csv"
     write_csv(ledger_csv, employees, encoding="cp932")
     sandbox = Sandbox(_sandbox_state(today, employees), token=TOKEN, clock=clock).start()

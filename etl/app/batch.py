@@ -1,0 +1,74 @@
+"""`run`: the nightly batch — validate → sync → import when due or asked → report → mail.
+
+One context serves every step: the workbook is read once, one API client (one rate-limit window)
+makes every request, and the report counts them all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from etl.app.context import Context
+from etl.app.importing import import_attendance
+from etl.app.options import ImportOptions, RunOptions, SyncCommandOptions
+from etl.app.runner import run_job, status_label, worst_exit
+from etl.app.sync import sync_employees
+from etl.clock import previous_month
+from etl.errors import ERROR, StopRun
+from etl.lock import RunLock, default_lock_path
+from etl.report.result import RunResult
+from etl.text import split_emails
+from etl.workbook.model import MappingBook
+
+
+def import_due(book: MappingBook, today: dt.date, month: str | None) -> str | None:
+    """The month to import: --month, else last month on 勤怠データ自動取込日, else None."""
+    if month:
+        return month
+    day = book.settings.auto_import_day
+    return previous_month(today) if day and today.day == day else None
+
+
+def run_command(ctx: Context, opts: RunOptions) -> int:
+    """The nightly batch as one result with sections."""
+    settings = ctx.settings
+    path = ctx.workbook_path(opts.workbook)
+    recipients: list[str] = []
+
+    def body(result: RunResult) -> None:
+        result.meta["workbook"] = str(path)
+        parts: list[dict[str, str]] = []
+        result.sections["sections"] = parts
+        book = ctx.book(path)  # a broken workbook stops here (exit 3), before any request
+        recipients.extend(split_emails(",".join(book.settings.notify_emails)))
+        sync = SyncCommandOptions(dry_run=opts.dry_run, wait=opts.wait, workbook=opts.workbook)
+        try:
+            sync_employees(ctx, result, sync)
+        except StopRun as e:
+            parts.append({"job": "sync-employees", "status_label": "異常終了", "summary": str(e)})
+            raise
+        c = result.counts()
+        codes = [result.exit_code]
+        parts.append({"job": "validate", "status_label": "正常終了",
+                      "summary": f"警告 {sum(p.severity != ERROR for p in result.problems)}件"})
+        parts.append({"job": "sync-employees", "status_label": status_label(result.exit_code),
+                      "summary": f"作成 {c['created']}件 更新 {c['updated']}件 退職 {c['retired']}件 "
+                                 f"変更なし {c['unchanged']}件 失敗 {c['failed']}件"})
+        month = import_due(book, settings.clock.today(), opts.month)
+        if month:
+            try:
+                outcome = import_attendance(ctx, result, ImportOptions(month=month, dry_run=opts.dry_run,
+                                                                       workbook=opts.workbook))
+            except StopRun as e:
+                parts.append({"job": "import-attendance", "status_label": "異常終了", "summary": str(e)})
+                raise
+            parts.append({"job": "import-attendance", "status_label": "正常終了",
+                          "summary": f"{month}: {outcome.employees}名 → {outcome.target}"
+                                     f"{'' if outcome.is_closed else ' (未締め)'}"})
+        else:
+            parts.append({"job": "import-attendance", "status_label": "対象外",
+                          "summary": "今日は勤怠データ自動取込日ではありません (--month で指定できます)"})
+        result.exit_code = worst_exit(codes)
+
+    with RunLock(default_lock_path(settings), settings.clock, command="run"):
+        return run_job(ctx, "run", body, dry_run=opts.dry_run, annotate_from=path,
+                       notify=lambda _result: recipients)

@@ -1,0 +1,124 @@
+"""`sync-employees` (ledger → attendance) and `pull-employees` (attendance → ledger).
+
+sync: the workbook → the attendance masters → the ledger → validate (errors: exit 3, the report
+lists them) → one GET /employees (includeResigner, the needed additionalFields) → plan →
+``--dry-run`` stops here → apply → report. Exit 0 / 1 (some rows failed) / 3 / 4 / 5.
+"""
+from __future__ import annotations
+
+import logging
+
+from etl.app.context import Context
+from etl.app.options import PullOptions, SyncCommandOptions
+from etl.app.runner import exit_for_rows, run_job, writer_lock
+from etl.errors import ERROR, InputError, RowFailed
+from etl.kot.waiting import call_waiting
+from etl.report.result import RunResult
+from etl.sync.apply import apply_plan, planned_rows
+from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
+from etl.sync.plan import Plan, SyncOptions, plan_sync
+from etl.sync.pull import apply_pull, plan_pull, pull_rows
+from etl.sync.selection import selection_from_args
+from etl.workbook.validate import validate_book
+
+log = logging.getLogger(__name__)
+
+
+def sync_command(ctx: Context, opts: SyncCommandOptions) -> int:
+    path = ctx.workbook_path(opts.workbook)
+
+    def body(result: RunResult) -> None:
+        sync_employees(ctx, result, opts)
+
+    with writer_lock(ctx, "sync-employees", opts.dry_run):
+        return run_job(ctx, "sync-employees", body, dry_run=opts.dry_run, annotate_from=path)
+
+
+def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) -> Plan:
+    """The body of sync-employees (also a step of the `run` batch): fills ``result``."""
+    settings = ctx.settings
+    clock, wait = settings.clock, opts.wait
+    path = ctx.workbook_path(opts.workbook)
+    result.meta["workbook"] = str(path)
+    today = clock.today()
+
+    book = ctx.book(path)
+    selection = selection_from_args(opts.employees, opts.employees_file)
+    client = ctx.client()
+    result.meta["base_url"] = client.base_url
+    masters = call_waiting(clock, wait, client.masters)
+    ledger = ctx.ledger()
+    employees = ledger.employees()
+    problems = validate_book(book, masters, employees, today)
+    errors = [p for p in problems if p.severity == ERROR]
+    if errors:
+        raise InputError(f"ブック {path.name} に {len(errors)} 件のエラーがあるため同期しません。最初のエラー: "
+                         f"{errors[0].line()} (セルに印を付けたコピーをレポートフォルダーに出力しました)", problems)
+    result.problems.extend(problems)
+
+    rules = FieldRules.from_book(book)
+    remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
+    options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
+                          selection=selection)
+    links = ledger.links()
+    plan = plan_sync(employees, book, masters, remote, links, options, today)
+    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
+    if future:  # compare dated changes with the attendance side as of their date: never send one twice
+        views = {}
+        for day in future:
+            try:
+                views[day] = call_waiting(clock, wait, client.employees, as_of=day, include_resigned=True,
+                                          fields=additional_fields(rules))
+            except RowFailed as e:  # e.g. more than a year ahead: compare with today's view
+                log.info("GET /employees?date=%s failed: %s", day, e)
+        plan = plan_sync(employees, book, masters, remote, links, options, today, remote_as_of=views)
+    result.sections["queue"] = plan.queue
+    result.meta["plan"] = plan.counts()
+
+    if opts.dry_run:
+        result.rows = planned_rows(plan)
+        result.exit_code = exit_for_rows(result.rows)
+        return plan
+    outcome = apply_plan(plan, client, ledger, clock=clock, concurrency=settings.attendance_api.concurrency,
+                         wait=wait, progress=ctx.progress_stream())
+    result.rows = outcome.rows
+    if outcome.waited_s:
+        result.meta["waited_s"] = round(outcome.waited_s)
+    if outcome.stopped is not None:
+        raise outcome.stopped
+    result.exit_code = exit_for_rows(result.rows)
+    return plan
+
+
+def pull_command(ctx: Context, opts: PullOptions) -> int:
+    path = ctx.workbook_path(opts.workbook)
+
+    def body(result: RunResult) -> None:
+        pull_employees(ctx, result, opts)
+
+    with writer_lock(ctx, "pull-employees", opts.dry_run):
+        return run_job(ctx, "pull-employees", body, dry_run=opts.dry_run, annotate_from=path)
+
+
+def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
+    """The body of pull-employees: fills ``result``."""
+    settings = ctx.settings
+    clock = settings.clock
+    path = ctx.workbook_path(opts.workbook)
+    result.meta["workbook"] = str(path)
+
+    book = ctx.book(path)
+    client = ctx.client()
+    result.meta["base_url"] = client.base_url
+    masters = call_waiting(clock, opts.wait, client.masters)
+    remote = call_waiting(clock, opts.wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
+    ledger = ctx.ledger()
+    plan = plan_pull(remote, ledger.employees(), book, masters, ledger.links(), ledger.departments(),
+                     ledger.employee_classes(), update_existing=opts.update_existing)
+    result.problems.extend(plan.problems)
+    if not opts.dry_run:
+        inserted, updated, chunks = apply_pull(plan, ledger, limit=opts.limit,
+                                               now=clock.now().isoformat(timespec="seconds"))
+        result.meta.update(inserted=inserted, updated=updated, chunks=chunks, limit=opts.limit)
+    result.rows = pull_rows(plan, "planned" if opts.dry_run else "ok")
+    result.exit_code = exit_for_rows(result.rows)

@@ -1,0 +1,47 @@
+"""`template [--out PATH] [--refresh] [--workbook PATH]`: build the mapping workbook, or refresh the
+lists of HR's workbook from the live masters and the ledger (every value HR entered is kept)."""
+from __future__ import annotations
+
+from etl.app.context import Context
+from etl.app.options import TemplateOptions
+from etl.errors import Problem, UsageError, WorkbookError
+from etl.fileio import from_cwd
+from etl.workbook.refresh import refresh
+from etl.workbook.template import build_template
+
+
+def template_command(ctx: Context, opts: TemplateOptions) -> int:
+    if opts.refresh:
+        return _refresh_command(ctx, opts)
+    if opts.workbook:
+        raise UsageError("--workbook は --refresh と一緒に使います。新しいテンプレートの出力先は --out で指定してください。")
+    if opts.out:
+        path = from_cwd(opts.out)
+    else:
+        path = ctx.settings.path("workbook")
+        if path.exists():
+            raise UsageError(f"{path} は既にあります。上書きしないように止めました。入力済みのブックの一覧を更新するなら "
+                             "`template --refresh`、新しく作るなら `template --out 別のパス` を使ってください。")
+    build_template(path)
+    ctx.out(f"テンプレートを作成しました: {path}")
+    return 0
+
+
+def _refresh_command(ctx: Context, opts: TemplateOptions) -> int:
+    settings = ctx.settings
+    path = ctx.workbook_path(opts.workbook)
+    if not path.exists():
+        p = Problem.of("workbook-not-found", path=path)
+        raise WorkbookError(p.message, [p])
+    dest = from_cwd(opts.out) if opts.out else None
+    masters = ctx.client().masters()
+    ledger = ctx.ledger()
+    result = refresh(path, masters, ledger.departments(), ledger.employee_classes(), settings.clock.now(), dest=dest)
+    ctx.out(f"ブックを更新しました: {result.path}")
+    ctx.out(f"  勤怠所属 {len(masters.divisions)} 件・勤怠雇用区分 {len(masters.working_types)} 件の一覧を反映")
+    if result.added_departments or result.added_classes:
+        ctx.out(f"  未設定の行を追加 (黄色): 部署 {len(result.added_departments)} 件・"
+                f"社員区分 {len(result.added_classes)} 件。勤怠側のコードを入力してください")
+    if result.backup:
+        ctx.out(f"  元のブックのバックアップ: {result.backup}")
+    return 0

@@ -1,0 +1,42 @@
+"""What a ledger load changes: the file's rows completed from the ledger, compared with it (pure)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from etl.records import EMPLOYEE_FIELDS, Employee, RowResult
+
+
+def complete(new: Employee, old: Employee | None, fields: tuple[str, ...],
+             departments: dict[str, str]) -> Employee:
+    """Fields the file has no column for keep their ledger value (a new employee gets blanks);
+    a missing 部署名 column takes the name the ledger knows for the 部署コード."""
+    keep = {f: getattr(old, f) for f in EMPLOYEE_FIELDS if f not in fields} if old is not None else {}
+    if "department_name" not in fields and "department_code" in fields:
+        code = new.department_code
+        same = old is not None and old.department_code == code
+        keep["department_name"] = (departments.get(code) or (old.department_name if same else "")) if code else ""
+    return dataclasses.replace(new, **keep) if keep else new
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def diff(old: Employee, new: Employee) -> dict[str, list]:
+    return {f: [_plain(getattr(old, f)), _plain(getattr(new, f))]
+            for f in EMPLOYEE_FIELDS if getattr(old, f) != getattr(new, f)}
+
+
+def plan_rows(employees: list[Employee], current: dict[str, Employee], *, dry_run: bool) -> list[RowResult]:
+    outcome = "planned" if dry_run else "ok"
+    rows = []
+    for e in employees:
+        old = current.get(e.code)
+        if old is None:
+            rows.append(RowResult(e.code, "create", outcome))
+        elif old != e:
+            rows.append(RowResult(e.code, "update", outcome, changes=diff(old, e)))
+        else:
+            rows.append(RowResult(e.code, "unchanged", outcome))
+    return rows
