@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from etl.config import Settings, load_settings, mask
+from etl.config import Secret, Settings, load_settings, mask
 from etl.fileio import from_cwd
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +51,7 @@ class Context:
     def loaded(self) -> bool:
         return self._settings is not None
 
-    def secrets(self) -> tuple[object, ...]:
+    def secrets(self) -> tuple[Secret | str | None, ...]:
         """What must never be shown: the token and the SMTP password (or the raw env token before
         the settings are loaded)."""
         if self._settings is not None:
@@ -59,7 +59,7 @@ class Context:
         return (self.env.get("KOT_TOKEN"),)
 
     def mask(self, text: str) -> str:
-        return mask(text, *self.secrets())  # type: ignore[arg-type]
+        return mask(text, *self.secrets())
 
     # --- shared resources, once per process run -----------------------------------------------
     def client(self) -> KotClient:

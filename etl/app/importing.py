@@ -107,7 +107,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     if options.dry_run:
         _preview(result, table, columns if target == "csv" else default_columns(), target, where, encoding, say)
         return outcome
-    if target == "csv":
+    if path is not None:  # the CSV target
         _write_csv(result, table, columns, path, encoding, options.replace_unencodable)
     else:
         try:

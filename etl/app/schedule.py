@@ -26,6 +26,7 @@ import schedule
 
 from etl.app.context import Context
 from etl.app.options import RunOptions, ScheduleOptions
+from etl.app.runner import status_label
 from etl.clock import JST, Clock, parse_iso
 from etl.config import Settings
 from etl.errors import ExitCode, LockHeldError, StopRun
@@ -44,7 +45,6 @@ MAX_RESTRICTED_RETRIES = 6
 STATE_NAME = ".schedule-state.json"
 LOCK_NAME = ".kintai-etl-schedule.lock"
 OK_CODES = (ExitCode.SUCCESS, ExitCode.PARTIAL)
-LABELS = {0: "正常終了", 1: "一部エラー"}
 RunBatch = Callable[[Context, RunOptions], int]
 
 
@@ -88,13 +88,14 @@ def next_due(now: dt.datetime, plan: SchedulePlan, state: ScheduleState) -> dt.d
     tomorrow = slot + dt.timedelta(days=1)
     if state.done_on == today:
         return tomorrow
-    failed_today = state.failures > 0 and state.attempt_at is not None and _day(state.attempt_at) == today
+    attempt = state.attempt_at
+    failed_today = state.failures > 0 and attempt is not None and _day(attempt) == today
     if failed_today and state.failures >= MAX_FAILURES:
         return tomorrow
     if now < slot:
         return slot
-    if failed_today:
-        retry = state.attempt_at + RETRY_AFTER
+    if failed_today and attempt is not None:
+        retry = attempt + RETRY_AFTER
         return tomorrow if _day(retry) != today else max(slot, retry)
     return slot
 
@@ -119,7 +120,7 @@ def _fmt(moment: dt.datetime | None) -> str:
 
 
 def _label(code: int) -> str:
-    return LABELS.get(code, f"異常終了, 終了コード {code}")
+    return status_label(code) if code in OK_CODES else f"{status_label(code)}, 終了コード {code}"
 
 
 # --- state file ---------------------------------------------------------------------------------
@@ -311,8 +312,8 @@ class AutoSync:
         code: int | None = None
         for _ in range(MAX_RESTRICTED_RETRIES + 1):
             now = self.clock.now()
-            if hours.is_restricted(now):
-                reopens = hours.reopens_at(now)
+            reopens = hours.reopens_at(now)
+            if reopens is not None:
                 log.info("勤怠APIの利用制限時間帯のため、%s まで待ってから実行します", _fmt(reopens))
                 nap(self.clock, self.stop, (reopens - now).total_seconds())
             if self.stop.requested:

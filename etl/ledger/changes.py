@@ -14,8 +14,8 @@ def complete(new: Employee, old: Employee | None, fields: tuple[str, ...],
     keep = {f: getattr(old, f) for f in EMPLOYEE_FIELDS if f not in fields} if old is not None else {}
     if "department_name" not in fields and "department_code" in fields:
         code = new.department_code
-        same = old is not None and old.department_code == code
-        keep["department_name"] = (departments.get(code) or (old.department_name if same else "")) if code else ""
+        known = old.department_name if old is not None and old.department_code == code else ""
+        keep["department_name"] = (departments.get(code) or known) if code else ""
     return dataclasses.replace(new, **keep) if keep else new
 
 
