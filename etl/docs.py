@@ -30,6 +30,7 @@ from etl.config import config_markdown
 from etl.errors import ExitCode, catalogue_markdown
 from etl.ledger.rows import COLUMNS as LEDGER_COLUMNS
 from etl.workbook.model import (
+    FALSE_WORDS,
     HEADERS,
     SETTING_ITEMS,
     SHEET_DIVISIONS,
@@ -42,7 +43,6 @@ from etl.workbook.model import (
     SHEET_TYPES,
     SYNC_FIELDS,
     TRUE_WORDS,
-    FALSE_WORDS,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.USAGE: "使い方・設定の誤り (同時実行のロックを含む)",
     ExitCode.INVALID_INPUT: "ブックまたは入力ファイルが不正 (何も書き込んでいません)",
     ExitCode.API_UNAVAILABLE: "勤怠 API に拒否された・接続できない (認証、IP 制限、ネットワーク、TLS)",
-    ExitCode.RESTRICTED_HOURS: "利用制限時間帯 (それ以上は送信していません。`--wait` で待機して続行)",
+    ExitCode.RESTRICTED_HOURS: "利用制限時間帯 (それ以上は送信していません)",
 }
 
 # What each sheet of the mapping workbook is for (its columns come from HEADERS).
@@ -210,8 +210,15 @@ def _section(title: str, line: str, help_text: str, parser: argparse.ArgumentPar
 
 
 def exit_codes_markdown() -> str:
+    """README: the exit codes, with the commands that can wait out the restricted hours instead."""
+    waiting = [c.words for c in commands(_parser())
+               if any("--wait" in a.option_strings for a in c.parser._actions)]
     rows = ["| コード | 意味 |", "|---|---|"]
-    rows += [f"| {int(code)} | {EXIT_MEANINGS[code]} |" for code in ExitCode]
+    for code in ExitCode:
+        meaning = EXIT_MEANINGS[code]
+        if code == ExitCode.RESTRICTED_HOURS and waiting:
+            meaning += f"。{' / '.join(f'`{w}`' for w in waiting)} は `--wait` で時間帯の終了を待って続行します"
+        rows.append(f"| {int(code)} | {meaning} |")
     return "\n".join(rows)
 
 

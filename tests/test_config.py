@@ -132,12 +132,6 @@ def test_init_writes_a_config_that_loads(tmp_path):
     assert "--force" in err.getvalue()
 
 
-def test_readme_lists_every_setting():
-    from etl.config import config_markdown
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert config_markdown() in readme
-
-
 def test_a_mail_password_never_goes_in_clear_text(tmp_path):
     cfg = write(tmp_path, '[mail]\nhost = "smtp.example.co.jp"\nusername = "etl"\n')
     with pytest.raises(ConfigError) as e:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,7 @@ from etl.errors import (
     Problem,
     RestrictedHoursError,
     WorkbookError,
-    catalogue_markdown,
 )
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.parametrize("exc, code", [
@@ -60,11 +56,6 @@ def test_catalogue_codes_are_kebab_case_and_messages_format():
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code), code
         assert entry.severity in ("error", "warning")
         Problem.of(code, value="v")  # every template formats with missing names left blank
-
-
-def test_readme_lists_every_problem_code():
-    assert catalogue_markdown() in README.read_text(encoding="utf-8"), (
-        "README の問題コード表が古い: python -c 'from etl.errors import catalogue_markdown as c; print(c())'")
 
 
 def test_input_error_keeps_problems():
