@@ -359,7 +359,7 @@ def render_default_toml() -> str:
 
 
 def config_markdown() -> str:
-    """The README's table of settings, generated from SPEC."""
+    """The rows of the settings table in docs/configuration.md, generated from SPEC."""
     rows = []
     for section, opts in SPEC.items():
         for key, opt in opts.items():

@@ -13,7 +13,7 @@ A generated block sits between two marker lines::
 Sources: the command table from ``etl.cli.build_parser()`` (each subcommand's usage and help),
 the exit codes from ``ExitCode``, the problem codes from ``etl.errors.CATALOGUE``, the
 attendance items from ``etl.attendance.items``, the settings from ``etl.config.SPEC``, the
-workbook's sheets and settings from ``etl.workbook.model`` and the ledger file's headers from
+workbook's sheets and settings from ``etl.workbook.model`` and ``howto`` and the ledger file's headers from
 ``etl.ledger.rows.COLUMNS``.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from etl.attendance.items import markdown_table as attendance_items_markdown
 from etl.config import config_markdown
 from etl.errors import ExitCode, catalogue_markdown
 from etl.ledger.rows import COLUMNS as LEDGER_COLUMNS
+from etl.workbook.howto import FIELD_HELP, SETTING_HELP
 from etl.workbook.model import (
     FALSE_WORDS,
     HEADERS,
@@ -242,8 +243,9 @@ def workbook_sheets_markdown() -> str:
 
 
 def workbook_settings_markdown() -> str:
-    rows = ["| 項目 | テンプレートの値 |", "|---|---|"]
-    rows += [f"| {label} | {_cell(default) or '(空欄)'} |" for label, (_, default) in SETTING_ITEMS.items()]
+    rows = ["| 項目 | 既定値 | 説明 |", "|---|---|---|"]
+    rows += [f"| {label} | {_cell(default) or '(空欄)'} | {_cell(SETTING_HELP[label])} |"
+             for label, (_, default) in SETTING_ITEMS.items()]
     rows += ["", "「はい/いいえ」の欄で「はい」と読む値: " + " / ".join(w for w in TRUE_WORDS if w)
              + "。「いいえ」と読む値: " + " / ".join(w for w in FALSE_WORDS if w)
              + " (全角・半角、大文字・小文字は区別しません)。"]
@@ -251,7 +253,7 @@ def workbook_settings_markdown() -> str:
 
 
 def sync_fields_markdown() -> str:
-    rows = ["| 本体項目 | 勤怠項目 | 必須 (※1) |", "|---|---|---|"]
+    rows = [FIELD_HELP, "", "| 本体項目 | 勤怠項目 | 必須 (※1) |", "|---|---|---|"]
     rows += [f"| {label} | `{field}` | {'※1' if required else ''} |" for label, (field, required) in SYNC_FIELDS.items()]
     return "\n".join(rows)
 

@@ -151,7 +151,7 @@ class Code:
     message: str  # str.format template; names refer to the ``fmt`` arguments of Problem.of
 
 
-# The one catalogue of problem codes. The README's table is generated from it (tests check it).
+# The one catalogue of problem codes. docs/problem-codes.md is generated from it (etl/docs.py; tests check it).
 # Sections: workbook, ledger file, sync, attendance, run.
 CATALOGUE: dict[str, Code] = {
     # --- workbook -------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class _Defaults(dict):
 
 
 def catalogue_markdown() -> str:
-    """The README's table of problem codes, generated from CATALOGUE."""
+    """The table of problem codes for docs/problem-codes.md, generated from CATALOGUE."""
     rows = ["| コード | 重要度 | 内容 |", "|---|---|---|"]
     for code, entry in CATALOGUE.items():
         sev = "エラー" if entry.severity == ERROR else "警告"

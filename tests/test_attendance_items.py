@@ -1,4 +1,4 @@
-"""The 勤怠データ項目 catalogue: lookup, column resolution with positions, the README table."""
+"""The 勤怠データ項目 catalogue: lookup, column resolution with positions, the docs table."""
 from __future__ import annotations
 
 import pytest

@@ -1,7 +1,7 @@
 """The catalogue of 勤怠データ項目: what each item is, which KOT fields count toward it, its formats.
 
 This is the ONE place that says which fields of ``/monthly-workings`` make each total. The
-transform, the CSV writer, the labour-law checks and the README table all read it.
+transform, the CSV writer, the labour-law checks and the table in docs/attendance.md all read it.
 
 Assumption [I] (KOT_API.md §2.4, to be checked on real data): the weekday buckets (``assigned``,
 ``unassigned``, ``overtime``, ``night``) exclude work on holidays; ``holidayWork`` is the sum of
@@ -49,7 +49,7 @@ class Item:
     label: str  # 勤怠データ項目 as HR picks it in the workbook
     kind: str
     sources: tuple[str, ...]  # KOT fields (dotted paths) summed into the value
-    note: str = ""  # how the value is made, for the README
+    note: str = ""  # how the value is made, for docs/attendance.md
     help: str = ""  # what it is, for HR (the workbook's list of 勤怠データ項目)
     ledger: bool = True  # stored in the ledger's monthly_attendance
     aliases: tuple[str, ...] = ()
@@ -200,7 +200,7 @@ def default_columns() -> list[Column]:
 
 
 def markdown_table() -> str:
-    """The README's table of 勤怠データ項目: the KOT fields behind each one and its formats."""
+    """The table of 勤怠データ項目 for docs/attendance.md: the KOT fields behind each one and its formats."""
     rows = ["| 勤怠データ項目 | 台帳の列 | 勤怠API (月別勤怠) の項目 | 使える形式 (先頭が既定) | 説明 |",
             "|---|---|---|---|---|"]
     for item in ITEMS:
