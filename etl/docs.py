@@ -115,6 +115,13 @@ def _arg(action: argparse.Action) -> str:
     return f"{flag} {value}"
 
 
+def _spellings(action: argparse.Action) -> str:
+    """Every way to write an argument, for the options table: `--verbose`, `-v`."""
+    main = _arg(action)
+    others = [s for s in action.option_strings if not main.startswith(s + " ") and main != s]
+    return ", ".join(f"`{_cell(s)}`" for s in [main, *others])
+
+
 def usage(parser: argparse.ArgumentParser) -> str:
     """The arguments of one parser, optional ones in brackets, exclusive ones joined by ``|``."""
     groups = parser._mutually_exclusive_groups
@@ -203,7 +210,7 @@ def _section(title: str, line: str, help_text: str, parser: argparse.ArgumentPar
     shown = [a for a in parser._actions if _shown(a)]
     if shown:
         out += ["", "| 引数 | 説明 |", "|---|---|"]
-        out += [f"| `{_cell(_arg(a))}` | {_cell(a.help or '')}{' (必須)' if a.required and a.option_strings else ''} |"
+        out += [f"| {_spellings(a)} | {_cell(a.help or '')}{' (必須)' if a.required and a.option_strings else ''} |"
                 for a in shown]
     if examples:
         out += ["", "```", *examples, "```"]
