@@ -145,10 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = cmd["demo"]
     c.add_argument("--dir", default="demo", help="デモ用の作業フォルダ (既定 demo/、毎回作り直す)")
-    c.add_argument("--employees", type=_positive_int, default=300, help="デモの従業員数 (既定 300)")
+    c.add_argument("--employees", type=_positive_int, default=300, metavar="N", help="デモの従業員数 (既定 300)")
 
     c = cmd["init"]
-    c.add_argument("dir", nargs="?", default=".", help="作成先フォルダ (既定 カレント)")
+    c.add_argument("dir", nargs="?", default=".", metavar="DIR", help="作成先フォルダ (既定 カレント)")
     c.add_argument("--force", action="store_true", help="既存の etl.toml を上書きする")
 
     c = cmd["template"]
@@ -162,10 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = cmd["ledger"]
     lsub = c.add_subparsers(dest="ledger_command", metavar="ACTION", parser_class=_Parser, required=True)
     lo = lsub.add_parser("load", help="CSV / XLSX の従業員台帳を取り込む (従業員番号で追加・更新)")
-    lo.add_argument("file", help="取り込むファイル (.csv / .xlsx; UTF-8 / Shift_JIS は自動判定)")
+    lo.add_argument("file", metavar="FILE", help="取り込むファイル (.csv / .xlsx; UTF-8 / Shift_JIS は自動判定)")
     lo.add_argument("--dry-run", action="store_true", help="検証だけして書き込まない")
     ex = lsub.add_parser("export", help="従業員台帳を CSV / XLSX に書き出す")
-    ex.add_argument("file", help="出力ファイル (.csv / .xlsx)")
+    ex.add_argument("file", metavar="FILE", help="出力ファイル (.csv / .xlsx)")
     ex.add_argument("--encoding", choices=("utf-8-sig", "cp932"), default="utf-8-sig",
                     help="CSV の文字コード (既定 utf-8-sig = BOM 付き UTF-8)")
 
@@ -184,13 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = cmd["pull-employees"]
     c.add_argument("--dry-run", action="store_true", help="追加予定だけをレポートする")
-    c.add_argument("--limit", type=_positive_int, default=1000, help="1回に処理する件数 (既定 1000; 合計に上限なし)")
+    c.add_argument("--limit", type=_positive_int, default=1000, metavar="N", help="1回に処理する件数 (既定 1000; 合計に上限なし)")
     c.add_argument("--update-existing", action="store_true", help="台帳にいる従業員も勤怠の値で更新する")
     c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
 
     c = cmd["import-attendance"]
-    c.add_argument("--month", type=_month, required=True, help="対象月 YYYY-MM")
+    c.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="対象月 YYYY-MM")
     c.add_argument("--to", choices=("csv", "ledger"), help="出力先 (既定 ブックの 勤怠データ出力先)")
     c.add_argument("--out", metavar="PATH", help="CSV の出力先 (既定 output/attendance_YYYY-MM.csv)")
     c.add_argument("--encoding", choices=("cp932", "utf-8-sig"), help="CSV の文字コード (既定 ブックの設定)")
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
 
     c = cmd["run"]
-    c.add_argument("--month", type=_month, help="勤怠を取り込む月 (省略時は取込日なら先月)")
+    c.add_argument("--month", type=_month, metavar="YYYY-MM", help="勤怠を取り込む月 (省略時は取込日なら先月)")
     c.add_argument("--dry-run", action="store_true", help="同期と取込を予定のみにする")
     c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
@@ -215,10 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--token", default=None, help="受け付けるトークン (既定 環境変数 KOT_TOKEN、なければ sandbox-token)")
     st = c.add_mutually_exclusive_group()
     st.add_argument("--state", metavar="FILE", help="divisions / workingTypes / employees を持つ JSON から起動")
-    st.add_argument("--employees", type=int, default=None, help="生成するデモ従業員数")
-    c.add_argument("--seed", type=int, default=1, help="生成の乱数シード")
-    c.add_argument("--latency-ms", type=float, default=0.0, help="各応答の遅延 (ミリ秒)")
-    c.add_argument("--fault-rate", type=float, default=0.0, help="ランダムな 500 / 切断の割合 (0〜1)")
+    st.add_argument("--employees", type=int, default=None, metavar="N", help="生成するデモ従業員数")
+    c.add_argument("--seed", type=int, default=1, metavar="S", help="生成の乱数シード")
+    c.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="各応答の遅延 (ミリ秒)")
+    c.add_argument("--fault-rate", type=float, default=0.0, metavar="RATE", help="ランダムな 500 / 切断の割合 (0〜1)")
     c.add_argument("--rate-limit", metavar="N/S", default=None, help="N 回 / S 秒を超えたら 429 (例 500/300)")
     c.add_argument("--clock", metavar="ISO", default=None, help="サーバーの時計 (利用制限時間帯の判定に使用)")
     return p
