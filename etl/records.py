@@ -1,7 +1,8 @@
 """Plain records shared by the domain packages: no I/O imports here.
 
 ``Employee`` is one row of the ledger, ``Masters`` the attendance side's code → name lists,
-``Link`` the 従業員番号 ↔ 従業員識別キー pair kept after a sync, ``RowResult`` one employee's
+``Link`` the 従業員番号 ↔ 従業員識別キー pair kept after a sync, ``PendingChange`` a dated change
+kept until the attendance side shows it, ``RowResult`` one employee's
 outcome in a job (the ``rows`` of result.json).
 """
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Employee:
     hired_date: dt.date | None = None  # 入社年月日
     resignation_date: dt.date | None = None  # 退職年月日
     email: str = ""  # メールアドレス (several separated by ';')
+    business_last_name_kana: str = ""  # ビジネスネーム(セイ), full-width katakana
+    business_first_name_kana: str = ""  # ビジネスネーム(メイ)
 
     def is_active(self, on: dt.date) -> bool:
         return self.resignation_date is None or self.resignation_date >= on
@@ -61,6 +64,18 @@ class Link:
     key: str
     fingerprint: str = ""
     synced_at: str = ""  # ISO 8601; a datetime given to save_links is stored as its isoformat()
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A 所属 / 雇用区分 change given a date on the command line (--effective-date), kept in the
+    ledger so that every later run sends it with that date or not at all."""
+
+    employee_code: str
+    field: str  # divisionCode | typeCode
+    value: str  # the attendance code
+    effective_date: dt.date
+    recorded_at: str = ""  # ISO 8601
 
 
 @dataclass

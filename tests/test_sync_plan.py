@@ -87,8 +87,19 @@ CASES = [
     ("a difference in a switched-off field is ignored",
      dict(e=emp(email="new@example.co.jp"), rem=[remote()], book=make_book(off=("メールアドレス",))),
      "unchanged", None, "差分なし"),
-    ("a blank ledger value is never sent as a blank",
-     dict(e=emp(email="", birth_date=None, first_name_kana=""), rem=[remote()]), "unchanged", None, "差分なし"),
+    ("an optional value emptied in the ledger is sent empty (the API clears it)",
+     dict(e=emp(email="", birth_date=None, first_name_kana=""), rem=[remote()]), "update",
+     {"firstNamePhonetics": ["タロウ", ""], "birthDate": ["1990-01-02", ""], "emailAddresses": [["yamada@example.co.jp"], ""]},
+     "更新: 名(カナ)、生年月日、メールアドレス"),
+    ("an emptied hired date is cleared too",
+     dict(e=emp(hired_date=None), rem=[remote()], book=make_book(hired_only=False)), "update",
+     {"hiredDate": ["2020-04-01", ""]}, "入社年月日"),
+    ("a value blank on both sides is not sent",
+     dict(e=emp(email=""), rem=[remote(emailAddresses=None)]), "unchanged", None, "差分なし"),
+    ("an emptied required value is an error row naming it, nothing sent",
+     dict(e=emp(first_name="", gender=""), rem=[remote()]), "error", None, "「名、性別」が台帳で空"),
+    ("an emptied optional value in a switched-off field is not sent",
+     dict(e=emp(email=""), rem=[remote()], book=make_book(off=("メールアドレス",))), "unchanged", None, "差分なし"),
     ("department moved to another mapped division", dict(e=emp(department_code="D02"), rem=[remote()]),
      "update", {"divisionCode": ["100", "200"]}, "所属"),
     ("division from a division with the department's own code",
@@ -97,6 +108,19 @@ CASES = [
      dict(e=emp(department_code="ZZZ"), rem=[remote()], book=make_book(default_division_code="900")),
      "update", {"divisionCode": ["100", "900"]}, "所属"),
     ("unresolved division", dict(e=emp(department_code="ZZZ")), "error", None, "勤怠所属が決まりません"),
+    ("no department: the advice is the default or a 個別設定 row",
+     dict(e=emp(department_code="", department_name="")), "error", None, "「既定の勤怠所属コード」を入力するか"),
+    ("no 社員区分: the advice is the default or a 個別設定 row",
+     dict(e=emp(employee_class="")), "error", None, "「既定の勤怠雇用区分コード」を入力するか"),
+    ("type from a working type with the same name (NFKC, trimmed)",
+     dict(e=emp(employee_class=" パート "), rem=[remote()],
+          book=dataclasses.replace(make_book(), types=())), "update", {"typeCode": ["1", "2"]}, "雇用区分"),
+    ("division from a division with the same name when no row or code matches",
+     dict(e=emp(department_code="D77", department_name="福岡"), rem=[remote()]), "update",
+     {"divisionCode": ["100", "300"]}, "所属"),
+    ("the default deciding a sent division is said in the row",
+     dict(e=emp(department_code="ZZZ"), rem=[remote()], book=make_book(default_division_code="900")),
+     "update", {"divisionCode": ["100", "900"]}, "所属は既定値で決定"),
     ("unresolved employment type", dict(e=emp(employee_class="契約")), "error", None, "勤怠雇用区分が決まりません"),
     ("type from 既定の勤怠雇用区分コード",
      dict(e=emp(employee_class="契約"), rem=[remote()], book=make_book(default_type_code="9")),
@@ -238,11 +262,14 @@ class TestEffectiveDate:
                              options=SyncOptions(full=True))
         assert action.kind == "unchanged"
 
-    def test_update_date_before_this_month_is_sent_as_the_first_of_the_month(self):
+    def test_past_update_date_is_sent_as_entered_with_a_warning(self):
         book = make_book(overrides=(override(division="300", date=dt.date(2026, 10, 15)),))
         action, plan = plan_one(rem=[remote()], book=book)
-        assert action.effective_date == dt.date(2026, 11, 1) and "当月より前" in action.reason
+        assert action.effective_date == dt.date(2026, 10, 15) and "過去の日付" in action.reason
         assert plan.queue == []
+        assert [(p.code, p.employee_code, p.value) for p in plan.problems] == \
+            [("effective-date-past", "00123", "2026-10-15")]
+        assert "締め済みの期間" in plan.problems[0].message
 
     def test_future_resignation_is_queued(self):
         action, plan = plan_one(emp(resignation_date=dt.date(2027, 1, 31)), rem=[remote()])

@@ -60,10 +60,10 @@ DEFECTS = [
     ("override-unknown-type", _set(SHEET_OVERRIDES, "D2", "7"), ("unknown-employment-type", SHEET_OVERRIDES, "D2"), ERROR),
     ("impossible-date", _set(SHEET_OVERRIDES, "E2", "2026-02-30"), ("invalid-date", SHEET_OVERRIDES, "E2"), ERROR),
     ("unreadable-date", _set(SHEET_OVERRIDES, "E2", "来月"), ("invalid-date", SHEET_OVERRIDES, "E2"), ERROR),
-    ("effective-date-before-this-month", _set(SHEET_OVERRIDES, "E2", "2026/03/31"),
+    ("effective-date-in-the-past", _set(SHEET_OVERRIDES, "E2", "2026/03/31"),
      ("effective-date-past", SHEET_OVERRIDES, "E2"), WARNING),
     ("effective-date-over-a-year-ahead", _set(SHEET_OVERRIDES, "E2", dt.datetime(2027, 4, 11)),
-     ("effective-date-far", SHEET_OVERRIDES, "E2"), WARNING),
+     ("effective-date-far", SHEET_OVERRIDES, "E2"), ERROR),
     ("invalid-boolean", _set(SHEET_OVERRIDES, "F2", "たぶん"), ("invalid-boolean", SHEET_OVERRIDES, "F2"), ERROR),
     ("formula-in-code-cell", _set(SHEET_DIVISIONS, "C2", '="1000"'), ("formula-in-cell", SHEET_DIVISIONS, "C2"), ERROR),
     ("time-out-of-range", _set(SHEET_SETTINGS, "B7", "25:00"), ("invalid-setting", SHEET_SETTINGS, "B7"), ERROR),
@@ -127,14 +127,20 @@ def test_did_you_mean_suggests_a_near_code_and_explains_a_name(tmp_path):
 
 
 def test_effective_date_boundaries_are_accepted(tmp_path):
-    for value in (dt.datetime(2026, 4, 1), dt.datetime(2027, 4, 10)):
+    for value in (dt.datetime(2026, 4, 10), dt.datetime(2027, 4, 10)):  # today, one year ahead
         assert problems_of(hr_workbook(tmp_path, _set(SHEET_OVERRIDES, "E2", value))) == []
 
 
-def test_past_effective_date_message_names_the_rule(tmp_path):
-    [p] = problems_of(hr_workbook(tmp_path, _set(SHEET_OVERRIDES, "E2", "2026-03-31")))
-    assert "当月より前への遡り変更を受け付けない" in p.message and "2026-04-01" in p.message
+def test_past_effective_date_is_sent_as_entered_with_a_warning(tmp_path):
+    [p] = problems_of(hr_workbook(tmp_path, _set(SHEET_OVERRIDES, "E2", "2026-04-09")))
+    assert p.severity == WARNING and "入力どおりこの日付で勤怠に送信します" in p.message
+    assert "締め済みの期間" in p.message and "2026-04-09" in p.message
     assert p.employee_code == "000105"
+
+
+def test_effective_date_more_than_a_year_ahead_is_an_error_naming_the_limit(tmp_path):
+    [p] = problems_of(hr_workbook(tmp_path, _set(SHEET_OVERRIDES, "E2", "2027-04-11")))
+    assert p.severity == ERROR and "2027-04-10" in p.message
 
 
 def test_several_email_separators(tmp_path):
@@ -184,9 +190,34 @@ def test_scope_follows_hired_only_and_exclusion(tmp_path):
     assert "1 名" in problems[0].message
 
 
-def test_default_division_resolves_everyone(tmp_path):
+def test_default_division_resolves_everyone_and_says_whom(tmp_path):
     edit = _set(SHEET_SETTINGS, "B8", "1000")
-    assert problems_of(hr_workbook(tmp_path, edit), EMPLOYEES + [_emp("000201")]) == []
+    problems = problems_of(hr_workbook(tmp_path, edit), EMPLOYEES + [_emp("000201"), _emp("000202")])
+    assert [(p.code, p.severity, p.sheet, p.cell) for p in problems] == \
+        [("default-division-used", WARNING, SHEET_SETTINGS, "B8")]
+    message = problems[0].message
+    assert "2 名" in message and "「1000」" in message and "000201, 000202" in message
+
+
+def test_a_blank_type_mapping_falls_to_the_same_name_before_the_default(tmp_path):
+    """The issue's case: 正社員's mapping code blank, default 契約社員 — 正社員 still goes to 「正社員」."""
+    def edit(wb):
+        ws = wb[SHEET_TYPES]
+        row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "正社員")
+        ws.cell(row, 2).value = None
+        _set(SHEET_SETTINGS, "B9", "2")(wb)
+    book = read_workbook(hr_workbook(tmp_path, edit))
+    from etl.workbook.resolve import Resolver
+    resolver = Resolver(book, MASTERS)
+    assert resolver.employment_type(EMPLOYEES[0]) == ("1", "同じ名前")
+    assert [p.code for p in validate_book(book, MASTERS, EMPLOYEES, TODAY)] == []
+
+
+def test_a_class_without_row_code_or_name_is_decided_by_the_default_with_a_warning(tmp_path):
+    employees = EMPLOYEES + [dataclasses.replace(EMPLOYEES[0], code="000301", employee_class="嘱託")]
+    problems = problems_of(hr_workbook(tmp_path, _set(SHEET_SETTINGS, "B9", "2")), employees)
+    assert [(p.code, p.value) for p in problems] == [("default-type-used", "嘱託")]
+    assert "1 名" in problems[0].message and "000301" in problems[0].message
 
 
 def test_problems_come_sorted_by_sheet_and_row(tmp_path):
@@ -204,5 +235,14 @@ def test_validator_is_pure_on_a_book_built_in_code():
     book = MappingBook(path="x.xlsx", settings=WorkbookSettings(auto_import_day=0),
                        divisions=(DivisionMapping("100", "", "9", "", "", Pos(SHEET_DIVISIONS, 2, {"division_code": "C2"})),))
     problems = validate_book(book, MASTERS, [dataclasses.replace(EMPLOYEES[0])], TODAY)
-    assert [(p.code, p.cell) for p in problems] == [("invalid-setting", ""), ("unknown-division", "C2"),
-                                                     ("unresolved-employment-type", "A2")]
+    # 正社員 has no mapping row: the working type with the same name decides
+    assert [(p.code, p.cell) for p in problems] == [("invalid-setting", ""), ("unknown-division", "C2")]
+
+
+def test_no_department_points_to_the_default_or_an_override_not_a_blank_mapping_row(tmp_path):
+    employees = EMPLOYEES + [_emp("000401", dept="")]
+    problems = [p for p in problems_of(hr_workbook(tmp_path), employees) if p.code == "unresolved-division"]
+    assert len(problems) == 1
+    message = problems[0].message
+    assert "既定の勤怠所属コード" in message and "個別設定" in message
+    assert "行 (なければ追加)" not in message

@@ -48,6 +48,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("hired_date", "入社年月日", ("入社日",)),
     Column("resignation_date", "退職年月日", ("退職日",)),
     Column("email", "メールアドレス", ("メール", "email", "e-mail", "mail")),
+    Column("business_last_name_kana", "ビジネスネーム(セイ)",
+           ("ビジネスネーム(姓カナ)", "ビジネスネーム姓(カナ)", "ビジネスネームセイ", "ビジネスネーム(姓フリガナ)")),
+    Column("business_first_name_kana", "ビジネスネーム(メイ)",
+           ("ビジネスネーム(名カナ)", "ビジネスネーム名(カナ)", "ビジネスネームメイ", "ビジネスネーム(名フリガナ)")),
 )
 COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
 DATE_FIELDS = ("birth_date", "hired_date", "resignation_date")
@@ -181,6 +185,7 @@ def _converters() -> dict[str, Callable]:
     dates = _date_parser()
     out = {f: clean_text for f in EMPLOYEE_FIELDS}
     out.update(code=_code, department_code=_as_code, last_name_kana=_kana, first_name_kana=_kana,
+               business_last_name_kana=_kana, business_first_name_kana=_kana,
                gender=_gender, email=_email, **dict.fromkeys(DATE_FIELDS, dates))
     for c in COLUMNS:
         if c.required:

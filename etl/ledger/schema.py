@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -48,6 +48,8 @@ employees = sa.Table(
     sa.Column("hired_date", sa.Date, nullable=True),
     sa.Column("resignation_date", sa.Date, nullable=True),
     _text("email"),  # several separated by ';'
+    _text("business_last_name_kana"),  # ビジネスネーム(セイ) (schema version 2)
+    _text("business_first_name_kana"),  # ビジネスネーム(メイ)
 )
 
 attendance_links = sa.Table(
@@ -56,6 +58,17 @@ attendance_links = sa.Table(
     sa.Column("employee_key", sa.String, nullable=False, index=True),  # 従業員識別キー (attendance side)
     _text("fingerprint"),  # Employee.fingerprint() when last synced
     _text("synced_at"),  # ISO 8601 (+09:00)
+)
+
+# A 所属 / 雇用区分 change given a date on the command line (--effective-date): every later run sends
+# that change with that date or not at all (etl/sync/pending.py), until the attendance side shows it.
+pending_changes = sa.Table(
+    "pending_changes", metadata,
+    sa.Column("employee_code", sa.String, primary_key=True),  # 従業員番号
+    sa.Column("field", sa.String, primary_key=True),  # divisionCode | typeCode
+    sa.Column("value", sa.String, nullable=False),  # the attendance code to send
+    sa.Column("effective_date", sa.Date, nullable=False),  # updateDate
+    _text("recorded_at"),  # ISO 8601 (+09:00)
 )
 
 MONTHLY_MINUTES = (
@@ -97,4 +110,10 @@ runs = sa.Table(
 MONTHLY_COLUMNS = tuple(c.name for c in monthly_attendance.columns)
 
 # version n → function(connection) that upgrades it to n + 1
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
+def _business_name_kana(conn: sa.Connection) -> None:
+    """1 → 2: the business-name kana columns (pending_changes is created by create_all)."""
+    for name in ("business_last_name_kana", "business_first_name_kana"):
+        conn.exec_driver_sql(f"ALTER TABLE employees ADD COLUMN {name} VARCHAR NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _business_name_kana}

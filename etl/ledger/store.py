@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from etl.errors import UsageError
 from etl.fileio import private_dir
 from etl.ledger import schema as t
-from etl.records import EMPLOYEE_FIELDS, Employee, Link
+from etl.records import EMPLOYEE_FIELDS, Employee, Link, PendingChange
 
 _ENGINES: dict[str, sa.Engine] = {}
 _READY: set[str] = set()
@@ -260,6 +260,30 @@ class Ledger:
                                      employee_key=sa.bindparam("employee_key"),
                                      fingerprint=sa.bindparam("fingerprint"),
                                      synced_at=sa.bindparam("synced_at")), old)
+
+    # --- pending dated changes (--effective-date) -----------------------------------------
+    def pending_changes(self) -> dict[tuple[str, str], PendingChange]:
+        """(employee code, field) → the dated change every run must send with its date."""
+        c = t.pending_changes.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.employee_code, c.field, c.value, c.effective_date,
+                                          c.recorded_at)).all()
+        return {(r[0], r[1]): PendingChange(r[0], r[1], r[2], _as_date(r[3]), r[4]) for r in sorted(rows)}
+
+    def update_pending(self, save: list[PendingChange], drop: list[tuple[str, str]]) -> None:
+        """Store (replace) ``save`` and delete ``drop`` ((code, field) pairs), in one transaction."""
+        if not save and not drop:
+            return
+        table = t.pending_changes
+        c = table.c
+        gone = {(p.employee_code, p.field) for p in save} | set(drop)
+        with self.engine.begin() as conn:
+            for code, name in sorted(gone):
+                conn.execute(sa.delete(table).where(c.employee_code == code, c.field == name))
+            if save:
+                conn.execute(sa.insert(table), [
+                    {"employee_code": p.employee_code, "field": p.field, "value": p.value,
+                     "effective_date": p.effective_date, "recorded_at": _iso(p.recorded_at)} for p in save])
 
     # --- monthly attendance ------------------------------------------------------------
     def upsert_monthly(self, month: str, records: list[dict]) -> int:

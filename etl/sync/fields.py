@@ -3,7 +3,9 @@
 The ledger's ``Employee`` becomes the API's employee JSON (``desired_fields``) and back
 (``employee_from_remote``). Values are compared in one normal form: strings, dates as
 ``YYYY-MM-DD``, e-mail addresses as a list. A blank ledger value is left out of the desired
-fields, so it is never sent (a field sent as "" becomes NULL on the attendance side).
+fields; the plan then sends an optional field ("" clears it: the API sets NULL) when the attendance
+side still has a value (``CLEARABLE``), and refuses to touch an employee whose required field was
+emptied (``REQUIRED_ON_UPDATE``). A kana withheld (``withheld_kana``) is neither sent nor cleared.
 """
 from __future__ import annotations
 
@@ -27,6 +29,15 @@ ADDITIONAL_FIELDS = ("lastNamePhonetics", "firstNamePhonetics", "hiredDate", "bi
 LABELS = {api: label for label, (api, _) in SYNC_FIELDS.items()} | {"divisionCode": "所属",
                                                                     "typeCode": "雇用区分"}
 DATED_FIELDS = ("divisionCode", "typeCode")  # changes that take effect on the 異動日 (updateDate)
+# emptied in the ledger → sent as "" (the API clears an item present and empty: KOT_API.md §2.2)
+CLEARABLE = ("lastNamePhonetics", "firstNamePhonetics", "birthDate", "hiredDate", "resignationDate",
+             "emailAddresses")
+# emptied in the ledger → an error row, nothing sent for that employee (the API requires them)
+REQUIRED_ON_UPDATE = ("lastName", "firstName", "gender", "divisionCode", "typeCode")
+# the business-name kana columns behind the API's kana fields (labels for the warning)
+# API kana field → (business name attribute, its kana attribute, the kana column's label)
+BUSINESS_KANA = {"lastNamePhonetics": ("business_last_name", "business_last_name_kana", "ビジネスネーム(セイ)"),
+                 "firstNamePhonetics": ("business_first_name", "business_first_name_kana", "ビジネスネーム(メイ)")}
 
 
 
@@ -66,22 +77,40 @@ def katakana(text: str) -> str:
     return to_katakana(text)
 
 
+def uses_business_name(emp: Employee, business_name: bool) -> bool:
+    """ビジネスネームを姓名として連携 is on and the employee has a business name."""
+    return business_name and bool(emp.business_last_name or emp.business_first_name)
+
+
+def withheld_kana(emp: Employee, business_name: bool) -> tuple[str, ...]:
+    """Kana fields not sent because the business name is sent and its kana is blank (a warning)."""
+    if not uses_business_name(emp, business_name):
+        return ()
+    return tuple(f for f, (name, kana, _) in BUSINESS_KANA.items()
+                 if getattr(emp, name) and not getattr(emp, kana))
+
+
 def desired_fields(emp: Employee, division: str | None, type_code: str | None,
                    business_name: bool) -> dict[str, Any]:
-    """Every non-blank API value the ledger holds for ``emp`` (before the 連携項目 toggles)."""
+    """Every non-blank API value the ledger holds for ``emp`` (before the 連携項目 toggles).
+
+    A business name sent as the name carries its own kana (none when that is blank)."""
     last, first = emp.last_name, emp.first_name
-    if business_name and (emp.business_last_name or emp.business_first_name):
-        last = emp.business_last_name or last
-        first = emp.business_first_name or first
+    last_kana, first_kana = emp.last_name_kana, emp.first_name_kana
+    if uses_business_name(emp, business_name):
+        if emp.business_last_name:
+            last, last_kana = emp.business_last_name, emp.business_last_name_kana
+        if emp.business_first_name:
+            first, first_kana = emp.business_first_name, emp.business_first_name_kana
     out: dict[str, Any] = {"code": emp.code}
     if last:
         out["lastName"] = last
     if first:
         out["firstName"] = first
-    if emp.last_name_kana:
-        out["lastNamePhonetics"] = katakana(emp.last_name_kana)
-    if emp.first_name_kana:
-        out["firstNamePhonetics"] = katakana(emp.first_name_kana)
+    if last_kana:
+        out["lastNamePhonetics"] = katakana(last_kana)
+    if first_kana:
+        out["firstNamePhonetics"] = katakana(first_kana)
     if division:
         out["divisionCode"] = division
     if type_code:

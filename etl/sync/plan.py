@@ -8,6 +8,12 @@ Incremental propagation: without ``full``, an employee whose sync fingerprint eq
 stored with its link at the last successful sync (and whose key is still on the attendance side)
 is "unchanged" without being compared. Everything else — changed, never synced, failed last
 time — is compared field by field.
+
+A value emptied in the ledger: an optional field is sent as "" (the API clears it), a required
+one makes the employee an error row (nothing sent). The 異動日 (updateDate) of a 所属 / 雇用区分
+change is the 個別設定's, else --effective-date's, else that of the employee's pending change
+(stored in the ledger when --effective-date was given, ``PendingChange``) whose value is the one
+being sent, else today; it is sent as entered, also when it lies in the past (with a warning).
 """
 from __future__ import annotations
 
@@ -18,20 +24,24 @@ from typing import Any
 
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.records import Employee, Masters
+from etl.records import Employee, Masters, PendingChange
 from etl.sync.fields import (
     API_FIELDS,
+    BUSINESS_KANA,
+    CLEARABLE,
     DATED_FIELDS,
     LABELS,
     REQUIRED_ON_CREATE,
+    REQUIRED_ON_UPDATE,
     FieldRules,
     context_digest,
     desired_fields,
     remote_value,
     sync_fingerprint,
+    withheld_kana,
 )
 from etl.workbook.model import MappingBook
-from etl.workbook.resolve import Resolver
+from etl.workbook.resolve import FROM_DEFAULT_DIVISION, FROM_DEFAULT_TYPE, Resolver, unresolved_hint
 
 MODES = ("all", "new", "update")
 WRITE_KINDS = ("create", "update", "retire")
@@ -86,6 +96,10 @@ class Plan:
     actions: list[Action]
     today: dt.date
     queue: list[dict[str, Any]] = field(default_factory=list)  # future-dated changes
+    problems: list[Problem] = field(default_factory=list)  # warnings for the report
+    # the ledger's pending dated changes to store / delete ((code, field)) before anything is sent
+    pending_save: list[PendingChange] = field(default_factory=list)
+    pending_drop: list[tuple[str, str]] = field(default_factory=list)
 
     def writes(self) -> list[Action]:
         return [a for a in self.actions if a.kind in WRITE_KINDS]
@@ -118,15 +132,17 @@ def plan_context(book: MappingBook, masters: Masters, rules: FieldRules, resolve
 
 def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
               remote: list[dict[str, Any]], links: Mapping[str, Any], options: SyncOptions,
-              today: dt.date, *, remote_as_of: Mapping[dt.date, list[dict[str, Any]]] | None = None
-              ) -> Plan:
+              today: dt.date, *, remote_as_of: Mapping[dt.date, list[dict[str, Any]]] | None = None,
+              pending: Mapping[tuple[str, str], PendingChange] | None = None) -> Plan:
     """One action per ledger employee (plus an error per selected code the ledger lacks).
 
     ``remote`` is GET /employees?includeResigner=true as of today; ``remote_as_of`` optionally
     holds the same list as of future 異動日, against which employees with that date are compared
-    (so a transfer already scheduled on the attendance side is not sent again).
+    (so a transfer already scheduled on the attendance side is not sent again). ``pending`` is
+    ``Ledger.pending_changes()``; the plan says which of them to store and drop
+    (``Plan.pending_save`` / ``pending_drop``: the caller writes them before sending, not on a dry run).
     """
-    planner = _Planner(book, masters, remote, links, options, today, remote_as_of or {})
+    planner = _Planner(book, masters, remote, links, options, today, remote_as_of or {}, pending or {})
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
     if options.selection is not None:
@@ -134,13 +150,15 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
         for code in sorted(options.selection - known):
             p = Problem.of("selection-unknown-employee", employee_code=code, value=code)
             actions.append(Action(code, "", "error", p.message, problem=p))
-    return Plan(actions=actions, today=today, queue=planner.queue)
+    planner.drop_live_pending()
+    return Plan(actions=actions, today=today, queue=planner.queue, problems=planner.problems,
+                pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)))
 
 
 class _Planner:
     """Per-book lookups computed once; ``one`` is then cheap per employee."""
 
-    def __init__(self, book, masters, remote, links, options, today, remote_as_of):
+    def __init__(self, book, masters, remote, links, options, today, remote_as_of, pending):
         self.rules = FieldRules.from_book(book)
         self.resolver = Resolver(book, masters)
         self.overrides = override_values(book, self.resolver.overrides)
@@ -157,6 +175,18 @@ class _Planner:
         self.update_fields = tuple(f for f in API_FIELDS if f in self.rules.on_update())
         self.create_all = self.create_fields == API_FIELDS  # every field on: the body is ``desired`` as is
         self.queue: list[dict[str, Any]] = []
+        self.problems: list[Problem] = []
+        self.pending = pending
+        self.pending_codes = {code for code, _ in pending}
+        self.pending_save: list[PendingChange] = []
+        self.pending_drop: list[tuple[str, str]] = []
+
+    def drop_live_pending(self) -> None:
+        """A pending change whose date has come and that the attendance side shows is done."""
+        for (code, name), p in self.pending.items():
+            rec = self.remote.get(code)
+            if p.effective_date <= self.today and rec is not None and rec.get(name) == p.value:
+                self.pending_drop.append((code, name))
 
     def one(self, emp: Employee) -> Action:
         code, opts = emp.code, self.options
@@ -187,25 +217,72 @@ class _Planner:
             fingerprint = sync_fingerprint(*source)
             if link.fingerprint == fingerprint:
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key=key)
-        division, _ = self.resolver.division(emp)
+        division, division_from = self.resolver.division(emp)
         if division is None:
             p = Problem.of("employee-division-unresolved", employee_code=code,
-                           value=emp.department_code or "(空欄)")
+                           value=emp.department_code or "(空欄)",
+                           hint=unresolved_hint("division", emp.department_code))
             return Action(code, name, "error", p.message, problem=p)
-        type_code, _ = self.resolver.employment_type(emp)
+        type_code, type_from = self.resolver.employment_type(emp)
         if type_code is None:
             p = Problem.of("employee-type-unresolved", employee_code=code,
-                           value=emp.employee_class or "(空欄)")
+                           value=emp.employee_class or "(空欄)",
+                           hint=unresolved_hint("type", emp.employee_class))
             return Action(code, name, "error", p.message, problem=p)
         desired = desired_fields(emp, division, type_code, self.rules.business_name)
+        withheld = withheld_kana(emp, self.rules.business_name)
+        if withheld:
+            self._warn_withheld(emp, withheld, self.create_fields if rec is None else self.update_fields)
+        defaults = [label for label, used in (("所属", division_from == FROM_DEFAULT_DIVISION),
+                                               ("雇用区分", type_from == FROM_DEFAULT_TYPE)) if used]
         if rec is None:
-            return self._create(emp, name, desired, source)
-        effective = (override[2] if override is not None and override[2] else None) \
-            or opts.effective_date or self.today
+            return self._noted(self._create(emp, name, desired, source), defaults)
+        dates = self._dates(code, desired, override)
+        effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
         view = rec
         if effective > self.today:
             view = self.future.get(effective, {}).get(code, rec)
-        return self._compare(emp, name, key, desired, view, effective, source, fingerprint, link)
+        action = self._compare(emp, name, key, desired, view, dates, source, fingerprint, link, withheld)
+        return self._noted(action, defaults)
+
+    def _dates(self, code: str, desired: dict, override: tuple | None) -> dict[str, dt.date | None]:
+        """Dated field → its 異動日 when it is sent: 個別設定, --effective-date, the pending change
+        for that value, else None (today). A pending change for another value is dropped (warning)."""
+        fixed = (override[2] if override is not None and override[2] else None) or self.options.effective_date
+        out: dict[str, dt.date | None] = dict.fromkeys(DATED_FIELDS, fixed)
+        if code not in self.pending_codes:
+            return out
+        for f in DATED_FIELDS:
+            p = self.pending.get((code, f))
+            if p is None:
+                continue
+            if fixed is not None:
+                if override is not None and override[2]:
+                    self.pending_drop.append((code, f))  # the 個別設定's 異動日 decides from now on
+            elif desired.get(f) == p.value:
+                out[f] = p.effective_date
+            else:
+                self.pending_drop.append((code, f))
+                self.problems.append(Problem.of(
+                    "pending-change-superseded", employee_code=code, value=p.value, field=LABELS[f],
+                    date=p.effective_date.isoformat()))
+        return out
+
+    def _warn_withheld(self, emp: Employee, withheld: tuple[str, ...], sent: tuple[str, ...]) -> None:
+        for f in withheld:
+            if f in sent:
+                self.problems.append(Problem.of("business-kana-missing", employee_code=emp.code,
+                                                value=BUSINESS_KANA[f][2], field=LABELS[f]))
+
+    @staticmethod
+    def _noted(action: Action, defaults: list[str]) -> Action:
+        """Say in the row when a default decided a 所属 / 雇用区分 that is sent."""
+        sent = action.body or {}
+        notes = [label for label, f in (("所属", "divisionCode"), ("雇用区分", "typeCode"))
+                 if label in defaults and f in sent]
+        if notes and action.writes:
+            action.reason += f" ({'・'.join(notes)}は既定値で決定)"
+        return action
 
     def _create(self, emp: Employee, name: str, desired: dict, source: tuple) -> Action:
         for f in REQUIRED_ON_CREATE:
@@ -216,9 +293,10 @@ class _Planner:
         self._queue_resignation(emp, name, body, None)
         return Action(emp.code, name, "create", "新規登録", body=body, source=source)
 
-    def _compare(self, emp, name, key, desired, view, effective, source, fingerprint, link) -> Action:
+    def _compare(self, emp, name, key, desired, view, dates, source, fingerprint, link, withheld) -> Action:
         body: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
+        cleared: list[str] = []
         remote_get = view.get
         for f in self.update_fields:
             new = desired.get(f)
@@ -227,14 +305,21 @@ class _Planner:
                 continue
             old = remote_value(view, f)
             if new is None:
-                # a blank ledger value is not sent, except a withdrawn 退職年月日 (reinstatement)
-                if f == "resignationDate" and old is not None:
+                if old is None or f in withheld:
+                    continue
+                if f in CLEARABLE:  # emptied in the ledger: "" clears it on the attendance side
                     body[f] = ""
                     changes[f] = [old, ""]
+                elif f in REQUIRED_ON_UPDATE:
+                    cleared.append(f)
                 continue
             if new != old:
                 body[f] = new
                 changes[f] = [old, new]
+        if cleared:
+            p = Problem.of("employee-required-cleared", employee_code=emp.code,
+                           value="、".join(LABELS[f] for f in cleared))
+            return Action(emp.code, name, "error", p.message, key=key, problem=p)
         if not body:
             # with --full the fingerprint is not computed for a current link (the 50,000-row
             # budget); a changed one is then refreshed by the next incremental run
@@ -242,7 +327,19 @@ class _Planner:
                      or (fingerprint and link.fingerprint != fingerprint))
             return Action(emp.code, name, "unchanged", "差分なし", key=key, link=stale,
                           source=source, fp=fingerprint)
-        dated = any(f in body for f in DATED_FIELDS)
+        sent_dates = {dates[f] or self.today for f in DATED_FIELDS if f in body}
+        if len(sent_dates) > 1:
+            shown = "、".join(f"{LABELS[f]} {(dates[f] or self.today):%Y-%m-%d}" for f in DATED_FIELDS if f in body)
+            p = Problem.of("pending-dates-differ", employee_code=emp.code, value=shown)
+            return Action(emp.code, name, "error", p.message, key=key, problem=p)
+        dated = bool(sent_dates)
+        effective = sent_dates.pop() if dated else self.today
+        override = source[2]
+        from_option = self.options.effective_date is not None and not (override is not None and override[2])
+        if dated and from_option:  # kept in the ledger: later runs send it with this date or not at all
+            stamp = self.today.isoformat()
+            self.pending_save.extend(PendingChange(emp.code, f, body[f], effective, stamp)
+                                     for f in DATED_FIELDS if f in body)
         if dated and effective > self.today:
             for f in DATED_FIELDS:
                 if f in body:
@@ -255,10 +352,11 @@ class _Planner:
                 reason += f": {labels}"
         else:
             kind, reason = "update", f"更新: {labels}"
-        if dated and effective < self.month_start:
-            # the attendance side refuses an updateDate before this month: the earliest it takes
-            reason += f" (異動日 {effective:%Y-%m-%d} は当月より前のため {self.month_start:%Y-%m-%d} で送信)"
-            effective = self.month_start
+        if dated and effective < self.today:
+            # sent as HR entered it: closed periods on the attendance side may change
+            reason += f" (異動日 {effective:%Y-%m-%d}: 過去の日付)"
+            self.problems.append(Problem.of("effective-date-past", employee_code=emp.code,
+                                            value=effective.isoformat()))
         elif dated:
             reason += f" (異動日 {effective:%Y-%m-%d})"
         return Action(emp.code, name, kind, reason, key=key, body=body, changes=changes,

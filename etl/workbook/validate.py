@@ -25,7 +25,13 @@ from etl.workbook.model import (
     TEMPLATE_VERSION,
     MappingBook,
 )
-from etl.workbook.resolve import Resolver
+from etl.workbook.resolve import (
+    FROM_DEFAULT_DIVISION,
+    FROM_DEFAULT_TYPE,
+    Resolver,
+    department_label,
+    unresolved_hint,
+)
 from etl.workbook.suggest import Suggest
 
 SHEET_ORDER = {s: i for i, s in enumerate(
@@ -162,7 +168,6 @@ class _Checks:
     def overrides(self) -> None:
         divisions, types = self.masters.divisions, self.masters.working_types
         ledger = self.ledger_codes
-        first = self.today.replace(day=1)
         far = _add_year(self.today)
         seen: dict[str, tuple[tuple, str]] = {}
         for o in self.book.overrides:
@@ -174,9 +179,9 @@ class _Checks:
                 self.add("unknown-employment-type", sheet=pos.sheet, cell=pos.cell("type_code"), value=o.type_code,
                          employee_code=o.employee_code, hint=self.types_hint.hint(o.type_code))
             if o.effective_date is not None:
-                if o.effective_date < first:
+                if o.effective_date < self.today:
                     self.add("effective-date-past", sheet=pos.sheet, cell=pos.cell("effective_date"),
-                             employee_code=o.employee_code, value=o.effective_date.isoformat(), limit=first.isoformat())
+                             employee_code=o.employee_code, value=o.effective_date.isoformat())
                 elif o.effective_date > far:
                     self.add("effective-date-far", sheet=pos.sheet, cell=pos.cell("effective_date"),
                              employee_code=o.employee_code, value=o.effective_date.isoformat(), limit=far.isoformat())
@@ -223,20 +228,35 @@ class _Checks:
         today = self.today
         no_division: Counter[str] = Counter()
         no_type: Counter[str] = Counter()
+        default_division: dict[str, list[str]] = {}
+        default_type: dict[str, list[str]] = {}
         for e in self.employees:
             if not e.is_active(today) or (hired_only and e.hired_date is None):
                 continue
             o = overrides.get(e.code)
             if o is not None and o.exclude:
                 continue
-            if resolver.division(e)[0] is None:
+            division, division_from = resolver.division(e)
+            if division is None:
                 no_division[e.department_code] += 1
-            if resolver.employment_type(e)[0] is None:
+            elif division_from == FROM_DEFAULT_DIVISION:
+                default_division.setdefault(department_label(e), []).append(e.code)
+            type_code, type_from = resolver.employment_type(e)
+            if type_code is None:
                 no_type[e.employee_class] += 1
+            elif type_from == FROM_DEFAULT_TYPE:
+                default_type.setdefault(e.employee_class or "(空欄)", []).append(e.code)
         self._report_unresolved("unresolved-division", no_division, self.book.divisions, SHEET_DIVISIONS,
                                 "department_code", "division_code", self.department_names)
         self._report_unresolved("unresolved-employment-type", no_type, self.book.types, SHEET_TYPES,
                                 "employee_class", "type_code", {})
+        settings = self.book.settings
+        for code, decided, target, key in (
+                ("default-division-used", default_division, settings.default_division_code, "default_division_code"),
+                ("default-type-used", default_type, settings.default_type_code, "default_type_code")):
+            for value, codes in sorted(decided.items()):
+                self.add(code, sheet=SHEET_SETTINGS, cell=settings.cells.get(key, ""), value=value,
+                         count=len(codes), target=target, employees=employee_list(codes))
 
     def _report_unresolved(self, code: str, counts: Counter[str], rows: tuple, sheet: str, key_attr: str,
                            target_attr: str, names: dict[str, str]) -> None:
@@ -267,7 +287,15 @@ class _Checks:
             shown = key or "(空欄)"
             if names.get(key):
                 shown = f"{key} ({names[key]})"
-            self.add(code, sheet=sheet, cell=cell, value=shown, count=counts[key])
+            hint = unresolved_hint("division" if sheet == SHEET_DIVISIONS else "type", key)
+            self.add(code, sheet=sheet, cell=cell, value=shown, count=counts[key], hint=hint)
+
+
+def employee_list(codes: list[str], limit: int = 20) -> str:
+    """「従業員 A, B, C 他 N 名」: the employees a warning is about, by code."""
+    shown = ", ".join(codes[:limit])
+    rest = len(codes) - limit
+    return f"従業員 {shown}" + (f" 他 {rest} 名" if rest > 0 else "")
 
 
 def _add_year(day: dt.date) -> dt.date:
