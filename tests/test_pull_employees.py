@@ -28,22 +28,33 @@ def test_pull_in_chunks_of_1000_over_2500_then_sync_is_a_no_op(big):
     assert set(ledger) == set(remote)
     links = h.ledger.links()
     assert {c: link.key for c, link in links.items()} == {c: e["key"] for c, e in remote.items()}
-    # mapped back through the workbook: 1100 → D10, 2100 → D20; others keep the division code
+    # mapped back through the workbook: 1100 → D10, 2100 → D20; an attendance code with no way
+    # back is not written into the ledger as if it were a ledger value (left empty, warned)
+    mapped = set()
     for code, e in remote.items():
-        expected = {"1100": "D10", "2100": "D20"}.get(e["divisionCode"], e["divisionCode"])
-        assert ledger[code].department_code == expected
-        assert ledger[code].employee_class == {"1": "正社員", "3": "パート"}.get(e["typeCode"], e["typeCode"])
-    codes = {p["code"] for p in run.result["problems"]}
-    assert codes == {"pull-unmapped-division", "pull-unmapped-type"}
+        department = {"1100": "D10", "2100": "D20"}.get(e["divisionCode"], "")
+        employee_class = {"1": "正社員", "3": "パート"}.get(e["typeCode"], "")
+        assert (ledger[code].department_code, ledger[code].employee_class) == (department, employee_class)
+        if department and employee_class:
+            mapped.add(code)
+    warned = {(p["code"], p["employee_code"]) for p in run.result["problems"]}
+    assert {c for _, c in warned} == set(remote) - mapped
+    assert {c for c, _ in warned} == {"pull-unmapped-division", "pull-unmapped-type"}
 
     h.sandbox.reset_counts()
     again = h.pull("--limit", "1000")
     assert again.code == 0 and again.result["counts"]["total"] == 0
 
-    # what was pulled round-trips: the sync sends nothing
+    # those left without a 部署 / 社員区分 stop the sync at validation until HR decides (never a
+    # silent move to another 所属); with defaults set, what was pulled round-trips: nothing sent
     sync = h.sync()
+    assert sync.code == 3 and h.sandbox.writes() == 0
+    assert "既定の勤怠所属コード" in sync.err
+    h.settings({"既定の勤怠所属コード": "1100", "既定の勤怠雇用区分コード": "1"})
+    sync = h.sync("--dry-run")
     assert sync.code == 0, sync.err
-    assert h.sandbox.writes() == 0 and sync.counts["unchanged"] == 2500
+    assert sync.counts["unchanged"] == len(mapped) and h.sandbox.writes() == 0
+    assert {p["code"] for p in sync.result["problems"]} >= {"default-division-used"}
 
 
 def test_chunks_are_at_most_the_limit(tmp_path, make_sandbox):

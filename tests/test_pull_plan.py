@@ -28,9 +28,12 @@ def pull(remote, employees=(), *, book=None, links=None, update_existing=False):
     (rec(), "D01", "正社員", []),
     (rec(divisionCode="200", typeCode="2"), "D02", "パート", []),
     (rec(divisionCode="D09"), "D09", "正社員", []),  # no mapping row, but the ledger has that department
-    (rec(divisionCode="300", divisionName="福岡"), "300", "正社員", ["pull-unmapped-division"]),
-    (rec(typeCode="9", typeName="既定"), "D01", "9", ["pull-unmapped-type"]),
-], ids=["mapped", "mapped-other", "same-code-department", "unmapped-division", "unmapped-type"])
+    (rec(divisionCode="300", divisionName="福岡"), "", "正社員", ["pull-unmapped-division"]),
+    (rec(typeCode="9", typeName="既定"), "D01", "", ["pull-unmapped-type"]),
+    (rec(divisionCode="300", divisionName="営業部"), "D02", "正社員", []),  # a department with the same name
+    (rec(typeCode="7", typeName=" パート "), "D01", "パート", []),  # a 社員区分 with the same name
+], ids=["mapped", "mapped-other", "same-code-department", "unmapped-division-left-empty",
+        "unmapped-type-left-empty", "same-name-department", "same-name-class"])
 def test_new_employee_is_mapped_back(record, department, employee_class, warnings):
     plan = pull([record])
     (item,) = plan.items
@@ -41,9 +44,18 @@ def test_new_employee_is_mapped_back(record, department, employee_class, warning
     assert plan.links == [Link("00123", "k-00123", "", "")]
 
 
-def test_an_unmapped_division_is_reported_once():
-    plan = pull([rec(code=f"C{i:03d}", key=f"k{i}", divisionCode="300") for i in range(5)])
-    assert [p.code for p in plan.problems] == ["pull-unmapped-division"]
+def test_an_unmapped_division_is_reported_per_employee_with_code_and_name():
+    plan = pull([rec(code=f"C{i:03d}", key=f"k{i}", divisionCode="900", divisionName="出向")
+                 for i in range(3)])
+    assert [(p.code, p.employee_code, p.value) for p in plan.problems] == [
+        ("pull-unmapped-division", f"C{i:03d}", "900 出向") for i in range(3)]
+    assert {i.employee.department_code for i in plan.items} == {""}
+    assert "書き込みませんでした" in plan.problems[0].message
+
+
+def test_a_refresh_never_writes_an_unmapped_attendance_code_into_the_ledger():
+    (item,) = pull([rec(divisionCode="900", divisionName="出向", typeCode="9")], [BASE], update_existing=True).items
+    assert "department_code" not in item.changes and "employee_class" not in item.changes
 
 
 def test_existing_employee_is_left_alone_by_default():

@@ -25,9 +25,10 @@ def remote(**kw) -> dict[str, Any]:
 
 
 def plan_one(e: Employee = BASE, *, book: MappingBook | None = None, rem: list | None = None,
-             links: dict | None = None, options: SyncOptions | None = None, remote_as_of=None):
+             links: dict | None = None, options: SyncOptions | None = None, remote_as_of=None,
+             pending=None):
     plan = plan_sync([e], book or make_book(), MASTERS, [] if rem is None else rem, links or {},
-                     options or SyncOptions(), TODAY, remote_as_of=remote_as_of)
+                     options or SyncOptions(), TODAY, remote_as_of=remote_as_of, pending=pending)
     return plan.actions[0], plan
 
 
@@ -283,3 +284,77 @@ def test_counts_and_writes():
     plan = plan_sync(employees, make_book(), MASTERS, rem, {}, SyncOptions(), TODAY)
     assert plan.counts() == {"create": 3, "update": 1, "retire": 0, "unchanged": 1, "skip": 0, "error": 1}
     assert [a.code for a in plan.writes()] == ["E0001", "E0002", "E0003", "E0004"]
+
+
+class TestPendingChange:
+    """--effective-date is kept in the ledger: later runs send that change with that date or not at all."""
+
+    DATE = dt.date(2027, 1, 1)
+
+    def pending(self, value="200", name="divisionCode", date=None):
+        from etl.records import PendingChange
+        return {("00123", name): PendingChange("00123", name, value, date or self.DATE)}
+
+    def test_option_date_is_stored_as_a_pending_change(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()],
+                                options=SyncOptions(effective_date=self.DATE))
+        assert action.effective_date == self.DATE
+        assert [(p.employee_code, p.field, p.value, p.effective_date) for p in plan.pending_save] == \
+            [("00123", "divisionCode", "200", self.DATE)]
+
+    def test_a_later_run_without_the_option_sends_the_pending_date(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(),
+                                options=SyncOptions(full=True))
+        assert action.kind == "update" and action.effective_date == self.DATE
+        assert plan.pending_save == [] and plan.pending_drop == []
+
+    def test_already_scheduled_remotely_nothing_is_sent(self):
+        action, _ = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(),
+                             remote_as_of={self.DATE: [remote(divisionCode="200")]}, options=SyncOptions(full=True))
+        assert action.kind == "unchanged"
+
+    def test_a_ledger_change_to_another_value_drops_it_with_a_warning(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(value="300"))
+        assert action.effective_date == TODAY
+        assert plan.pending_drop == [("00123", "divisionCode")]
+        assert [p.code for p in plan.problems] == ["pending-change-superseded"]
+
+    def test_done_once_its_date_has_come_and_the_attendance_side_shows_it(self):
+        _, plan = plan_one(emp(department_code="D02"), rem=[remote(divisionCode="200")],
+                           pending=self.pending(date=dt.date(2026, 11, 1)))
+        assert plan.pending_drop == [("00123", "divisionCode")]
+
+    def test_division_and_type_due_on_different_dates_is_an_error_row(self):
+        action, _ = plan_one(emp(department_code="D02", employee_class="パート"), rem=[remote()],
+                             pending=self.pending())
+        assert action.kind == "error" and "所属 2027-01-01、雇用区分 2026-11-26" in action.reason
+
+    def test_override_date_wins_and_drops_the_pending_change(self):
+        book = make_book(overrides=(override(division="200", date=dt.date(2026, 12, 1)),))
+        action, plan = plan_one(rem=[remote()], pending=self.pending(), book=book)
+        assert action.effective_date == dt.date(2026, 12, 1) and plan.pending_save == []
+        assert plan.pending_drop == [("00123", "divisionCode")]
+
+
+class TestBusinessNameKana:
+    def test_business_kana_is_sent_with_the_business_name(self):
+        e = emp(business_last_name="鈴木", business_first_name="花", business_last_name_kana="すずき",
+                business_first_name_kana="ﾊﾅ")
+        action, plan = plan_one(e, rem=[remote()], book=make_book(business_name_as_name=True))
+        assert action.changes == {"lastName": ["山田", "鈴木"], "firstName": ["太郎", "花"],
+                                  "lastNamePhonetics": ["ヤマダ", "スズキ"], "firstNamePhonetics": ["タロウ", "ハナ"]}
+        assert plan.problems == []
+
+    def test_blank_business_kana_is_not_sent_and_is_warned(self):
+        e = emp(business_last_name="鈴木", business_first_name="花", business_last_name_kana="スズキ")
+        action, plan = plan_one(e, rem=[remote()], book=make_book(business_name_as_name=True))
+        assert action.changes == {"lastName": ["山田", "鈴木"], "firstName": ["太郎", "花"],
+                                  "lastNamePhonetics": ["ヤマダ", "スズキ"]}  # the legal 名(カナ) is neither sent nor cleared
+        assert [(p.code, p.employee_code) for p in plan.problems] == [("business-kana-missing", "00123")]
+        assert "ビジネスネーム(メイ)" in plan.problems[0].message
+
+    def test_on_create_the_blank_business_kana_is_left_out(self):
+        e = emp(business_last_name="鈴木", business_last_name_kana="スズキ")
+        action, plan = plan_one(e, book=make_book(business_name_as_name=True))
+        assert action.body["lastNamePhonetics"] == "スズキ" and action.body["firstNamePhonetics"] == "タロウ"
+        assert plan.problems == []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +46,10 @@ class PullPlan:
 
 
 class _BackMapper:
-    """division → department and type → class, from the workbook's mappings reversed."""
+    """division → department and type → class: the workbook's mapping rows reversed, else a ledger
+    department / class with the same code, else with the same name (NFKC, trimmed; unique). An
+    attendance code none of these reaches is never written into the ledger as if it were a ledger
+    value: the field is left as it is (empty for a new employee) and a warning names it."""
 
     def __init__(self, book: MappingBook, departments: dict[str, str], classes: Iterable[str]):
         self.departments = departments
@@ -54,35 +59,49 @@ class _BackMapper:
             if m.department_code and m.division_code:
                 self.division_to_department.setdefault(
                     m.division_code, (m.department_code, m.department_name or departments.get(m.department_code, "")))
-        self.warned: set[tuple[str, str]] = set()  # one warning per unmapped code
         self.type_to_class: dict[str, str] = {}
         for m in book.types:
             if m.employee_class and m.type_code:
                 self.type_to_class.setdefault(m.type_code, m.employee_class)
+        names = Counter(_key(n) for n in departments.values() if _key(n))
+        self.department_by_name = {_key(n): c for c, n in departments.items() if _key(n) and names[_key(n)] == 1}
+        self.class_by_key = {_key(c): c for c in self.classes}
 
-    def department(self, record: dict, problems: list[Problem]) -> tuple[str, str]:
+    def department(self, record: dict, problems: list[Problem]) -> tuple[str, str] | None:
+        """(department code, name), or None (warned) when the division has no way back."""
         division = str(record.get("divisionCode") or "")
+        if not division:
+            return "", ""
         if division in self.division_to_department:
             return self.division_to_department[division]
-        if division and division not in self.departments and self._first("division", division):
-            problems.append(Problem.of("pull-unmapped-division", employee_code=str(record.get("code")),
-                                       value=f"{division} {record.get('divisionName') or ''}".strip()))
-        return division, self.departments.get(division) or str(record.get("divisionName") or "")
+        if division in self.departments:
+            return division, self.departments[division]
+        name = str(record.get("divisionName") or "")
+        code = self.department_by_name.get(_key(name)) if name else None
+        if code is not None:
+            return code, self.departments[code]
+        problems.append(Problem.of("pull-unmapped-division", employee_code=str(record.get("code")),
+                                   value=f"{division} {name}".strip()))
+        return None
 
-    def employee_class(self, record: dict, problems: list[Problem]) -> str:
+    def employee_class(self, record: dict, problems: list[Problem]) -> str | None:
         type_code = str(record.get("typeCode") or "")
+        if not type_code:
+            return ""
         if type_code in self.type_to_class:
             return self.type_to_class[type_code]
-        if type_code and type_code not in self.classes and self._first("type", type_code):
-            problems.append(Problem.of("pull-unmapped-type", employee_code=str(record.get("code")),
-                                       value=f"{type_code} {record.get('typeName') or ''}".strip()))
-        return type_code
+        name = str(record.get("typeName") or "")
+        for candidate in (type_code, name):
+            found = self.class_by_key.get(_key(candidate)) if candidate else None
+            if found is not None:
+                return found
+        problems.append(Problem.of("pull-unmapped-type", employee_code=str(record.get("code")),
+                                   value=f"{type_code} {name}".strip()))
+        return None
 
-    def _first(self, kind: str, code: str) -> bool:
-        if (kind, code) in self.warned:
-            return False
-        self.warned.add((kind, code))
-        return True
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
 
 
 def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, masters: Masters,
@@ -107,8 +126,8 @@ def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, 
             new_links.append(Link(code, key, "", ""))
         current = ledger.get(code)
         if current is None:
-            department, name = mapper.department(record, problems)
-            emp = employee_from_remote(record, department, name, mapper.employee_class(record, problems))
+            department, name = mapper.department(record, problems) or ("", "")
+            emp = employee_from_remote(record, department, name, mapper.employee_class(record, problems) or "")
             items.append(PullItem(emp, key, "create",
                                   {f: [None, _show(getattr(emp, f))] for f in EMPLOYEE_FIELDS if getattr(emp, f)}))
         elif update_existing:
@@ -126,9 +145,13 @@ def _refresh(current: Employee, record: dict, key: str, book: MappingBook, mappe
         values.pop("first_name", None)
     # department / class only when the attendance side no longer matches what they resolve to
     if record.get("divisionCode") and resolver.division(current)[0] != record.get("divisionCode"):
-        values["department_code"], values["department_name"] = mapper.department(record, problems)
+        department = mapper.department(record, problems)
+        if department is not None:
+            values["department_code"], values["department_name"] = department
     if record.get("typeCode") and resolver.employment_type(current)[0] != record.get("typeCode"):
-        values["employee_class"] = mapper.employee_class(record, problems)
+        employee_class = mapper.employee_class(record, problems)
+        if employee_class is not None:
+            values["employee_class"] = employee_class
     changes = {f: [_show(getattr(current, f)), _show(v)] for f, v in values.items() if getattr(current, f) != v}
     if not changes:
         return PullItem(current, key, "unchanged")

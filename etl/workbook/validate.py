@@ -274,7 +274,13 @@ class _Checks:
         missing_sheet = not rows and any(p.code in ("missing-sheet", "missing-header") and p.sheet == sheet
                                          for p in self.book.read_problems)
         flagged = {p.cell for p in self.out if p.sheet == sheet and p.severity == ERROR}
+        kind = "division" if sheet == SHEET_DIVISIONS else "type"
+        setting = "default_division_code" if kind == "division" else "default_type_code"
         for key in sorted(counts):
+            if not key:  # a blank key cannot be a mapping row: the default setting is the place
+                self.add(code, sheet=SHEET_SETTINGS, cell=self.book.settings.cells.get(setting, ""),
+                         value="(空欄)", count=counts[key], hint=unresolved_hint(kind, key))
+                continue
             if missing_sheet:
                 cell = ""
             elif key in blank_rows:
@@ -287,8 +293,7 @@ class _Checks:
             shown = key or "(空欄)"
             if names.get(key):
                 shown = f"{key} ({names[key]})"
-            hint = unresolved_hint("division" if sheet == SHEET_DIVISIONS else "type", key)
-            self.add(code, sheet=sheet, cell=cell, value=shown, count=counts[key], hint=hint)
+            self.add(code, sheet=sheet, cell=cell, value=shown, count=counts[key], hint=unresolved_hint(kind, key))
 
 
 def employee_list(codes: list[str], limit: int = 20) -> str:

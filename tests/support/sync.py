@@ -112,10 +112,14 @@ class Harness:
         self.write_book(edit)
 
     def setting(self, label: str, value: str) -> None:
+        self.settings({label: value})
+
+    def settings(self, values: dict[str, str]) -> None:
         def edit(wb):
             ws = wb[SHEET_SETTINGS]
-            row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == label)
-            ws.cell(row, 2).value = value
+            for label, value in values.items():
+                row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == label)
+                ws.cell(row, 2).value = value
         self.write_book(edit)
 
     # --- commands ------------------------------------------------------------------------
