@@ -80,6 +80,59 @@ def previous_month(day: dt.date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
+# --- the dates the attendance API serves (KOT_API.md §1.5) --------------------------------------
+# /monthly-workings/{YYYY-MM}, /daily-workings and /employees?date= serve 3 years back and 1 year
+# ahead of today. Checked before any request, so a run never asks for what the API cannot answer.
+API_YEARS_BACK = 3
+API_YEARS_AHEAD = 1
+
+
+def shift_years(day: dt.date, years: int) -> dt.date:
+    """``day`` moved by whole years (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def api_date_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """(earliest, latest) date the API serves, both included."""
+    return shift_years(today, -API_YEARS_BACK), shift_years(today, API_YEARS_AHEAD)
+
+
+def date_refusal(day: dt.date, today: dt.date, what: str = "日付") -> str | None:
+    """Why the API cannot serve ``day`` (one Japanese line), or None."""
+    earliest, latest = api_date_window(today)
+    if day < earliest:
+        return (f"{what} {day:%Y-%m-%d} は勤怠APIが扱える範囲 (3年前の {earliest:%Y-%m-%d} から) より前です。"
+                f"{earliest:%Y-%m-%d} 以降の日付を指定してください")
+    if day > latest:
+        return (f"{what} {day:%Y-%m-%d} は勤怠APIが扱える範囲 (1年後の {latest:%Y-%m-%d} まで) より先です。"
+                f"{latest:%Y-%m-%d} 以前の日付を指定してください")
+    return None
+
+
+def month_refusal(month: str, today: dt.date) -> str | None:
+    """Why ``month`` ('YYYY-MM') cannot be imported (one Japanese line), or None.
+
+    Refused: a malformed month, a month that has not begun, and a month before the one 3 years
+    back (today 2026-11-26: 2023-11 is the earliest month served)."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = dt.date(year, number, 1)
+        if len(month) != 7:
+            raise ValueError(month)
+    except ValueError:
+        return f"月「{month}」は YYYY-MM の形 (例 2026-10) で指定してください"
+    if first > today:
+        return f"{month} はまだ始まっていない月です。今月 ({today:%Y-%m}) 以前の月を指定してください"
+    earliest = month_start(api_date_window(today)[0])
+    if first < earliest:
+        return (f"{month} は勤怠APIが扱える範囲 (3年前の {earliest:%Y-%m} から) より前です。"
+                f"{earliest:%Y-%m} 以降の月を指定してください")
+    return None
+
+
 @dataclass(frozen=True)
 class Window:
     start: dt.time

@@ -5,7 +5,17 @@ import datetime as dt
 
 import pytest
 
-from etl.clock import JST, ManualClock, RestrictedHours, clock_from_env, parse_iso, previous_month
+from etl.clock import (
+    JST,
+    ManualClock,
+    RestrictedHours,
+    api_date_window,
+    clock_from_env,
+    date_refusal,
+    month_refusal,
+    parse_iso,
+    previous_month,
+)
 
 HOURS = RestrictedHours.parse()
 
@@ -58,3 +68,35 @@ def test_manual_clock_sleep_advances_without_waiting():
 def test_naive_iso_is_taken_as_jst():
     assert parse_iso("2026-01-01T00:00:00").utcoffset() == dt.timedelta(hours=9)
     assert previous_month(dt.date(2026, 1, 15)) == "2025-12"
+
+
+# --- the dates the attendance API serves -------------------------------------------------------
+
+API_TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.mark.parametrize("month, refused", [
+    ("2026-11", None), ("2026-10", None), ("2023-11", None),
+    ("2023-10", "3年前の 2023-11 から"), ("2023-06", "より前です"),
+    ("2026-12", "まだ始まっていない月"), ("2027-11", "まだ始まっていない月"),
+    ("2026-13", "YYYY-MM"), ("2026-1", "YYYY-MM"), ("latest", "YYYY-MM"),
+], ids=lambda v: str(v))
+def test_month_refusal(month, refused):
+    reason = month_refusal(month, API_TODAY)
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused in reason and "\n" not in reason
+
+
+@pytest.mark.parametrize("day, refused", [
+    (dt.date(2023, 11, 26), None), (dt.date(2027, 11, 26), None),
+    (dt.date(2023, 11, 25), "2023-11-26 以降"), (dt.date(2027, 11, 27), "2027-11-26 以前"),
+], ids=str)
+def test_date_refusal(day, refused):
+    reason = date_refusal(day, API_TODAY, "異動日")
+    assert (reason is None) if refused is None else (refused in reason and reason.startswith("異動日"))
+
+
+def test_window_of_29_february():
+    assert api_date_window(dt.date(2028, 2, 29)) == (dt.date(2025, 2, 28), dt.date(2029, 2, 28))

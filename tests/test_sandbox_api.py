@@ -213,12 +213,53 @@ def test_put_update_date_is_effective_dated(http):
     assert http("GET", "/employees/S007").json()["divisionCode"] == "1000"  # today: not yet
 
 
-@pytest.mark.parametrize("update_date,code", [("2026-10-31", 1), ("2026-13-01", 2), ("20261201", 2)],
-                         ids=["before-this-month", "no-such-day", "no-dashes"])
+@pytest.mark.parametrize("update_date,code", [("2026-13-01", 2), ("20261201", 2)], ids=["no-such-day", "no-dashes"])
 def test_put_bad_update_date(http, update_date, code):
     key = http("POST", "/employees", json=body("S008")).json()["key"]
     r = http("PUT", f"/employees/{key}", params={"updateDate": update_date}, json={"divisionCode": "2000"})
     assert r.status_code == 400 and codes(r) == [code]
+
+
+def test_a_back_dated_update_date_is_taken_as_sent(http):
+    """No published rule limits updateDate: the sandbox takes a date before this month."""
+    key = http("POST", "/employees", json=body("S010")).json()["key"]
+    r = http("PUT", f"/employees/{key}", params={"updateDate": "2026-10-15"}, json={"divisionCode": "2000"})
+    assert r.status_code == 200
+    on = http("GET", "/employees/S010", params={"date": "2026-10-15"}).json()
+    assert on["divisionCode"] == "2000"
+
+
+def test_the_unpublished_update_date_window_only_behind_its_flag(sandbox, http):
+    key = http("POST", "/employees", json=body("S011")).json()["key"]
+    sandbox.api.strict_update_date = True
+    r = http("PUT", f"/employees/{key}", params={"updateDate": "2026-10-31"}, json={"divisionCode": "2000"})
+    assert r.status_code == 400 and codes(r) == [1]
+
+
+def test_put_present_and_empty_clears_an_optional_item_and_refuses_a_required_one(http):
+    key = http("POST", "/employees", json=body("S012", emailAddresses=["a@example.jp"], birthDate="1990-01-02",
+                                               lastNamePhonetics="ヤマダ")).json()["key"]
+    params = {"additionalFields": "emailAddresses,birthDate,lastNamePhonetics"}
+    r = http("PUT", f"/employees/{key}", json={"emailAddresses": "", "birthDate": "", "lastNamePhonetics": ""})
+    assert r.status_code == 200
+    got = http("GET", "/employees/S012", params=params).json()
+    assert not {"emailAddresses", "birthDate", "lastNamePhonetics"} & set(got)
+    r = http("PUT", f"/employees/{key}", json={"lastName": ""})
+    assert r.status_code == 400 and "lastName" in r.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("day", ["2023-11-25", "2027-11-27"], ids=["over-3-years-back", "over-a-year-ahead"])
+def test_employees_as_of_a_date_outside_the_window_is_400_with_the_error_body(http, day):
+    for path in ("/employees", "/employees/S001"):
+        r = http("GET", path, params={"date": day})
+        assert r.status_code == 400 and set(r.json()) == {"errors"}
+        assert day in r.json()["errors"][0]["message"]
+
+
+def test_employees_as_of_the_window_edges_is_served(http):
+    http("POST", "/employees", json=body("S013"))
+    for day in ("2023-11-26", "2027-11-26"):
+        assert http("GET", "/employees", params={"date": day}).status_code == 200
 
 
 def test_put_and_delete_unknown_key_are_404(http):

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from etl.attendance.items import resolve_columns
-from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours
+from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours, api_date_window
 from etl.errors import ERROR, Problem
 from etl.records import Employee, Masters
 from etl.workbook.model import (
@@ -168,7 +168,7 @@ class _Checks:
     def overrides(self) -> None:
         divisions, types = self.masters.divisions, self.masters.working_types
         ledger = self.ledger_codes
-        far = _add_year(self.today)
+        far = api_date_window(self.today)[1]
         seen: dict[str, tuple[tuple, str]] = {}
         for o in self.book.overrides:
             pos = o.pos
@@ -301,13 +301,6 @@ def employee_list(codes: list[str], limit: int = 20) -> str:
     shown = ", ".join(codes[:limit])
     rest = len(codes) - limit
     return f"従業員 {shown}" + (f" 他 {rest} 名" if rest > 0 else "")
-
-
-def _add_year(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
