@@ -233,3 +233,17 @@ def test_broken_xlsx_parts_are_reported_not_raised(tmp_path):
     with pytest.raises(LedgerFileError) as err:
         read_ledger(path)
     assert [p.code for p in err.value.problems] == ["ledger-unreadable"]
+
+
+@pytest.mark.parametrize("last, first", [("ビジネスネーム(セイ)", "ビジネスネーム(メイ)"),
+                                         ("ビジネスネーム（セイ）", "ビジネスネームメイ"),
+                                         ("ビジネスネーム姓(カナ)", "ビジネスネーム(名カナ)")],
+                         ids=["labels", "full-width-brackets", "aliases"])
+def test_business_name_kana_columns_with_their_aliases(tmp_path, last, first):
+    path = tmp_path / "ledger.csv"
+    path.write_text(f"従業員番号,姓,名,ビジネスネーム(姓),{last},{first}\n00012,山田,太郎,鈴木,すずき,ﾊﾅ\n",
+                    encoding="utf-8")
+    rows = read_ledger(path)
+    assert rows.problems == []
+    (e,) = rows.employees
+    assert (e.business_last_name, e.business_last_name_kana, e.business_first_name_kana) == ("鈴木", "スズキ", "ハナ")

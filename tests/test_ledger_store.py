@@ -81,7 +81,8 @@ def test_every_field_survives_a_round_trip(ledger_url):
                     first_name_kana="イチコ", business_last_name="高橋", business_first_name="一子",
                     department_code="007", department_name="開発部", employee_class="契約社員", gender="female",
                     birth_date=dt.date(1970, 1, 1), hired_date=dt.date(2001, 4, 1),
-                    resignation_date=dt.date(2026, 3, 31), email="a@example.co.jp;b@example.co.jp")
+                    resignation_date=dt.date(2026, 3, 31), email="a@example.co.jp;b@example.co.jp",
+                    business_last_name_kana="タカハシ", business_first_name_kana="イチコ")
     ledger.upsert_employees([full, Employee(code="013")])
     assert ledger.employees() == [full, Employee(code="013")]
 
@@ -179,3 +180,37 @@ def test_a_failing_upsert_writes_nothing(ledger_url):
         ledger.upsert_employees([emp("001"), broken])
     assert ledger.employees() == []
     assert ledger.departments() == {}
+
+
+def test_a_version_1_ledger_gains_the_business_name_kana_columns_and_the_pending_table(tmp_path):
+    url = f"sqlite:///{(tmp_path / 'v1.db').as_posix()}"
+    ledger = open_ledger(url)
+    ledger.upsert_employees([Employee("00012", "山田", "太郎")])
+    with ledger.engine.begin() as conn:  # back to what version 1 had
+        conn.exec_driver_sql("ALTER TABLE employees DROP COLUMN business_last_name_kana")
+        conn.exec_driver_sql("ALTER TABLE employees DROP COLUMN business_first_name_kana")
+        conn.exec_driver_sql("DROP TABLE pending_changes")
+        conn.exec_driver_sql("UPDATE schema_version SET version = 1")
+    close_ledger(url)
+    ledger = open_ledger(url)
+    (e,) = ledger.employees()
+    assert (e.code, e.business_last_name_kana, e.business_first_name_kana) == ("00012", "", "")
+    with ledger.engine.connect() as conn:
+        assert conn.execute(sa.select(schema.schema_version.c.version)).scalars().all() == [2]
+    ledger.upsert_employees([dataclasses.replace(e, business_last_name_kana="スズキ")])
+    assert ledger.employees()[0].business_last_name_kana == "スズキ"
+    close_ledger(url)
+
+
+def test_pending_changes_are_stored_replaced_and_dropped(ledger_url):
+    from etl.records import PendingChange
+    ledger = open_ledger(ledger_url)
+    day = dt.date(2027, 1, 1)
+    ledger.update_pending([PendingChange("00012", "divisionCode", "1100", day, "2026-11-26"),
+                           PendingChange("00012", "typeCode", "2", day)], [])
+    ledger.update_pending([PendingChange("00012", "divisionCode", "1200", dt.date(2027, 2, 1))], [])
+    pending = ledger.pending_changes()
+    assert {k: (p.value, p.effective_date) for k, p in pending.items()} == {
+        ("00012", "divisionCode"): ("1200", dt.date(2027, 2, 1)), ("00012", "typeCode"): ("2", day)}
+    ledger.update_pending([], [("00012", "typeCode")])
+    assert list(ledger.pending_changes()) == [("00012", "divisionCode")]
