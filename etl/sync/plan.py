@@ -127,7 +127,7 @@ def plan_context(book: MappingBook, masters: Masters, rules: FieldRules, resolve
         sorted(rules.enabled), sorted(rules.required), rules.business_name,
         book.settings.hired_only, resolver.default_division, resolver.default_type,
         sorted(resolver.division_map.items()), sorted(resolver.type_map.items()),
-        sorted(masters.divisions), sorted(masters.working_types))
+        sorted(masters.divisions.items()), sorted(masters.working_types.items()))  # names: same-name resolution
 
 
 def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,

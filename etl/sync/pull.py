@@ -140,9 +140,9 @@ def _refresh(current: Employee, record: dict, key: str, book: MappingBook, mappe
     fresh = employee_from_remote(record, "", "", "")
     values: dict[str, Any] = {f: getattr(fresh, f) for f in REFRESHED if getattr(fresh, f) not in ("", None)}
     uses_business = book.settings.business_name_as_name and (current.business_last_name or current.business_first_name)
-    if uses_business:  # the attendance side holds the business name: the legal name stays
-        values.pop("last_name", None)
-        values.pop("first_name", None)
+    if uses_business:  # the attendance side holds the business name and its kana: the legal ones stay
+        for name in ("last_name", "first_name", "last_name_kana", "first_name_kana"):
+            values.pop(name, None)
     # department / class only when the attendance side no longer matches what they resolve to
     if record.get("divisionCode") and resolver.division(current)[0] != record.get("divisionCode"):
         department = mapper.department(record, problems)
