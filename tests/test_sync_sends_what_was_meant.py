@@ -20,7 +20,7 @@ from test_sync_support import TODAY, Harness, empty_company, ledger_employees
 
 from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import FieldRules, additional_fields
-from etl.sync.plan import Plan, SyncOptions, plan_sync
+from etl.sync.plan import Plan, SyncOptions, plan_sync, plan_sync_dated
 from etl.workbook.read import read_workbook
 
 TRANSFER = dt.date(2027, 1, 1)
@@ -44,13 +44,9 @@ def sync(h: Harness, *, dry_run: bool = False, **options) -> tuple[Plan, list]:
         fields = additional_fields(FieldRules.from_book(book))
         remote = client.employees(include_resigned=True, fields=fields)
         employees, links, pending = ledger.employees(), ledger.links(), ledger.pending_changes()
-        opts = SyncOptions(**options)
-        plan = plan_sync(employees, book, masters, remote, links, opts, TODAY, pending=pending)
-        future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > TODAY})
-        if future:
-            views = {day: client.employees(as_of=day, include_resigned=True, fields=fields) for day in future}
-            plan = plan_sync(employees, book, masters, remote, links, opts, TODAY, remote_as_of=views,
-                             pending=pending)
+        plan = plan_sync_dated(employees, book, masters, remote, links, SyncOptions(**options), TODAY,
+                               pending=pending,
+                               as_of=lambda day: client.employees(as_of=day, include_resigned=True, fields=fields))
         if dry_run:
             return plan, planned_rows(plan)
         ledger.update_pending(plan.pending_save, plan.pending_drop)

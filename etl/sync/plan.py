@@ -18,7 +18,7 @@ being sent, else today; it is sent as entered, also when it lies in the past (wi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +153,22 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     planner.drop_live_pending()
     return Plan(actions=actions, today=today, queue=planner.queue, problems=planner.problems,
                 pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)))
+
+
+def plan_sync_dated(employees: list[Employee], book: MappingBook, masters: Masters,
+                    remote: list[dict[str, Any]], links: Mapping[str, Any], options: SyncOptions,
+                    today: dt.date, *, as_of: Callable[[dt.date], list[dict[str, Any]] | None],
+                    pending: Mapping[tuple[str, str], PendingChange] | None = None) -> Plan:
+    """``plan_sync``, then — when some change is dated in the future — planned again against the
+    attendance side as of each of those dates (``as_of(day)``: GET /employees?date=day, or None
+    when it cannot be read), so a transfer already scheduled there is never sent twice."""
+    plan = plan_sync(employees, book, masters, remote, links, options, today, pending=pending)
+    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
+    if not future:
+        return plan
+    views = {day: view for day in future if (view := as_of(day)) is not None}
+    return plan_sync(employees, book, masters, remote, links, options, today, remote_as_of=views,
+                     pending=pending)
 
 
 class _Planner:
