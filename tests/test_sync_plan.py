@@ -267,7 +267,12 @@ class TestEffectiveDate:
         book = make_book(overrides=(override(division="300", date=dt.date(2026, 10, 15)),))
         action, plan = plan_one(rem=[remote()], book=book)
         assert action.effective_date == dt.date(2026, 10, 15) and "過去の日付" in action.reason
-        assert plan.queue == []
+        assert plan.queue == [] and plan.problems == []  # the validator warns at the 個別設定 cell
+
+    def test_past_option_date_is_sent_as_entered_with_a_warning(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()],
+                                options=SyncOptions(effective_date=dt.date(2026, 10, 15)))
+        assert action.effective_date == dt.date(2026, 10, 15) and "過去の日付" in action.reason
         assert [(p.code, p.employee_code, p.value) for p in plan.problems] == \
             [("effective-date-past", "00123", "2026-10-15")]
         assert "締め済みの期間" in plan.problems[0].message

@@ -371,8 +371,9 @@ class _Planner:
         if dated and effective < self.today:
             # sent as HR entered it: closed periods on the attendance side may change
             reason += f" (異動日 {effective:%Y-%m-%d}: 過去の日付)"
-            self.problems.append(Problem.of("effective-date-past", employee_code=emp.code,
-                                            value=effective.isoformat()))
+            if not (override is not None and override[2]):  # a 個別設定 date: the validator warns at its cell
+                self.problems.append(Problem.of("effective-date-past", employee_code=emp.code,
+                                                value=effective.isoformat()))
         elif dated:
             reason += f" (異動日 {effective:%Y-%m-%d})"
         return Action(emp.code, name, kind, reason, key=key, body=body, changes=changes,
