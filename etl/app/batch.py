@@ -12,8 +12,8 @@ from etl.app.importing import import_attendance
 from etl.app.options import ImportOptions, RunOptions, SyncCommandOptions
 from etl.app.runner import run_job, status_label, worst_exit
 from etl.app.sync import sync_employees
-from etl.clock import previous_month
-from etl.errors import ERROR, StopRun
+from etl.clock import month_refusal, previous_month
+from etl.errors import ERROR, StopRun, UsageError
 from etl.lock import RunLock, default_lock_path
 from etl.report.result import RunResult
 from etl.text import split_emails
@@ -33,6 +33,9 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
     settings = ctx.settings
     path = ctx.workbook_path(opts.workbook)
     recipients: list[str] = []
+    refusal = month_refusal(opts.month, settings.clock.today()) if opts.month else None
+    if refusal:  # before any request and before the report: one line, exit 2
+        raise UsageError(f"--month: {refusal}")
 
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)

@@ -31,7 +31,8 @@ from etl.attendance.items import Column, default_columns, resolve_columns
 from etl.attendance.summary import attendance_section
 from etl.attendance.transform import MonthTable, transform_month
 from etl.attendance.write import csv_path, write_csv, write_ledger
-from etl.errors import ERROR, InputError, Problem
+from etl.clock import month_refusal
+from etl.errors import ERROR, InputError, Problem, UsageError
 from etl.fileio import from_cwd
 from etl.ledger.store import db_reason
 from etl.report.result import RunResult
@@ -54,6 +55,9 @@ class ImportOutcome:
 
 
 def import_command(ctx: Context, opts: ImportOptions) -> int:
+    refusal = month_refusal(opts.month, ctx.settings.clock.today())
+    if refusal:  # before any request and before the report: one line, exit 2, nothing written
+        raise UsageError(f"--month: {refusal}")
     def body(result: RunResult) -> None:
         import_attendance(ctx, result, opts)
 

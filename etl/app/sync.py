@@ -1,8 +1,10 @@
 """`sync-employees` (ledger → attendance) and `pull-employees` (attendance → ledger).
 
 sync: the workbook → the attendance masters → the ledger → validate (errors: exit 3, the report
-lists them) → one GET /employees (includeResigner, the needed additionalFields) → plan →
-``--dry-run`` stops here → apply → report. Exit 0 / 1 (some rows failed) / 3 / 4 / 5.
+lists them) → one GET /employees (includeResigner, the needed additionalFields) → plan (with the
+ledger's pending dated changes, compared as of each future 異動日) → ``--dry-run`` stops here →
+store the pending dated changes → apply → report. Exit 0 / 1 (some rows failed) / 2 (an
+--effective-date the API cannot take, before anything) / 3 / 4 / 5.
 """
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ import logging
 from etl.app.context import Context
 from etl.app.options import PullOptions, SyncCommandOptions
 from etl.app.runner import exit_for_rows, run_job, writer_lock
-from etl.errors import ERROR, InputError, RowFailed
+from etl.clock import date_refusal
+from etl.errors import ERROR, InputError, RowFailed, UsageError
 from etl.kot.waiting import call_waiting
 from etl.report.result import RunResult
 from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
-from etl.sync.plan import Plan, SyncOptions, plan_sync
+from etl.sync.plan import Plan, SyncOptions, plan_sync_dated
 from etl.sync.pull import apply_pull, plan_pull, pull_rows
 from etl.sync.selection import selection_from_args
 from etl.workbook.validate import validate_book
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 
 def sync_command(ctx: Context, opts: SyncCommandOptions) -> int:
     path = ctx.workbook_path(opts.workbook)
+    if opts.effective_date is not None:  # before any request: the API takes at most a year ahead
+        refusal = date_refusal(opts.effective_date, ctx.settings.clock.today(), "--effective-date の異動日")
+        if refusal:
+            raise UsageError(refusal)
 
     def body(result: RunResult) -> None:
         sync_employees(ctx, result, opts)
@@ -60,18 +67,17 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
     options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
                           selection=selection)
-    links = ledger.links()
-    plan = plan_sync(employees, book, masters, remote, links, options, today)
-    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
-    if future:  # compare dated changes with the attendance side as of their date: never send one twice
-        views = {}
-        for day in future:
-            try:
-                views[day] = call_waiting(clock, wait, client.employees, as_of=day, include_resigned=True,
-                                          fields=additional_fields(rules))
-            except RowFailed as e:  # e.g. more than a year ahead: compare with today's view
-                log.info("GET /employees?date=%s failed: %s", day, e)
-        plan = plan_sync(employees, book, masters, remote, links, options, today, remote_as_of=views)
+    def as_of(day):  # compare dated changes with the attendance side as of their date: never send one twice
+        try:
+            return call_waiting(clock, wait, client.employees, as_of=day, include_resigned=True,
+                                fields=additional_fields(rules))
+        except RowFailed as e:  # e.g. more than a year ahead: compare with today's view
+            log.info("GET /employees?date=%s failed: %s", day, e)
+            return None
+
+    plan = plan_sync_dated(employees, book, masters, remote, ledger.links(), options, today, as_of=as_of,
+                           pending=ledger.pending_changes())
+    result.problems.extend(plan.problems)
     result.sections["queue"] = plan.queue
     result.meta["plan"] = plan.counts()
 
@@ -79,6 +85,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
         result.rows = planned_rows(plan)
         result.exit_code = exit_for_rows(result.rows)
         return plan
+    # kept before anything is sent: a later run sends these changes with their date or not at all
+    ledger.update_pending(plan.pending_save, plan.pending_drop)
     outcome = apply_plan(plan, client, ledger, clock=clock, concurrency=settings.attendance_api.concurrency,
                          wait=wait, progress=ctx.progress_stream())
     result.rows = outcome.rows
