@@ -194,6 +194,7 @@ class _Planner:
         self.problems: list[Problem] = []
         self.pending = pending
         self.pending_codes = {code for code, _ in pending}
+        self.option_dates = dict.fromkeys(DATED_FIELDS, options.effective_date)  # shared: never mutated
         self.pending_save: list[PendingChange] = []
         self.pending_drop: list[tuple[str, str]] = []
 
@@ -246,28 +247,31 @@ class _Planner:
                            hint=unresolved_hint("type", emp.employee_class))
             return Action(code, name, "error", p.message, problem=p)
         desired = desired_fields(emp, division, type_code, self.rules.business_name)
-        withheld = withheld_kana(emp, self.rules.business_name)
+        withheld = withheld_kana(emp, True) if self.rules.business_name else ()
         if withheld:
             self._warn_withheld(emp, withheld, self.create_fields if rec is None else self.update_fields)
-        defaults = [label for label, used in (("所属", division_from == FROM_DEFAULT_DIVISION),
-                                               ("雇用区分", type_from == FROM_DEFAULT_TYPE)) if used]
+        defaults = None
+        if division_from == FROM_DEFAULT_DIVISION or type_from == FROM_DEFAULT_TYPE:
+            defaults = [label for label, used in (("所属", division_from == FROM_DEFAULT_DIVISION),
+                                                   ("雇用区分", type_from == FROM_DEFAULT_TYPE)) if used]
         if rec is None:
-            return self._noted(self._create(emp, name, desired, source), defaults)
+            action = self._create(emp, name, desired, source)
+            return action if defaults is None else self._noted(action, defaults)
         dates = self._dates(code, desired, override)
         effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
         view = rec
         if effective > self.today:
             view = self.future.get(effective, {}).get(code, rec)
         action = self._compare(emp, name, key, desired, view, dates, source, fingerprint, link, withheld)
-        return self._noted(action, defaults)
+        return action if defaults is None else self._noted(action, defaults)
 
     def _dates(self, code: str, desired: dict, override: tuple | None) -> dict[str, dt.date | None]:
         """Dated field → its 異動日 when it is sent: 個別設定, --effective-date, the pending change
         for that value, else None (today). A pending change for another value is dropped (warning)."""
         fixed = (override[2] if override is not None and override[2] else None) or self.options.effective_date
-        out: dict[str, dt.date | None] = dict.fromkeys(DATED_FIELDS, fixed)
         if code not in self.pending_codes:
-            return out
+            return self.option_dates if fixed is self.options.effective_date else dict.fromkeys(DATED_FIELDS, fixed)
+        out: dict[str, dt.date | None] = dict.fromkeys(DATED_FIELDS, fixed)
         for f in DATED_FIELDS:
             p = self.pending.get((code, f))
             if p is None:
@@ -312,7 +316,7 @@ class _Planner:
     def _compare(self, emp, name, key, desired, view, dates, source, fingerprint, link, withheld) -> Action:
         body: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
-        cleared: list[str] = []
+        cleared: list[str] | None = None
         remote_get = view.get
         for f in self.update_fields:
             new = desired.get(f)
@@ -327,7 +331,7 @@ class _Planner:
                     body[f] = ""
                     changes[f] = [old, ""]
                 elif f in REQUIRED_ON_UPDATE:
-                    cleared.append(f)
+                    cleared = (cleared or []) + [f]
                 continue
             if new != old:
                 body[f] = new
