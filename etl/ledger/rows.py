@@ -183,7 +183,7 @@ def _date_parser() -> Callable:
 def _converters() -> dict[str, Callable]:
     """Field → cell converter; a converter raises _CellProblem for a bad cell."""
     dates = _date_parser()
-    out = {f: clean_text for f in EMPLOYEE_FIELDS}
+    out: dict[str, Callable] = {f: clean_text for f in EMPLOYEE_FIELDS}
     out.update(code=_code, department_code=_as_code, last_name_kana=_kana, first_name_kana=_kana,
                business_last_name_kana=_kana, business_first_name_kana=_kana,
                gender=_gender, email=_email, **dict.fromkeys(DATE_FIELDS, dates))
@@ -253,10 +253,10 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
                 problems.append(Problem.of(e.kind, sheet=sheet, cell=cell(row_no, idx), employee_code=code,
                                            value=_show(e.shown), column=COLUMN_BY_FIELD[f].label, **e.fmt))
         if code:
-            first = seen.setdefault(code, row_no)
-            if first != row_no:
+            first_row = seen.setdefault(code, row_no)
+            if first_row != row_no:
                 problems.append(Problem.of("ledger-duplicate-code", sheet=sheet, cell=cell(row_no, code_col),
-                                           employee_code=code, value=code, other=f"{first}行目"))
+                                           employee_code=code, value=code, other=f"{first_row}行目"))
         if problems:
             out.problems.extend(problems)
         else:

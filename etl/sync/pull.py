@@ -60,9 +60,9 @@ class _BackMapper:
                 self.division_to_department.setdefault(
                     m.division_code, (m.department_code, m.department_name or departments.get(m.department_code, "")))
         self.type_to_class: dict[str, str] = {}
-        for m in book.types:
-            if m.employee_class and m.type_code:
-                self.type_to_class.setdefault(m.type_code, m.employee_class)
+        for t in book.types:
+            if t.employee_class and t.type_code:
+                self.type_to_class.setdefault(t.type_code, t.employee_class)
         names = Counter(_key(n) for n in departments.values() if _key(n))
         self.department_by_name = {_key(n): c for c, n in departments.items() if _key(n) and names[_key(n)] == 1}
         self.class_by_key = {_key(c): c for c in self.classes}

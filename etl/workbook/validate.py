@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from typing import Any
 
 from etl.attendance.items import resolve_columns
 from etl.clock import DEFAULT_RESTRICTED_HOURS, JST, RestrictedHours, api_date_window
@@ -73,7 +74,7 @@ class _Checks:
                 self.department_names[e.department_code] = e.department_name
         self.classes = {e.employee_class for e in employees}
 
-    def add(self, code: str, **kw: object) -> None:
+    def add(self, code: str, **kw: Any) -> None:
         self.out.append(Problem.of(code, **kw))
 
     # --- 設定 ----------------------------------------------------------------------------------
