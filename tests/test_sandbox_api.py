@@ -99,7 +99,8 @@ def test_masters(http):
 def test_optional_fields_only_when_named_and_nulls_omitted(http):
     plain = http("GET", "/employees").json()
     assert set().union(*plain) <= {"code", "key", "lastName", "firstName", "divisionCode", "divisionName",
-                                   "typeCode", "typeName", "gender"}
+                                   "typeCode", "typeName", "gender", "employeeGroups"}
+    assert all(e["employeeGroups"] == [] for e in plain)  # returned always, [] when none (KOT_API.md §2.2)
     full = http("GET", "/employees", params={"additionalFields": "hiredDate,emailAddresses,lastNamePhonetics"}).json()
     assert all("lastNamePhonetics" in e for e in full)
     assert any("emailAddresses" not in e for e in full)  # null is omitted, not sent as null
@@ -283,6 +284,8 @@ def test_monthly_workings_format_is_code_2(http, month):
 
 
 def test_monthly_workings_shape(http, sandbox):
+    assert all(not e["isClosing"] for e in http("GET", "/monthly-workings/2026-10").json())  # until closed
+    sandbox.state.close_month("2026-10")  # the administrator closes October
     closed = http("GET", "/monthly-workings/2026-10").json()
     keys = {e["key"] for e in http("GET", "/employees", params={"includeResigner": "true"}).json()}
     assert closed and {e["employeeKey"] for e in closed} <= keys
@@ -300,7 +303,7 @@ def test_monthly_workings_shape(http, sandbox):
 
 def test_monthly_workings_from_the_state_file(make_sandbox):
     doc = {"divisions": [{"code": "1000", "name": "本社"}], "workingTypes": [{"code": "1", "name": "正社員"}],
-           "employees": [body("E001"), body("E002")],
+           "employees": [body("E001"), body("E002")], "closedMonths": ["2026-10"],
            "monthlyWorkings": {"2026-10": [{"employeeCode": "E001", "overtime": 2760,
                                             "holidaysObtained": [{"code": 1, "name": "有休", "dayCount": 2}]}]}}
     sb = make_sandbox(state_from_dict(doc))
@@ -375,6 +378,8 @@ def test_employees_answer_reflects_writes(http):
 
 def test_sandbox_today_follows_its_clock(make_sandbox):
     sb = make_sandbox(clock=ManualClock("2026-12-01T12:00:00+09:00"))
+    sb.state.attendance.auto_close = True  # the explicit choice: months that ended are closed
     entries = Http(sb)("GET", "/monthly-workings/2026-11").json()
     assert entries and all(e["isClosing"] for e in entries)
+    assert not any(e["isClosing"] for e in Http(sb)("GET", "/monthly-workings/2026-12").json())
     assert sb.clock.today() == dt.date(2026, 12, 1)

@@ -96,7 +96,7 @@ def test_daily_working_weekend_and_future_are_zero():
     saturday = daily_working(1, "k" * 64, dt.date(2026, 10, 3), TODAY)
     assert saturday["workdayTypeName"] == "法定外休日" and saturday["totalWork"] == 0
     assert daily_working(1, "k" * 64, dt.date(2026, 11, 30), TODAY)["assigned"] == 0
-    monday = daily_working(1, "k" * 64, dt.date(2026, 10, 5), TODAY)
+    monday = daily_working(1, "k" * 64, dt.date(2026, 10, 5), TODAY, closing=True)
     assert monday["workdayTypeName"] == "平日" and monday["isClosing"] is True
 
 
@@ -138,3 +138,26 @@ def test_bad_state_files(tmp_path, content, needle):
     with pytest.raises(ValueError) as err:
         load_state(path)
     assert needle in str(err.value) and "state.json" in str(err.value)
+
+
+def test_created_employees_get_the_same_keys_and_figures_in_any_order():
+    """Concurrent syncs create employees in a different order each run: keys (and so the
+    monthly figures seeded per key and month) depend on the code, not on the order."""
+    def world(codes):
+        state = generate_state(0, 3, TODAY)
+        for code in codes:
+            state.create({"code": code, "lastName": "山田", "firstName": "花子", "divisionCode": "1000",
+                          "typeCode": "1", "gender": "female"}, TODAY)
+        return {code: state.get(code)["key"] for code in codes}
+
+    codes = [f"S{i:03d}" for i in range(20)]
+    forward, backward = world(codes), world(list(reversed(codes)))
+    assert forward == backward
+    assert [monthly_working(3, forward[c], "2026-10", TODAY) for c in codes] == \
+        [monthly_working(3, backward[c], "2026-10", TODAY) for c in codes]
+    state = generate_state(0, 3, TODAY)
+    body = {"code": "S001", "lastName": "山田", "firstName": "花子", "divisionCode": "1000", "typeCode": "1",
+            "gender": "female"}
+    first = state.create(body, TODAY).key
+    state.delete(first)
+    assert state.create(body, TODAY).key != first  # created again: a new key, as KOT gives

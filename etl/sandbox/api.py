@@ -14,22 +14,36 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from etl.sandbox.data import PART_TIME_TYPES, Month, daily_working, month_bounds, monthly_working
+from etl.sandbox.data import (
+    PART_TIME_TYPES,
+    Month,
+    daily_working,
+    leave_grants,
+    leave_taken,
+    month_bounds,
+    monthly_defaults,
+    monthly_working,
+    variational_work,
+    weekly_work,
+)
 from etl.sandbox.state import (
     ADDITIONAL,
     E_DATE_FORMAT,
     E_INVALID,
     E_NOT_FOUND,
+    MONTH_RE,
     ApiFailure,
     EmployeeRecord,
     SandboxState,
     parse_date,
 )
 
-MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_RANGE_DAYS = 62
-_ZERO_FIELDS = ("workingCount", "workingDayCount", "absentdayCount", "lateCount", "earlyLeaveCount",
-                "late", "earlyLeave", "assigned", "unassigned", "overtime", "night", "nightOvertime")
+# additionalFields by endpoint (KOT_API.md §2.1, §2.3, §2.4); only top-level names
+MONTHLY_ADDITIONAL = ("weeklyWork", "variationalWork", "isConfirmation", "currentDateEmployee")
+DAILY_ADDITIONAL = ("currentDateEmployee",)
+YEARLY_ADDITIONAL = ("currentDateEmployee",)
+DEFAULT_DAY_BORDER = "00:00"  # a state-file division without dayBorderTime (the sandbox's choice)
 
 
 def dumps(payload: Any) -> bytes:
@@ -50,9 +64,9 @@ def _flag(params: dict[str, str], name: str) -> bool:
     return value == "true"
 
 
-def _fields(params: dict[str, str]) -> tuple[str, ...]:
+def _fields(params: dict[str, str], allowed: tuple[str, ...] = ADDITIONAL) -> tuple[str, ...]:
     names = tuple(n.strip() for n in params.get("additionalFields", "").split(",") if n.strip())
-    unknown = [n for n in names if n not in ADDITIONAL]
+    unknown = [n for n in names if n not in allowed]
     if unknown:
         raise ApiFailure(400, (f"additionalFields に指定できない項目です: {', '.join(unknown)}", E_INVALID))
     return names
@@ -77,6 +91,13 @@ def _update_date(params: dict[str, str], today: dt.date, strict: bool) -> dt.dat
     return effective
 
 
+def _in_window(first: dt.date, last: dt.date, today: dt.date, what: str) -> None:
+    """KOT_API.md §1.5: dates go back at most 3 years and forward at most 1 year (400 otherwise)."""
+    if first < _years(today, -3) or last > _years(today, 1):
+        raise ApiFailure(400, (f"{what} は3年前 ({_years(today, -3)}) から1年後 ({_years(today, 1)}) までにしてください",
+                               E_INVALID))
+
+
 class SandboxApi:
     def __init__(self, state: SandboxState, *, strict_update_date: bool = False):
         self.state = state
@@ -94,6 +115,8 @@ class SandboxApi:
             ("DELETE", re.compile(r"/employees/([^/]+)"), self.delete),
             ("GET", re.compile(r"/monthly-workings/([^/]+)"), self.monthly),
             ("GET", re.compile(r"/daily-workings"), self.daily),
+            ("GET", re.compile(r"/employee-groups"), self.employee_groups),
+            ("GET", re.compile(r"/yearly-workings/holidays/([^/]+)/([^/]+)"), self.yearly_holidays),
         ]
 
     def handle(self, method: str, path: str, params: dict[str, str], body: bytes,
@@ -115,7 +138,14 @@ class SandboxApi:
 
     # --- masters -----------------------------------------------------------------------------
     def divisions(self, **_: Any) -> tuple[int, bytes]:
-        return 200, dumps(self.state.divisions)
+        return 200, dumps([{**d, "dayBorderTime": d.get("dayBorderTime") or DEFAULT_DAY_BORDER}
+                           for d in self.state.divisions])
+
+    def employee_groups(self, **_: Any) -> tuple[int, bytes]:
+        groups = self.state.attendance.employee_groups
+        if not groups:  # KOT_API.md §2.1: fails when the company does not use groups
+            raise ApiFailure(400, ("従業員グループを使用していません", E_INVALID))
+        return 200, dumps(groups)
 
     def working_types(self, **_: Any) -> tuple[int, bytes]:
         return 200, dumps(self.state.working_types)
@@ -166,16 +196,21 @@ class SandboxApi:
     def monthly(self, month: str, *, params: dict[str, str], today: dt.date, **_: Any) -> tuple[int, bytes]:
         if not MONTH_RE.fullmatch(month):
             raise ApiFailure(400, (f"日付の形式が正しくありません (YYYY-MM): {month}", E_DATE_FORMAT))
+        first, _last = month_bounds(month)
+        _in_window(first, first, today, f"月 {month}")
+        fields = _fields(params, MONTHLY_ADDITIONAL)
         division = params.get("division") or None
-        return 200, self._cached(("monthly", month, division, today),
-                                 lambda: dumps(self._monthly_entries(month, division, today)))
+        return 200, self._cached(("monthly", month, division, fields, today),
+                                 lambda: dumps(self._monthly_entries(month, division, fields, today)))
 
-    def _monthly_entries(self, month: str, division: str | None, today: dt.date) -> list[dict]:
+    def _monthly_entries(self, month: str, division: str | None, fields: tuple[str, ...],
+                         today: dt.date) -> list[dict]:
         state = self.state
+        closing = state.is_closed(month, today)
         fixed = state.monthly.get(month)
         if fixed is not None:
-            return self._fixed(fixed, month, division, today)
-        period = Month.of(month, today)
+            return self._fixed(fixed, month, division, fields, closing, today)
+        period = Month.of(month, today, closing=closing)
         out = []
         for rec in state.records():
             div, type_code = rec.placement(period.start)
@@ -184,15 +219,32 @@ class SandboxApi:
             entry = monthly_working(state.seed, rec.key, period, part_time=type_code in PART_TIME_TYPES,
                                     hired=rec.data.get("hiredDate"), resigned=rec.data.get("resignationDate"))
             if entry is not None:
-                out.append(entry)
+                out.append(self._monthly_additional(entry, fields, rec, today, generated=True))
         return out
 
-    def _fixed(self, fixed: list[dict], month: str, division: str | None, today: dt.date) -> list[dict]:
-        """A month given by the state file: exactly its entries, codes resolved to keys."""
-        start, end = month_bounds(month)
-        base: dict[str, Any] = {"year": start.year, "month": start.month, "startDate": start.isoformat(),
-                                "endDate": end.isoformat(), "isClosing": end < today.replace(day=1),
-                                "holidaysObtained": [], **dict.fromkeys(_ZERO_FIELDS, 0)}
+    def _monthly_additional(self, entry: dict, fields: tuple[str, ...], rec: EmployeeRecord | None,
+                            today: dt.date, *, generated: bool) -> dict:
+        """The optional fields asked for (a state file's own value when it gives one), the rest dropped."""
+        out = {k: v for k, v in entry.items() if k not in MONTHLY_ADDITIONAL}
+        for name in fields:
+            if name in entry:
+                out[name] = entry[name]
+            elif name == "weeklyWork":
+                out[name] = weekly_work(entry) if generated else weekly_work({})
+            elif name == "variationalWork":
+                out[name] = variational_work(entry)
+            elif name == "isConfirmation":
+                out[name] = bool(entry.get("isClosing"))
+            elif name == "currentDateEmployee" and rec is not None:
+                out[name] = self.state.view(rec, today, ())
+        return out
+
+    def _fixed(self, fixed: list[dict], month: str, division: str | None, fields: tuple[str, ...], closing: bool,
+               today: dt.date) -> list[dict]:
+        """A month given by the state file: exactly its entries, as given over every documented
+        field's default; codes resolved to keys; isClosing from the entry, else the state's."""
+        start, _end = month_bounds(month)
+        base: dict[str, Any] = {**monthly_defaults(month), "isClosing": closing}
         out = []
         for item in fixed:
             entry = {**base, **{k: v for k, v in item.items() if k != "employeeCode"}}
@@ -204,6 +256,7 @@ class SandboxApi:
                 rec = self.state.record_by_key(item["employeeKey"])
             if division and (rec is None or rec.placement(start)[0] != division):
                 continue
+            entry = self._monthly_additional(entry, fields, rec, today, generated=False)
             out.append({k: v for k, v in entry.items() if v is not None})
         return out
 
@@ -216,6 +269,8 @@ class SandboxApi:
             raise ApiFailure(400, ("end は start 以降の日付にしてください", E_INVALID))
         if (end - start).days + 1 > MAX_RANGE_DAYS:
             raise ApiFailure(400, (f"start から end までは {MAX_RANGE_DAYS} 日以内にしてください", E_INVALID))
+        _in_window(start, end, today, "start・end")
+        fields = _fields(params, DAILY_ADDITIONAL)
         division = params.get("division") or None
         state = self.state
         records = state.records()
@@ -223,6 +278,7 @@ class SandboxApi:
         day = start
         while day <= end:
             iso = day.isoformat()
+            closing = state.is_closed(iso[:7], today)
             items = []
             for rec in records:
                 hired, resigned = rec.data.get("hiredDate"), rec.data.get("resignationDate")
@@ -231,11 +287,66 @@ class SandboxApi:
                 div, type_code = rec.placement(day)
                 if division and div != division:
                     continue
-                items.append(daily_working(state.seed, rec.key, day, today, part_time=type_code in PART_TIME_TYPES,
-                                           division=(div, state.division_names.get(div, ""))))
+                item = daily_working(state.seed, rec.key, day, today, part_time=type_code in PART_TIME_TYPES,
+                                     division=(div, state.division_names.get(div, "")), closing=closing)
+                if "currentDateEmployee" in fields:
+                    item["currentDateEmployee"] = state.view(rec, today, ())
+                items.append(item)
             days.append({"date": iso, "dailyWorkings": items})
             day += dt.timedelta(days=1)
         return 200, dumps(days)
+
+    # --- yearly leave ------------------------------------------------------------------------
+    def yearly_holidays(self, type_code: str, year: str, *, params: dict[str, str], today: dt.date,
+                        **_: Any) -> tuple[int, bytes]:
+        """GET /yearly-workings/holidays/{employeeTypeCode}/{year} (KOT_API.md §2.6): the 年度's
+        grants and uses per leave type of the employees of that type; from the state key
+        ``yearlyHolidays`` as given, or computed for a generated world."""
+        if not re.fullmatch(r"\d{4}", year):
+            raise ApiFailure(400, (f"年度の形式が正しくありません (YYYY): {year}", E_DATE_FORMAT))
+        if type_code not in self.state.type_names:
+            raise ApiFailure(400, (f"雇用区分コード {type_code} は存在しません", E_INVALID))
+        fields = _fields(params, YEARLY_ADDITIONAL)
+        return 200, self._cached(("yearly", type_code, year, fields, today),
+                                 lambda: dumps(self._yearly(type_code, int(year), fields, today)))
+
+    def _yearly(self, type_code: str, year: int, fields: tuple[str, ...], today: dt.date) -> dict:
+        state, world = self.state, self.state.attendance
+        start, end = world.year_bounds(year)
+        on = min(end, today)
+        employees = []
+        given = world.yearly_holidays.get(str(year))
+        if given is not None:
+            for item in given:
+                rec = (state.record_by_code(str(item["employeeCode"])) if item.get("employeeCode") is not None
+                       else state.record_by_key(str(item.get("employeeKey", ""))))
+                if rec is None or rec.placement(on)[1] != type_code:
+                    continue
+                entry = {"employeeKey": rec.key,
+                         "holidays": [{"granted": [], "obtained": [], "remained": [], "expired": [], **h}
+                                      for h in item.get("holidays") or []]}
+                employees.append(entry)
+        elif world.generated_leave:
+            for rec in state.records():
+                hired, resigned = rec.data.get("hiredDate"), rec.data.get("resignationDate")
+                if not hired or hired > end.isoformat() or (resigned and resigned < start.isoformat()):
+                    continue
+                if rec.placement(on)[1] != type_code:
+                    continue
+                part_time = type_code in PART_TIME_TYPES
+                granted = leave_grants(dt.date.fromisoformat(hired), start, end, part_time=part_time)
+                obtained = leave_taken(state.seed, rec.key, start, end, today, part_time=part_time,
+                                       hired=hired, resigned=resigned)
+                holidays = [{"code": 1, "name": "有休", "granted": granted, "obtained": obtained,
+                             "remained": [], "expired": []}] if granted or obtained else []
+                employees.append({"employeeKey": rec.key, "holidays": holidays})
+        if "currentDateEmployee" in fields:
+            for entry in employees:
+                rec = state.record_by_key(entry["employeeKey"])
+                if rec is not None:
+                    entry["currentDateEmployee"] = state.view(rec, today, ())
+        return {"year": year, "startDate": start.isoformat(), "endDate": end.isoformat(),
+                "closeDate": world.close_date, "employees": employees}
 
     # --- cache -------------------------------------------------------------------------------
     def _cached(self, key: tuple, build: Callable[[], bytes]) -> bytes:

@@ -126,6 +126,7 @@ def generate_state(n_employees: int, seed: int, today: dt.date) -> SandboxState:
                          [{"code": c, "name": n} for c, n in WORKING_TYPES], seed=seed)
     for emp, history in generate_employees(n_employees, seed, today):
         state.add(emp, history)
+    state.attendance.generated_leave = True  # /yearly-workings/holidays computed for every employee
     return state
 
 
@@ -147,6 +148,19 @@ def weekdays(start: dt.date, end: dt.date) -> int:
     return count
 
 
+def monthly_defaults(month: str) -> dict:
+    """Every documented field of a /monthly-workings entry at zero (a state file's entries are
+    served as given, over these)."""
+    start, end = month_bounds(month)
+    return {"year": start.year, "month": start.month, "startDate": start.isoformat(), "endDate": end.isoformat(),
+            **dict.fromkeys(("workingCount", "weekdayWorkingCount", "workingDayCount", "weekdayWorkingdayCount",
+                             "absentdayCount", "lateCount", "earlyLeaveCount", "late", "earlyLeave", "assigned",
+                             "unassigned", "overtime", "night", "nightUnassigned", "nightOvertime", "breakSum",
+                             "bind", "regarding", "intervalShortageCount"), 0),
+            "holidaysObtained": [], "holidayWork": _holiday_block(), "legalHolidayWork": _holiday_block(0, 0),
+            "generalHolidayWork": _holiday_block(0, 0), "premiumWork": _premium(0, 0), "customMonthlyWorkings": []}
+
+
 def _holiday_block(normal: int = 0, days: int | None = None) -> dict:
     block = {"normal": normal, "night": 0, "overtime": 0, "nightOvertime": 0, "extra": 0, "nightExtra": 0}
     if days is not None:
@@ -166,10 +180,11 @@ class Month:
     full_days: int  # weekdays counted for someone employed the whole month
 
     @classmethod
-    def of(cls, month: str, today: dt.date) -> Month:
+    def of(cls, month: str, today: dt.date, *, closing: bool = False) -> Month:
+        """``closing``: whether the month is closed (the state decides: SandboxState.is_closed)."""
         start, end = month_bounds(month)
         last = min(end, today - dt.timedelta(days=1))  # today is not over yet
-        return cls(month, start, end, last, end < today.replace(day=1), weekdays(start, last))
+        return cls(month, start, end, last, closing, weekdays(start, last))
 
 
 def monthly_working(seed: int, key: str, month: str | Month, today: dt.date | None = None, *,
@@ -216,6 +231,8 @@ def monthly_working(seed: int, key: str, month: str | Month, today: dt.date | No
     night = rng.randint(60, 20 * 60) if worked and rng.random() < 0.15 else 0
     night_overtime = min(night, overtime // 4)
     days = worked + legal_days + general_days
+    short_intervals = rng.randint(1, 2) if overtime > 45 * 60 and rng.random() < 0.3 else 0
+    breaks = days * 60
     entry = {
         "year": start.year, "month": start.month, "employeeKey": key,
         "startDate": start.isoformat(), "endDate": end.isoformat(),
@@ -225,18 +242,49 @@ def monthly_working(seed: int, key: str, month: str | Month, today: dt.date | No
         "holidaysObtained": [{**PAID_LEAVE, "dayCount": paid, "minutes": 0}] if paid else [],
         "assigned": max(0, worked * per_day - late - early), "unassigned": overtime, "overtime": overtime,
         "night": night, "nightUnassigned": night_overtime, "nightOvertime": night_overtime,
-        "breakSum": days * 60,
+        "breakSum": breaks,
         "holidayWork": _holiday_block(legal + general),
         "legalHolidayWork": _holiday_block(legal, legal_days),
         "generalHolidayWork": _holiday_block(general, general_days),
+        "premiumWork": _premium(overtime, night_overtime),
+        "bind": max(0, worked * per_day - late - early) + overtime + legal + general + breaks,
+        "regarding": paid * per_day,
         "isClosing": m.closing,
+        "intervalShortageCount": short_intervals,
+        "customMonthlyWorkings": [],
     }
     return entry
 
 
+PREMIUM_MINUTES = 60 * 60  # overtime beyond 60 h a month is paid at 50 % (KOT_API.md §5.1)
+
+
+def _premium(overtime: int, night_overtime: int) -> dict:
+    """割増残業 split at 60 h (the sandbox's company setting; real thresholds are per company)."""
+    night_over = max(0, min(night_overtime, overtime - PREMIUM_MINUTES))
+    return {"overtime1": min(overtime, PREMIUM_MINUTES), "nightOvertime1": night_overtime - night_over,
+            "overtime2": max(0, overtime - PREMIUM_MINUTES), "nightOvertime2": night_over}
+
+
+def weekly_work(entry: dict) -> dict:
+    """``weeklyWork`` (asked through additionalFields): the 週40時間超 hours. The sandbox's weeks
+    are Monday–Friday of 8 h, so only work on a non-statutory holiday goes beyond 40 h."""
+    general = entry.get("generalHolidayWork") or {}
+    return {"overtime": 0, "nightOvertime": 0, "generalHolidayOvertime": int(general.get("normal") or 0),
+            "generalHolidayNightOvertime": int(general.get("night") or 0)}
+
+
+def variational_work(_entry: dict) -> dict:
+    """``variationalWork`` (asked through additionalFields): no variable-hours scheme in the sandbox.
+    The names follow KOT_API.md §2.4 ("yearly/monthly/weekly…Overtime…"; the exact list is not
+    published)."""
+    return {"yearlyOvertime": 0, "monthlyOvertime": 0, "weeklyOvertime": 0}
+
+
 def daily_working(seed: int, key: str, day: dt.date, today: dt.date, *, part_time: bool = False,
-                  division: tuple[str, str] = ("", "")) -> dict:
-    """One employee's day of /daily-workings (zeros on weekends and from today on)."""
+                  division: tuple[str, str] = ("", ""), closing: bool = False) -> dict:
+    """One employee's day of /daily-workings (zeros on weekends and from today on); ``closing``:
+    whether the day's month is closed."""
     rng = Draws(seed, key, day.isoformat())
     kind = ("平日", "平日", "平日", "平日", "平日", "法定外休日", "法定休日")[day.weekday()]
     works = kind == "平日" and day < today
@@ -246,12 +294,60 @@ def daily_working(seed: int, key: str, day: dt.date, today: dt.date, *, part_tim
     overtime = (0, 0, 0, 15, 30, 60, 90, 120)[rng.randint(0, 7)] if works and not part_time else 0
     late = rng.randint(5, 40) if works and rng.random() < 0.05 else 0
     entry = {"date": day.isoformat(), "employeeKey": key, "workPlaceDivisionCode": division[0],
-             "workPlaceDivisionName": division[1], "isClosing": day < today.replace(day=1),
+             "workPlaceDivisionName": division[1], "isClosing": closing,
              "isHelp": False, "isError": False, "workdayTypeName": kind,
              "assigned": per_day - late if works else 0, "unassigned": overtime, "overtime": overtime,
              "lateNight": 0, "lateNightUnassigned": 0, "lateNightOvertime": 0,
              "breakTime": 60 if works else 0, "late": late, "earlyLeave": 0,
-             "totalWork": per_day - late + overtime if works else 0}
+             "totalWork": per_day - late + overtime if works else 0,
+             "holidaysObtained": {"halfdayHolidays": [], "hourHolidays": []},
+             "discretionaryVacation": per_day if leave else 0, "customDailyWorkings": []}
     if leave:
-        entry["holidaysObtained"] = {"fulltimeHoliday": dict(PAID_LEAVE)}
+        entry["holidaysObtained"]["fulltimeHoliday"] = dict(PAID_LEAVE)
     return {k: v for k, v in entry.items() if v not in ("", None)}
+
+
+# --- yearly leave (generated worlds) ----------------------------------------------------------
+
+GRANT_DAYS = (10, 11, 12, 14, 16, 18, 20)  # after 0.5, 1.5, … 6.5 years of service (KOT_API.md §5.2)
+PART_TIME_GRANT_DAYS = (7, 8, 9, 10, 12, 13, 15)  # 4 days a week (比例付与)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def leave_grants(hired: dt.date, start: dt.date, end: dt.date, *, part_time: bool = False) -> list[dict]:
+    """The paid-leave grants dated in [start, end]: 6 months after hiring, then every year."""
+    table = PART_TIME_GRANT_DAYS if part_time else GRANT_DAYS
+    out = []
+    for n in range(0, 60):
+        granted = _add_months(hired, 6 + 12 * n)
+        if granted > end:
+            break
+        if granted >= start:
+            out.append({"date": granted.isoformat(), "days": table[min(n, len(table) - 1)], "minutes": 0,
+                        "effectivePeriod": (_add_months(granted, 24) - dt.timedelta(days=1)).isoformat()})
+    return out
+
+
+def leave_taken(seed: int, key: str, start: dt.date, end: dt.date, today: dt.date, *, part_time: bool = False,
+                hired: str | None = None, resigned: str | None = None) -> list[dict]:
+    """The paid leave taken in [start, end] up to yesterday: the same days the monthly figures
+    count (monthly_working's 有休), each on a weekday of its month drawn per employee and month."""
+    out: list[dict] = []
+    month = start.replace(day=1)
+    while month <= min(end, today):
+        name = f"{month:%Y-%m}"
+        entry = monthly_working(seed, key, Month.of(name, today), part_time=part_time, hired=hired, resigned=resigned)
+        paid = sum(h["dayCount"] for h in entry["holidaysObtained"] if h["code"] == PAID_LEAVE["code"]) if entry else 0
+        if paid:
+            _, last = month_bounds(name)
+            days = [month + dt.timedelta(days=i) for i in range((last - month).days + 1)]
+            days = [d for d in days if d.weekday() < 5 and start <= d <= end and d < today]
+            days.sort(key=lambda d: hashlib.sha256(f"{seed}:{key}:{d}:leave".encode()).digest())
+            out.extend({"date": d.isoformat(), "days": 1, "minutes": 0} for d in sorted(days[:int(paid)]))
+        month = _add_months(month, 1)
+    return out

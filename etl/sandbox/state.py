@@ -22,6 +22,7 @@ from typing import Any
 
 CODE_RE = re.compile(r"[0-9A-Za-z]{3,10}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 REQUIRED = ("code", "lastName", "firstName", "divisionCode", "typeCode", "gender")
 GENDERS = ("male", "female")
 DATE_FIELDS = ("birthDate", "hiredDate", "resignationDate")
@@ -86,11 +87,12 @@ class SandboxState:
         self.type_names = {t["code"]: t.get("name", "") for t in self.working_types}
         self.seed = seed
         self.monthly: dict[str, list[dict]] = {k: list(v) for k, v in (monthly or {}).items()}
+        self.attendance = AttendanceWorld()  # closing, leave, groups, the company's year (own module below)
         self.lock = threading.RLock()
         self.version = 0
         self._by_key: dict[str, EmployeeRecord] = {}
         self._by_code: dict[str, str] = {}
-        self._created = 0
+        self._created: dict[str, int] = {}  # code → creations so far
 
     # --- reading -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -115,7 +117,8 @@ class SandboxState:
         out = {"code": rec.code, "key": rec.key, "lastName": rec.data.get("lastName"),
                "firstName": rec.data.get("firstName"), "divisionCode": division,
                "divisionName": self.division_names.get(division), "typeCode": type_code,
-               "typeName": self.type_names.get(type_code), "gender": rec.data.get("gender")}
+               "typeName": self.type_names.get(type_code), "gender": rec.data.get("gender"),
+               "employeeGroups": [dict(g) for g in rec.data.get("employeeGroups") or ()]}  # returned only; [] when none
         for name in fields or ():
             out[name] = rec.data.get(name)
         return {k: v for k, v in out.items() if v is not None}
@@ -133,15 +136,22 @@ class SandboxState:
         clean = self._validate(body, partial=False)
         with self.lock:
             self._check_unique(clean["code"], None)
-            self._created += 1
-            key = hashlib.sha256(f"kot-sandbox:{self.seed}:created:{self._created}:{clean['code']}"
-                                 .encode()).hexdigest()
+            # the key depends on the code and how often that code was created, not on the order of
+            # the requests: concurrent syncs give every employee the same key (and figures) each run
+            n = self._created[clean["code"]] = self._created.get(clean["code"], 0) + 1
+            key = hashlib.sha256(f"kot-sandbox:{self.seed}:created:{clean['code']}:{n}".encode()).hexdigest()
             return self._insert(key, clean, [(BEGINNING, clean["divisionCode"], clean["typeCode"])])
 
     def add(self, employee: dict, history: list[dict] | None = None) -> EmployeeRecord:
         """Seed an employee (state files, generator): KOT's validation, key kept when given."""
         clean = self._validate({k: v for k, v in employee.items()
                                 if k in WRITABLE}, partial=False)
+        try:
+            groups = employee_groups(employee.get("employeeGroups"), "employeeGroups")
+        except ValueError as e:
+            raise ApiFailure(400, (str(e), E_INVALID)) from None
+        if groups:
+            clean["employeeGroups"] = groups
         key = employee.get("key") or hashlib.sha256(f"kot-sandbox:{self.seed}:{clean['code']}".encode()).hexdigest()
         entries = [(BEGINNING, clean["divisionCode"], clean["typeCode"])]
         for h in history or []:
@@ -185,6 +195,26 @@ class SandboxState:
         """Fix the answer of /monthly-workings/{month} (entries may name employeeCode)."""
         with self.lock:
             self.monthly[month] = [dict(e) for e in entries]
+            self.version += 1
+
+    def close_month(self, *months: str) -> None:
+        """The administrator closes ``months`` (締め): their entries answer ``isClosing: true``."""
+        with self.lock:
+            self.attendance.closed_months.update(months)
+            self.version += 1
+
+    def is_closed(self, month: str, today: dt.date) -> bool:
+        """Closed when the state says so, or (``auto_close``, an explicit choice) when it ended
+        before the current month. Real KOT waits for the administrator."""
+        world = self.attendance
+        if month in world.closed_months:
+            return True
+        return world.auto_close and f"{month}-01" < today.replace(day=1).isoformat()
+
+    def set_yearly_holidays(self, year: int | str, employees: list[dict]) -> None:
+        """Fix the answer of /yearly-workings/holidays/*/{year} (entries may name employeeCode)."""
+        with self.lock:
+            self.attendance.yearly_holidays[str(year)] = [dict(e) for e in employees]
             self.version += 1
 
     def _insert(self, key: str, clean: dict, history: list) -> EmployeeRecord:
@@ -274,7 +304,7 @@ class SandboxState:
                                        for d, div, t in rec.history[1:]]
                 employees.append(item)
             return {"divisions": self.divisions, "workingTypes": self.working_types,
-                    "employees": employees, "monthlyWorkings": self.monthly}
+                    "employees": employees, "monthlyWorkings": self.monthly, **self.attendance.to_dict()}
 
 
 def state_from_dict(doc: Any, *, seed: int = 1) -> SandboxState:
@@ -289,6 +319,7 @@ def state_from_dict(doc: Any, *, seed: int = 1) -> SandboxState:
     if not isinstance(monthly, dict) or not all(isinstance(v, list) for v in monthly.values()):
         raise ValueError("monthlyWorkings は {\"YYYY-MM\": [...]} の形にしてください")
     state = SandboxState(doc["divisions"], doc["workingTypes"], seed=seed, monthly=monthly)
+    state.attendance = AttendanceWorld.from_dict(doc)
     for i, emp in enumerate(doc.get("employees") or []):
         if not isinstance(emp, dict):
             raise ValueError(f"employees[{i}] はオブジェクトにしてください")
@@ -312,3 +343,87 @@ def load_state(path: str | Path, *, seed: int = 1) -> SandboxState:
         return state_from_dict(doc, seed=seed)
     except ValueError as e:
         raise ValueError(f"{p}: {e}") from None
+
+
+# --- the attendance side's world: closing, yearly leave, groups -------------------------------
+
+@dataclass
+class AttendanceWorld:
+    """What the state says about attendance beyond the employees (state-file keys in brackets).
+
+    * ``closed_months`` [closedMonths]: the months the administrator has closed (締め).
+    * ``auto_close`` [autoCloseMonths]: an explicit choice to close every month that ended
+      before the current one (benchmarks; real KOT waits for the administrator).
+    * ``yearly_holidays`` [yearlyHolidays]: 年度 → employees' leave, served as given.
+    * ``generated_leave``: generated worlds (``--employees``) compute leave for every employee.
+    * ``business_year_start`` [businessYearStartDate, "MM/DD"] and ``close_date`` [closeDate]:
+      the 年度 and the closing day the yearly leave answer carries (sandbox defaults "04/01", 0).
+    * ``employee_groups`` [employeeGroups]: the company's groups (GET /employee-groups).
+    """
+
+    closed_months: set[str] = field(default_factory=set)
+    auto_close: bool = False
+    yearly_holidays: dict[str, list[dict]] = field(default_factory=dict)
+    generated_leave: bool = False
+    business_year_start: str = "04/01"
+    close_date: int = 0
+    employee_groups: list[dict] = field(default_factory=list)
+
+    def year_bounds(self, year: int) -> tuple[dt.date, dt.date]:
+        """The first and last day of 年度 ``year`` (it starts in ``year``)."""
+        month, day = (int(x) for x in self.business_year_start.split("/"))
+        start = dt.date(year, month, day)
+        return start, dt.date(year + 1, month, day) - dt.timedelta(days=1)
+
+    def year_of(self, day: dt.date) -> int:
+        start, _ = self.year_bounds(day.year)
+        return day.year if day >= start else day.year - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.closed_months:
+            out["closedMonths"] = sorted(self.closed_months)
+        if self.auto_close:
+            out["autoCloseMonths"] = True
+        if self.yearly_holidays:
+            out["yearlyHolidays"] = self.yearly_holidays
+        if self.business_year_start != "04/01":
+            out["businessYearStartDate"] = self.business_year_start
+        if self.close_date:
+            out["closeDate"] = self.close_date
+        if self.employee_groups:
+            out["employeeGroups"] = self.employee_groups
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> AttendanceWorld:
+        """The keys above from a ``--state`` document; ValueError naming the key."""
+        closed = doc.get("closedMonths") or []
+        if not isinstance(closed, list) or not all(isinstance(m, str) and MONTH_RE.fullmatch(m) for m in closed):
+            raise ValueError('closedMonths は ["YYYY-MM", ...] の形にしてください')
+        auto = doc.get("autoCloseMonths", False)
+        if not isinstance(auto, bool):
+            raise ValueError("autoCloseMonths は true か false にしてください")
+        yearly = doc.get("yearlyHolidays") or {}
+        if not isinstance(yearly, dict) or not all(
+                re.fullmatch(r"\d{4}", str(y)) and isinstance(v, list) and all(isinstance(e, dict) for e in v)
+                for y, v in yearly.items()):
+            raise ValueError('yearlyHolidays は {"<年度>": [{"employeeCode": ..., "holidays": [...]}]} の形にしてください')
+        start = doc.get("businessYearStartDate", "04/01")
+        if not isinstance(start, str) or not re.fullmatch(r"(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])", start):
+            raise ValueError('businessYearStartDate は "MM/DD" (例 "04/01") にしてください')
+        close = doc.get("closeDate", 0)
+        if not isinstance(close, int) or isinstance(close, bool) or not 0 <= close <= 31:
+            raise ValueError("closeDate は 0〜31 の整数にしてください")
+        return cls(closed_months=set(closed), auto_close=auto, yearly_holidays={str(k): list(v) for k, v in yearly.items()},
+                   business_year_start=start, close_date=close,
+                   employee_groups=employee_groups(doc.get("employeeGroups"), "employeeGroups"))
+
+
+def employee_groups(value: Any, where: str) -> list[dict]:
+    """A list of {code, name[, category]} (state files); ValueError naming ``where``."""
+    if value in (None, []):
+        return []
+    if not isinstance(value, list) or not all(isinstance(g, dict) and g.get("code") and "name" in g for g in value):
+        raise ValueError(f"{where} は code と name を持つオブジェクトの配列にしてください")
+    return [dict(g) for g in value]
