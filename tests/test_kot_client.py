@@ -219,7 +219,8 @@ def test_random_faults_never_duplicate(make_sandbox):
 
 # --- attendance -------------------------------------------------------------------------------
 
-def test_monthly_workings(kot_client):
+def test_monthly_workings(kot_client, sandbox):
+    sandbox.state.close_month("2026-10")  # the administrator closed October; November is open
     entries = kot_client.monthly_workings("2026-10")
     assert entries and all(e["isClosing"] is True for e in entries)
     assert all(e["isClosing"] is False for e in kot_client.monthly_workings("2026-11"))
