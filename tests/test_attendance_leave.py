@@ -147,3 +147,31 @@ def test_an_unknown_key_is_named_by_its_key():
     doc = answer(2025, granted=[("2025-04-01", 10)], key="unknown-key")
     _, problems = check([doc], "2026-04-01")
     assert problems[0].employee_code == "" and "キー unknown-key" in problems[0].message
+
+
+# --- against the sandbox ------------------------------------------------------------------------
+
+def test_fetch_leave_reads_every_year_a_grant_touches(kot_client, sandbox):
+    from etl.attendance.fetch import fetch_leave
+    from etl.attendance.leave import findings
+
+    today = sandbox.clock.today()  # 2026-11-26: 年度 2024–2026 first
+    sandbox.reset_counts()
+    book, problems = fetch_leave(kot_client, today, ["1"])
+    assert problems == [] and book is not None
+    assert sorted(book.years) == [2024, 2025, 2026]
+    assert sandbox.counts["GET"] == 1 + 3 * 5  # working types, then 5 types × 3 年度
+    people = {r.key: (r.code, r.data["lastName"]) for r in sandbox.state.records()}
+    found, part = findings(book, people, today)
+    assert part["checked"] > 0 and part["as_of"] == "2026-11-26"
+    assert {p.code for p in found} <= {"paid-leave-5days-short", "paid-leave-5days-missed"}
+    assert len(part["rows"]) == len(found)
+
+
+def test_a_refused_leave_request_stops_the_check_and_says_so(kot_client):
+    from etl.attendance.fetch import fetch_leave
+
+    book, problems = fetch_leave(kot_client, dt.date(2026, 11, 26), ["1"], type_codes=["99"])
+    assert book is None
+    assert [(p.code, p.severity) for p in problems] == [("paid-leave-check-unavailable", "warning")]
+    assert "雇用区分 99 の 2024年度" in problems[0].message and "99" in problems[0].message

@@ -7,11 +7,14 @@ and, for keys that list lacks, the ledger's links.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from etl.attendance import leave
 from etl.attendance.transform import Person, directory
+from etl.errors import Problem, RowFailed
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +49,38 @@ def people(client, ledger) -> tuple[dict[str, Person], list]:
     employees = ledger.employees()
     remote = client.employees(include_resigned=True) or []
     return directory(remote, ledger.links(), employees), employees
+
+
+
+def fetch_leave(client, today: dt.date, paid_leave_codes: Iterable[str], *, start_month: int = 4,
+                type_codes: Iterable[str] | None = None) -> tuple[leave.LeaveBook | None, list[Problem]]:
+    """The paid leave every relevant grant needs (KOT_API.md §2.6): every employment type × the
+    年度s of the last two years, then any 年度 a grant's year touches (leave.years_needed).
+
+    ``start_month`` only guesses the first 年度s; the answers' own startDate/endDate decide the rest.
+    An answer the API refuses (the token lacks the right, the feature is off) stops the check:
+    (None, [a problem naming the request and the API's reason]), so that partial data never
+    reports a shortfall that is not there.
+    """
+    codes = [str(c) for c in paid_leave_codes]
+    types = [str(t) for t in type_codes] if type_codes is not None else \
+        [str(t["code"]) for t in client.working_types() or [] if isinstance(t, Mapping) and t.get("code")]
+    answers: list[dict] = []
+    asked: set[int] = set()
+    years = leave.first_years(today, start_month)
+    book = leave.read_answers(answers, codes)
+    while years:
+        for year in years:
+            asked.add(year)
+            for type_code in types:
+                try:
+                    answer = client.yearly_holidays(type_code, year)
+                except RowFailed as e:
+                    return None, [Problem.of("paid-leave-check-unavailable",
+                                             value=f"雇用区分 {type_code} の {year}年度", reason=str(e))]
+                if isinstance(answer, Mapping):
+                    answers.append(dict(answer))
+        book = leave.read_answers(answers, codes)
+        years = [y for y in leave.years_needed(book, today) if y not in asked]
+    log.info("yearly-workings/holidays: %d 件 (雇用区分 %d × 年度 %s)", len(answers), len(types), sorted(asked))
+    return book, []

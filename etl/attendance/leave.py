@@ -233,3 +233,15 @@ def five_day_problems(statuses: Iterable[Status]) -> list[Problem]:
                                    who=who, granted=days_text(s.granted_days), taken=days_text(s.taken_days),
                                    needed=days_text(s.needed), deadline=s.deadline.isoformat()))
     return problems
+
+
+def findings(book: LeaveBook, people: Mapping[str, tuple[str, str]], today: dt.date,
+             resigned: Mapping[str, dt.date | None] | None = None) -> tuple[list[Problem], dict]:
+    """The problems and the report's part (sections["attendance"]["paid_leave"]): ``people`` is
+    employeeKey → (code, name). The part counts the grants checked and lists the short ones."""
+    codes = {key: code for key, (code, _name) in people.items()}
+    names = {code: name for code, name in people.values()}
+    statuses = five_day_statuses(book, codes, today, resigned)
+    rows = [s.row(names.get(s.employee_code, "")) for s in statuses if s.severity]
+    rows.sort(key=lambda r: (r["level"] != ERROR, r["deadline"], r["employee_code"]))
+    return five_day_problems(statuses), {"checked": len(statuses), "rows": rows, "as_of": today.isoformat()}

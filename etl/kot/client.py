@@ -185,6 +185,11 @@ class KotClient:
         params = {"division": division} if division else None
         return self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params)
 
+    def yearly_holidays(self, type_code: str, year: int) -> dict:
+        """GET /yearly-workings/holidays/{employeeTypeCode}/{year}: one 年度's leave grants and uses
+        of the employees of one employment type (KOT_API.md §2.6)."""
+        return self._call("GET", f"/yearly-workings/holidays/{quote(str(type_code), safe='')}/{int(year)}")
+
     def daily_workings(self, start: dt.date, end: dt.date, division: str | None = None) -> list[dict]:
         """Every day of [start, end], fetched in windows of at most 62 days and concatenated."""
         result: list[dict] = []
