@@ -331,6 +331,17 @@ class Ledger:
         out.sort(key=lambda r: (r["employee_code"], r["month"]))
         return out
 
+    def monthly_months(self, months: list[str]) -> dict[str, bool]:
+        """Which of ``months`` the ledger holds (any import kept it): month → every row closed."""
+        if not months:
+            return {}
+        table = t.monthly_attendance
+        closed = sa.func.min(sa.case((table.c.is_closing, 1), else_=0))
+        stmt = (sa.select(table.c.month, closed).where(table.c.month.in_(list(months)))
+                .group_by(table.c.month))
+        with self.engine.connect() as conn:
+            return {month: bool(flag) for month, flag in conn.execute(stmt).all()}
+
     # --- runs ------------------------------------------------------------------------------
     def record_run(self, result) -> None:
         """Store a RunResult's summary (upsert by run_id)."""

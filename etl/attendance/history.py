@@ -1,0 +1,77 @@
+"""The ledger's monthly history, which the multi-month and yearly 36協定 checks read (I/O).
+
+Every import keeps the month's totals in ``monthly_attendance`` whatever its output target (a
+CSV import still writes its CSV), so the 2–6-month averages and the fiscal-year totals always
+have their months. ``backfill`` seeds the history: up to N months before the imported one, within
+the API's window (3 years back); months the ledger already holds closed are not fetched again.
+A restricted window stops it like any read (RestrictedHoursError): the months kept so far stay.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl.attendance.checks import add_months
+from etl.attendance.fetch import fetch_month
+from etl.attendance.transform import MonthTable, Person, transform_month
+from etl.errors import Problem
+
+log = logging.getLogger(__name__)
+
+API_YEARS_BACK = 3  # KOT_API.md §1.5: dates go back at most 3 years
+
+
+def keep(ledger: Any, table: MonthTable) -> int:
+    """Upsert the month's records by (employee code, month) in one transaction; returns the count."""
+    return ledger.upsert_monthly(table.month, table.records())
+
+
+def earliest_month(today: dt.date) -> str:
+    """The first month the API still serves: its first day within 3 years of ``today``."""
+    try:
+        limit = today.replace(year=today.year - API_YEARS_BACK)
+    except ValueError:  # 29 February
+        limit = today.replace(year=today.year - API_YEARS_BACK, day=28)
+    month = f"{limit:%Y-%m}"
+    return month if limit.day == 1 else add_months(month, 1)
+
+
+@dataclass
+class BackfillPlan:
+    fetch: list[str] = field(default_factory=list)  # oldest first
+    held_closed: list[str] = field(default_factory=list)  # already in the ledger, closed: not fetched again
+    problems: list[Problem] = field(default_factory=list)  # months before the API's window, by name
+
+
+def plan_backfill(month: str, count: int, today: dt.date, held: Mapping[str, bool]) -> BackfillPlan:
+    """Which of the ``count`` months before ``month`` to fetch; ``held`` is ledger.monthly_months()."""
+    plan = BackfillPlan()
+    first = earliest_month(today)
+    for k in range(count, 0, -1):
+        m = add_months(month, -k)
+        if m < first:
+            plan.problems.append(Problem.of("backfill-out-of-window", value=m, limit=first))
+        elif held.get(m):
+            plan.held_closed.append(m)
+        else:
+            plan.fetch.append(m)
+    return plan
+
+
+def backfill(client: Any, ledger: Any, plan: BackfillPlan, people: Mapping[str, Person], *,
+             paid_leave_codes: list[str], imported_at: str, split_by_division: bool = False,
+             say: Any = None) -> list[str]:
+    """Fetch and keep the plan's months, oldest first (one transaction each); returns those kept."""
+    kept = []
+    for m in plan.fetch:
+        raw = fetch_month(client, m, split_by_division=split_by_division)
+        table = transform_month(raw, m, people, paid_leave_codes=paid_leave_codes, imported_at=imported_at)
+        n = keep(ledger, table)
+        kept.append(m)
+        log.info("backfill %s: %d 名", m, n)
+        if say is not None:
+            say(f"履歴 {m}: {n} 名を台帳に保存しました。")
+    return kept
