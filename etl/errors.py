@@ -298,6 +298,13 @@ class _Defaults(dict):
         return ""
 
 
+LABOUR_LAW_PREFIXES = ("overtime-", "paid-leave-5days-")  # 36協定 and 年5日: the report's labour-law alerts
+
+
+def is_labour_law(code: str) -> bool:
+    """A labour-law finding (36協定 or 年5日): listed apart from the data problems."""
+    return code.startswith(LABOUR_LAW_PREFIXES)
+
 
 
 def catalogue_markdown() -> str:

@@ -95,7 +95,7 @@ def test_build_message_has_text_html_and_the_attachment(csv_file, tmp_path):
     assert msg["To"] == "a@example.jp, b@example.jp" and msg["From"] == "etl@example.jp"
     p = parts(msg)
     assert "状況: 一部エラー" in p["text"] and "失敗件数: 1" in p["text"] and f"レポート: {tmp_path / 'report.html'}" in p["text"]
-    assert "所属マッピング!C5" in p["text"] and "労働時間の警告 (36協定): 1 件" in p["text"]
+    assert "所属マッピング!C5" in p["text"] and "労働時間・年休の警告 (36協定・年5日): 1 件" in p["text"]
     assert XSS in p["text"]  # plain text: shown as typed
     assert XSS not in p["html"] and "&lt;script&gt;" in p["html"]  # HTML: escaped
     assert "<script" not in p["html"] and "http://" not in p["html"] and "https://" not in p["html"]

@@ -89,20 +89,22 @@ def history_months(month: str, limits: Limits) -> list[str]:
     return sorted(wanted)
 
 
-def missing_history(month: str, limits: Limits, held: Iterable[str]) -> list[Problem]:
-    """The months the checks of ``month`` need that the ledger does not hold, each by name: the
-    2–6-month averages (the five months before) and the fiscal year so far (360 / 720 h, months
-    over 45 h). Such a window is not computed past the missing month: said, never skipped."""
+def missing_months(month: str, limits: Limits, held: Iterable[str]) -> list[tuple[str, str]]:
+    """The months the checks of ``month`` need that the ledger does not hold, with what they
+    stop: the 2–6-month averages (the five months before) and the fiscal year so far (360 / 720 h,
+    months over 45 h). An average is not computed past a missing month; the year sums the months held."""
     have = set(held)
     averaged = {add_months(month, -k) for k in range(1, 6)}
     yearly = set(fiscal_months(month, limits.fiscal_year_start_month)[:-1])
-    problems = []
-    for m in sorted(averaged | yearly):
-        if m in have:
-            continue
-        what = "平均と年度の合計" if m in averaged and m in yearly else ("平均" if m in averaged else "年度の合計")
-        problems.append(Problem.of("history-month-missing", value=m, what=what))
-    return problems
+    out = []
+    for m in sorted((averaged | yearly) - have):
+        out.append((m, "平均と年度の合計" if m in averaged and m in yearly else ("平均" if m in averaged else "年度の合計")))
+    return out
+
+
+def missing_history(month: str, limits: Limits, held: Iterable[str]) -> list[Problem]:
+    """Each missing month by name (history-month-missing): said, never skipped."""
+    return [Problem.of("history-month-missing", value=m, what=what) for m, what in missing_months(month, limits, held)]
 
 
 # --- closing and roster ----------------------------------------------------------------------

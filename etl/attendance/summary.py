@@ -50,8 +50,11 @@ def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
 
 
 def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list[Problem],
-                       current: Mapping[str, Figures], corrections: list[dict], limits: Limits = DEFAULT_LIMITS) -> dict:
-    """result.sections["attendance"] for the HTML report."""
+                       current: Mapping[str, Figures], corrections: list[dict], limits: Limits = DEFAULT_LIMITS,
+                       *, missing: Iterable[tuple[str, str]] = (), paid_leave: dict | None = None) -> dict:
+    """result.sections["attendance"] for the HTML report: the month's totals and its labour-law
+    findings; ``missing`` the months the history lacks (checks.missing_months), ``paid_leave``
+    the 年5日 part (leave.findings, or ``paid_leave_unavailable``)."""
     codes = table.column("employee_code")
     division_codes = table.column("division_code")
     division_names = table.column("division_name")
@@ -68,4 +71,16 @@ def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list
         "corrections": corrections,
         "overtime_month_hours": hours(limits.month_minutes),  # the charts' reference lines
         "overtime_single_month_limit_hours": hours(limits.single_month_minutes),
+        "history_missing": [{"month": m, "what": what} for m, what in missing],
+        **({"paid_leave": paid_leave} if paid_leave is not None else {}),
     }
+
+
+def paid_leave_unavailable(problems: Iterable[Problem]) -> dict:
+    """The 年5日 part when the check could not run: the reason, by name."""
+    return {"checked": None, "rows": [], "unavailable": [p.message for p in problems]}
+
+
+def leave_only_section(paid_leave: dict) -> dict:
+    """sections["attendance"] of a job that checked the 年5日 rule without importing a month."""
+    return {"paid_leave": paid_leave}

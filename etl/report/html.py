@@ -19,7 +19,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from etl.errors import ERROR
+from etl.errors import ERROR, is_labour_law
 from etl.fileio import write_text
 from etl.report import charts
 from etl.report.result import STATUS_LABELS, RunResult
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
 EXAMPLE_LIMIT = 500  # unchanged / skip rows shown as examples; the rest are counted
 CHART_LIMIT = 60
-ALERT_PREFIX = "overtime-"
 INDEX_CACHE = ".index-cache.json"
 
 ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
@@ -241,8 +240,8 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "counts": counts, "count_labels": PLAN_COUNT_LABELS if result.dry_run else COUNT_LABELS,
         "n_errors": sum(p.severity == ERROR for p in result.problems),
         "n_warnings": sum(p.severity != ERROR for p in result.problems),
-        "alerts": [_problem(p, annotated) for p in result.problems if p.code.startswith(ALERT_PREFIX)],
-        "problems": [_problem(p, annotated) for p in result.problems if not p.code.startswith(ALERT_PREFIX)],
+        "alerts": [_problem(p, annotated) for p in result.problems if is_labour_law(p.code)],
+        "problems": [_problem(p, annotated) for p in result.problems if not is_labour_law(p.code)],
         "annotated": annotated, "annotated_href": quote(annotated) if annotated else "",
         "queue": queue_of(result),
         "attendance": _attendance(result.sections["attendance"]) if result.sections.get("attendance") else None,
