@@ -46,9 +46,12 @@ def masters() -> Masters:
 
 
 def empty_state() -> SandboxState:
-    """The sandbox's divisions and working types, no employees (the sync creates them)."""
-    return SandboxState([{"code": c, "name": n, "dayBorderTime": "05:00"} for c, n in DIVISIONS],
-                        [{"code": c, "name": n} for c, n in WORKING_TYPES], seed=SEED)
+    """The sandbox's divisions and working types, no employees (the sync creates them); the
+    administrator has closed the month the attendance measure imports."""
+    state = SandboxState([{"code": c, "name": n, "dayBorderTime": "05:00"} for c, n in DIVISIONS],
+                         [{"code": c, "name": n} for c, n in WORKING_TYPES], seed=SEED)
+    state.close_month(MONTH)
+    return state
 
 
 def make_company(size: int, departments: int = DEPARTMENTS, seed: int = SEED) -> Company:

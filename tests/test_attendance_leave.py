@@ -175,3 +175,16 @@ def test_a_refused_leave_request_stops_the_check_and_says_so(kot_client):
     assert book is None
     assert [(p.code, p.severity) for p in problems] == [("paid-leave-check-unavailable", "warning")]
     assert "雇用区分 99 の 2024年度" in problems[0].message and "99" in problems[0].message
+
+
+def test_paid_leave_check_says_when_it_could_not_run(kot_client, sandbox):
+    from etl.attendance.fetch import paid_leave_check
+    from etl.attendance.transform import Person
+
+    people = {r.key: Person(r.code, r.data["lastName"]) for r in sandbox.state.records()}
+    problems, part = paid_leave_check(kot_client, people, [], sandbox.clock.today(), paid_leave_codes=["1"])
+    assert part["checked"] > 0 and len(part["rows"]) == len(problems)
+    sandbox.state.working_types.append({"code": "99", "name": "廃止"})  # listed, but its leave is refused (400)
+    problems, part = paid_leave_check(kot_client, people, [], sandbox.clock.today(), paid_leave_codes=["1"])
+    assert [p.code for p in problems] == ["paid-leave-check-unavailable"]
+    assert part["checked"] is None and part["rows"] == [] and "雇用区分 99" in part["unavailable"][0]

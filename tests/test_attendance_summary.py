@@ -32,7 +32,7 @@ def test_the_report_shows_missing_months_and_the_five_day_rule():
 
     from etl.attendance.checks import Limits, missing_months
     from etl.attendance.leave import findings, read_answers
-    from etl.attendance.summary import leave_only_section, paid_leave_unavailable
+    from etl.attendance.summary import leave_only_section
     from etl.clock import JST
     from etl.errors import Problem
     from etl.report.html import render_report
@@ -63,7 +63,7 @@ def test_the_report_shows_missing_months_and_the_five_day_rule():
     assert html.index("paid-leave-5days-missed") < html.index('id="attendance"')  # among the labour-law alerts
 
     only = RunResult(job="run", started_at=dt.datetime(2026, 4, 2, 2, 0, tzinfo=JST))
-    only.sections["attendance"] = leave_only_section(paid_leave_unavailable(
-        [Problem.of("paid-leave-check-unavailable", value="雇用区分 1 の 2026年度", reason="権限がありません")]))
+    refused = Problem.of("paid-leave-check-unavailable", value="雇用区分 1 の 2026年度", reason="権限がありません")
+    only.sections["attendance"] = leave_only_section({"checked": None, "rows": [], "unavailable": [refused.message]})
     html = render_report(only)
     assert "年5日の確認をしていません: 権限がありません" in html and "上限を超えた従業員" not in html

@@ -84,3 +84,16 @@ def fetch_leave(client, today: dt.date, paid_leave_codes: Iterable[str], *, star
         years = [y for y in leave.years_needed(book, today) if y not in asked]
     log.info("yearly-workings/holidays: %d 件 (雇用区分 %d × 年度 %s)", len(answers), len(types), sorted(asked))
     return book, []
+
+
+def paid_leave_check(client, people: Mapping[str, Person], employees: Iterable[Any], today: dt.date, *,
+                     paid_leave_codes: Iterable[str], start_month: int = 4) -> tuple[list[Problem], dict]:
+    """The 年5日 check of an import or a `run`: its problems and the report's part
+    (sections["attendance"]["paid_leave"]); when the API refuses the leave data, one problem
+    that says so and a part that names it (the check is never silently skipped)."""
+    book, problems = fetch_leave(client, today, paid_leave_codes, start_month=start_month)
+    if book is None:
+        return problems, {"checked": None, "rows": [], "unavailable": [p.message for p in problems]}
+    resigned = {e.code: e.resignation_date for e in employees if getattr(e, "resignation_date", None)}
+    found, part = leave.findings(book, {k: (p.code, p.name) for k, p in people.items()}, today, resigned)
+    return found, part

@@ -54,7 +54,7 @@ def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list
                        *, missing: Iterable[tuple[str, str]] = (), paid_leave: dict | None = None) -> dict:
     """result.sections["attendance"] for the HTML report: the month's totals and its labour-law
     findings; ``missing`` the months the history lacks (checks.missing_months), ``paid_leave``
-    the 年5日 part (leave.findings, or ``paid_leave_unavailable``)."""
+    the 年5日 part (fetch.paid_leave_check)."""
     codes = table.column("employee_code")
     division_codes = table.column("division_code")
     division_names = table.column("division_name")
@@ -74,11 +74,6 @@ def attendance_section(month: str, is_closed: bool, table: MonthTable, law: list
         "history_missing": [{"month": m, "what": what} for m, what in missing],
         **({"paid_leave": paid_leave} if paid_leave is not None else {}),
     }
-
-
-def paid_leave_unavailable(problems: Iterable[Problem]) -> dict:
-    """The 年5日 part when the check could not run: the reason, by name."""
-    return {"checked": None, "rows": [], "unavailable": [p.message for p in problems]}
 
 
 def leave_only_section(paid_leave: dict) -> dict:
