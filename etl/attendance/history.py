@@ -67,7 +67,7 @@ def backfill(client: Any, ledger: Any, plan: BackfillPlan, people: Mapping[str, 
     """Fetch and keep the plan's months, oldest first (one transaction each); returns those kept."""
     kept = []
     for m in plan.fetch:
-        raw = fetch_month(client, m, split_by_division=split_by_division)
+        raw: list[Any] = fetch_month(client, m, split_by_division=split_by_division)
         table = transform_month(raw, m, people, paid_leave_codes=paid_leave_codes, imported_at=imported_at)
         n = keep(ledger, table)
         kept.append(m)

@@ -314,7 +314,7 @@ class SandboxApi:
         state, world = self.state, self.state.attendance
         start, end = world.year_bounds(year)
         on = min(end, today)
-        employees = []
+        employees: list[dict[str, Any]] = []
         given = world.yearly_holidays.get(str(year))
         if given is not None:
             for item in given:
@@ -322,10 +322,9 @@ class SandboxApi:
                        else state.record_by_key(str(item.get("employeeKey", ""))))
                 if rec is None or rec.placement(on)[1] != type_code:
                     continue
-                entry = {"employeeKey": rec.key,
-                         "holidays": [{"granted": [], "obtained": [], "remained": [], "expired": [], **h}
-                                      for h in item.get("holidays") or []]}
-                employees.append(entry)
+                employees.append({"employeeKey": rec.key,
+                                  "holidays": [{"granted": [], "obtained": [], "remained": [], "expired": [], **h}
+                                               for h in item.get("holidays") or []]})
         elif world.generated_leave:
             for rec in state.records():
                 hired, resigned = rec.data.get("hiredDate"), rec.data.get("resignationDate")
@@ -342,9 +341,9 @@ class SandboxApi:
                 employees.append({"employeeKey": rec.key, "holidays": holidays})
         if "currentDateEmployee" in fields:
             for entry in employees:
-                rec = state.record_by_key(entry["employeeKey"])
-                if rec is not None:
-                    entry["currentDateEmployee"] = state.view(rec, today, ())
+                found = state.record_by_key(str(entry["employeeKey"]))
+                if found is not None:
+                    entry["currentDateEmployee"] = state.view(found, today, ())
         return {"year": year, "startDate": start.isoformat(), "endDate": end.isoformat(),
                 "closeDate": world.close_date, "employees": employees}
 

@@ -293,6 +293,9 @@ def daily_working(seed: int, key: str, day: dt.date, today: dt.date, *, part_tim
     per_day = 300 if part_time else 480
     overtime = (0, 0, 0, 15, 30, 60, 90, 120)[rng.randint(0, 7)] if works and not part_time else 0
     late = rng.randint(5, 40) if works and rng.random() < 0.05 else 0
+    held: dict[str, object] = {"halfdayHolidays": [], "hourHolidays": []}
+    if leave:
+        held["fulltimeHoliday"] = dict(PAID_LEAVE)
     entry = {"date": day.isoformat(), "employeeKey": key, "workPlaceDivisionCode": division[0],
              "workPlaceDivisionName": division[1], "isClosing": closing,
              "isHelp": False, "isError": False, "workdayTypeName": kind,
@@ -300,10 +303,8 @@ def daily_working(seed: int, key: str, day: dt.date, today: dt.date, *, part_tim
              "lateNight": 0, "lateNightUnassigned": 0, "lateNightOvertime": 0,
              "breakTime": 60 if works else 0, "late": late, "earlyLeave": 0,
              "totalWork": per_day - late + overtime if works else 0,
-             "holidaysObtained": {"halfdayHolidays": [], "hourHolidays": []},
+             "holidaysObtained": held,
              "discretionaryVacation": per_day if leave else 0, "customDailyWorkings": []}
-    if leave:
-        entry["holidaysObtained"]["fulltimeHoliday"] = dict(PAID_LEAVE)
     return {k: v for k, v in entry.items() if v not in ("", None)}
 
 
