@@ -87,7 +87,8 @@ EXAMPLES: dict[str, str] = {
                        "python run_etl.py sync-employees --effective-date 2026-12-01 --wait"),
     "pull-employees": "python run_etl.py pull-employees --dry-run   台帳にない勤怠の従業員を確認",
     "import-attendance": ("python run_etl.py import-attendance --month 2026-10                 ブックの設定どおり (既定 cp932 CSV)\n"
-                          "python run_etl.py import-attendance --month 2026-10 --to ledger     台帳に保存 (36協定の履歴にも使用)\n"
+                          "python run_etl.py import-attendance --month 2026-10 --to ledger     台帳に保存 (履歴はどちらの出力先でも台帳に保存)\n"
+                          "python run_etl.py import-attendance --month 2026-10 --backfill 6    前の6か月も台帳の履歴に取り込む\n"
                           "python run_etl.py import-attendance --month 2026-10 --encoding utf-8-sig --out 給与/10月.csv"),
     "run": ("python run_etl.py run                    夜間バッチ (取込日なら先月の勤怠も)\n"
             "python run_etl.py run --month 2026-10    勤怠の月を指定して実行"),
@@ -127,6 +128,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' は整数ではありません") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' は 1 以上にしてください")
+    return value
+
+
+def _backfill(text: str) -> int:
+    value = _positive_int(text)
+    if value > 36:
+        raise argparse.ArgumentTypeError(f"'{text}' は 1〜36 にしてください (勤怠APIは3年前までしか取得できません)")
     return value
 
 
@@ -196,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--encoding", choices=("cp932", "utf-8-sig"), help="CSV の文字コード (既定 ブックの設定)")
     c.add_argument("--replace-unencodable", action="store_true", help="cp932 にない文字を ? に置き換えて出力する")
     c.add_argument("--require-closed", action="store_true", help="未締めの月をエラーにする")
+    c.add_argument("--backfill", metavar="N", type=_backfill, default=0,
+                   help="先に前の N か月 (1〜36) を台帳の履歴に取り込む (36協定の平均・年度の合計用)")
     c.add_argument("--dry-run", action="store_true", help="書き込む内容をレポートするだけ")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
 
@@ -221,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--fault-rate", type=float, default=0.0, metavar="RATE", help="ランダムな 500 / 切断の割合 (0〜1)")
     c.add_argument("--rate-limit", metavar="N/S", default=None, help="N 回 / S 秒を超えたら 429 (例 500/300)")
     c.add_argument("--clock", metavar="ISO", default=None, help="サーバーの時計 (利用制限時間帯の判定に使用)")
+    c.add_argument("--close-ended-months", action="store_true",
+                   help="終わった月を締め済みにする (既定: 状態ファイルの closedMonths の月だけ締め済み)")
     return p
 
 
@@ -272,7 +284,7 @@ def command_for(args: argparse.Namespace) -> Command:
         from etl.app.importing import import_command
         month = ImportOptions(month=args.month, to=args.to, out=args.out, encoding=args.encoding,
                               replace_unencodable=args.replace_unencodable, require_closed=args.require_closed,
-                              dry_run=args.dry_run, workbook=args.workbook)
+                              dry_run=args.dry_run, workbook=args.workbook, backfill=args.backfill)
         return lambda ctx: import_command(ctx, month)
     if name == "run":
         from etl.app.batch import run_command
@@ -286,7 +298,8 @@ def command_for(args: argparse.Namespace) -> Command:
         from etl.app.sandbox import sandbox_command
         sandbox = SandboxOptions(host=args.host, port=args.port, token=args.token, state=args.state,
                                  employees=args.employees, seed=args.seed, latency_ms=args.latency_ms,
-                                 fault_rate=args.fault_rate, rate_limit=args.rate_limit, clock=args.clock)
+                                 fault_rate=args.fault_rate, rate_limit=args.rate_limit, clock=args.clock,
+                                 close_ended_months=args.close_ended_months)
         return lambda ctx: sandbox_command(ctx, sandbox)
     raise UsageError(f"{name} というコマンドはありません (--help で一覧を表示)")
 

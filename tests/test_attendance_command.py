@@ -207,13 +207,16 @@ def test_an_open_month(h):
     run = h.run("--month", "2026-11")
     assert run.code == 0 and run.problems("month-not-closed") == [("month-not-closed", "warning", "")]
     assert "未締め" in h.tmp.joinpath("output", "attendance_2026-11.csv").read_bytes().decode("cp932")
+    kept = ledger_rows(h, "2026-11")
+    assert len(kept) == 5  # the CSV import kept the month in the ledger's history too
 
     h.tmp.joinpath("output", "attendance_2026-11.csv").unlink()
+    h.set_month("2026-11", [{**e, "overtime": 6000, "unassigned": 6000} for e in entries])  # changed since
     run = h.run("--month", "2026-11", "--require-closed")
     assert run.code == 3 and not h.tmp.joinpath("output", "attendance_2026-11.csv").exists()
     assert run.problems("month-not-closed") == [("month-not-closed", "error", "")]
     run = h.run("--month", "2026-11", "--require-closed", "--to", "ledger")
-    assert run.code == 3 and ledger_rows(h, "2026-11") == []
+    assert run.code == 3 and ledger_rows(h, "2026-11") == kept  # nothing written, history included
 
 
 def test_averages_and_the_fiscal_year_use_the_ledger_history(h):
@@ -237,7 +240,8 @@ def test_split_by_division(tmp_path, make_sandbox):
         run = h.run("--month", MONTH)
         assert run.code == 0, run.err
         assert h.csv.read_bytes() == (FIXTURES / "attendance_2026-10.csv").read_bytes()
-        assert sandbox.counts["GET"] == 4  # employees, divisions, one month per division (2)
+        # employees, divisions, one month per division (2); the 年5日 check: working types, 3 年度 × 1 type
+        assert sandbox.counts["GET"] == 4 + 1 + 3
     finally:
         close_ledger(h.ledger_url)
 
@@ -258,3 +262,84 @@ def test_a_csv_that_cannot_be_written_is_exit_3(h, tmp_path):
     run = h.run("--month", MONTH, "--out", str(blocker / "kintai.csv"))
     assert run.code == 3 and "CSV を書き込めませんでした" in run.err
     assert run.result["status"] == "failed"
+
+
+# --- history always, backfill, 年5日 (issue 14) ------------------------------------------------
+
+def test_a_csv_import_keeps_the_history_and_names_the_missing_months(h):
+    base = {"employeeCode": "E0001", "workingDayCount": 20, "assigned": 9600}
+    runs = []
+    for month in ("2026-08", "2026-09", "2026-10"):
+        h.set_month(month, [{**base, "overtime": 85 * H, "unassigned": 85 * H}])
+        h.sandbox.state.close_month(month)
+        runs.append(h.run("--month", month))  # the workbook's target: CSV
+        assert runs[-1].code == 0 and (h.tmp / "output" / f"attendance_{month}.csv").exists()
+    assert [r["overtime_minutes"] for r in h.ledger.monthly_history(["2026-08", "2026-09", "2026-10"])] == [85 * H] * 3
+    averages = [p for p in runs[2].result["problems"] if p["code"] == "overtime-average-80h"]
+    assert [p["employee_code"] for p in averages] == ["E0001"] and "85:00" in averages[0]["message"]
+    missing = [p["message"] for p in runs[0].result["problems"] if p["code"] == "history-month-missing"]
+    assert missing[0].startswith("2026-03 が未取込のため平均を計算できません")
+    assert "2026-07 が未取込のため平均と年度の合計を計算できません" in missing[-1]
+    assert [p["message"][:7] for p in runs[2].result["problems"] if p["code"] == "history-month-missing"] == [
+        "2026-04", "2026-05", "2026-06", "2026-07"]
+    html = runs[2].report.read_text(encoding="utf-8")
+    assert "台帳に未取込の月があります" in html and "2026-07 (平均と年度の合計)" in html
+
+
+def test_backfill_seeds_the_history_first(h):
+    h.sandbox.state.close_month("2026-08")
+    h.ledger.upsert_monthly("2026-08", [{"employee_code": "E0001", "overtime_minutes": 10, "is_closing": True}])
+    run = h.run("--month", MONTH, "--backfill", "6", "--dry-run")
+    assert run.code == 0 and h.ledger.monthly("2026-05") == []
+    assert "[dry-run] 履歴 2026-04, 2026-05, 2026-06, 2026-07, 2026-09 を台帳に取り込む予定です" in run.out
+    h.sandbox.reset_counts()
+    run = h.run("--month", MONTH, "--backfill", "6")
+    assert run.code == 0, run.err
+    assert "履歴 2026-04:" in run.out and "履歴 2026-08" not in run.out  # held closed: not fetched again
+    assert run.result["problems"] and not [p for p in run.result["problems"] if p["code"] == "history-month-missing"]
+    held = h.ledger.monthly_months(["2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09"])
+    assert sorted(held) == ["2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09"]
+    assert h.ledger.monthly("2026-08")[0]["overtime_minutes"] == 10
+    html = run.report.read_text(encoding="utf-8")
+    assert "2026-04, 2026-05, 2026-06, 2026-07, 2026-09" in html and "締め済みで保持" in html
+
+
+@pytest.mark.parametrize("value", ["0", "37", "x"])
+def test_backfill_takes_1_to_36_months(h, value):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(h.config), "import-attendance", "--month", MONTH, "--backfill", value],
+                env=cli_env(h.sandbox), stdout=out, stderr=err)
+    assert code == 2 and "--backfill" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_the_import_checks_the_five_day_rule(h):
+    key = h.sandbox.state.record_by_code("E0002").key
+    h.sandbox.state.set_yearly_holidays(2025, [{"employeeCode": "E0001", "holidays": [
+        {"code": 1, "name": "有休", "granted": [{"date": "2025-10-01", "days": 10, "minutes": 0}],
+         "obtained": [{"date": "2025-12-01", "days": 4, "minutes": 0}, {"date": "2026-01-05", "days": 0.5, "minutes": 0},
+                      {"date": "2026-02-02", "days": 0, "minutes": 240}]}]},  # 4.5 days and an hour-based leave
+        {"employeeKey": key, "holidays": [{"code": 1, "name": "有休",
+                                           "granted": [{"date": "2026-01-10", "days": 11, "minutes": 0}],
+                                           "obtained": [{"date": "2026-02-10", "days": 2, "minutes": 0}]}]}])
+    h.sandbox.state.set_yearly_holidays(2026, [{"employeeCode": "E0002", "holidays": [
+        {"code": 1, "name": "有休", "obtained": [{"date": "2026-05-01", "days": 1, "minutes": 0}]}]}])
+    run = h.run("--month", MONTH)
+    assert run.code == 0 and run.result["status"] == "success"
+    assert run.problems("paid-leave-5days-missed") == [("paid-leave-5days-missed", "error", "E0001")]
+    assert run.problems("paid-leave-5days-short") == [("paid-leave-5days-short", "warning", "E0002")]
+    short = next(p["message"] for p in run.result["problems"] if p["code"] == "paid-leave-5days-short")
+    assert "取得が 3日" in short and "期限 2027-01-09" in short and "あと 2日" in short  # both 年度 counted
+    html = run.report.read_text(encoding="utf-8")
+    assert "年5日の年次有給休暇" in html and 'id="leave-table"' in html
+
+
+def test_run_without_an_import_still_checks_the_five_day_rule(h):
+    h.sandbox.state.set_yearly_holidays(2025, [{"employeeCode": "E0001", "holidays": [
+        {"code": 1, "name": "有休", "granted": [{"date": "2025-10-01", "days": 10, "minutes": 0}], "obtained": []}]}])
+    h.book(GOLDEN_COLUMNS, **{"既定の勤怠所属コード": "1000", "既定の勤怠雇用区分コード": "1"})  # the sync can run
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(h.config), "run"], env=cli_env(h.sandbox), stdout=out, stderr=err)
+    result = Run(code, out.getvalue(), err.getvalue()).result
+    assert [p["employee_code"] for p in result["problems"] if p["code"] == "paid-leave-5days-missed"] == ["E0001"]
+    html = Run(code, out.getvalue(), err.getvalue()).report.read_text(encoding="utf-8")
+    assert "年5日の確認" in html and "取得不足 1件" in html and 'id="leave-table"' in html

@@ -115,10 +115,8 @@ def test_backfill_fetches_the_earlier_months_into_the_ledger(make_sandbox, ledge
                                                                                           "2026-09"]))
         assert (plan.fetch, plan.held_closed) == (["2026-07", "2026-09"], ["2026-08"])
         sandbox.reset_counts()
-        said: list[str] = []
-        kept = backfill(client, ledger, plan, PEOPLE, paid_leave_codes=["1"], imported_at="", say=said.append)
-    assert kept == ["2026-07", "2026-09"] and sandbox.counts["GET"] == 2
-    assert said == ["履歴 2026-07: 1 名を台帳に保存しました。", "履歴 2026-09: 1 名を台帳に保存しました。"]
+        kept = list(backfill(client, ledger, plan, PEOPLE, paid_leave_codes=["1"], imported_at=""))
+    assert kept == [("2026-07", 1), ("2026-09", 1)] and sandbox.counts["GET"] == 2
     assert [r["overtime_minutes"] for r in ledger.monthly_history(["2026-07", "2026-08", "2026-09"])] == \
         [90 * H, 90 * H, 70 * H]
     held = ledger.monthly_months(["2026-05", "2026-06", "2026-07", "2026-08", "2026-09"])

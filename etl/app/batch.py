@@ -1,4 +1,5 @@
-"""`run`: the nightly batch — validate → sync → import when due or asked → report → mail.
+"""`run`: the nightly batch — validate → sync → import when due or asked (else the 年5日 check
+alone) → report → mail.
 
 One context serves every step: the workbook is read once, one API client (one rate-limit window)
 makes every request, and the report counts them all.
@@ -12,6 +13,8 @@ from etl.app.importing import import_attendance
 from etl.app.options import ImportOptions, RunOptions, SyncCommandOptions
 from etl.app.runner import run_job, status_label, worst_exit
 from etl.app.sync import sync_employees
+from etl.attendance.fetch import paid_leave_check, people
+from etl.attendance.summary import leave_only_section
 from etl.clock import month_refusal, previous_month
 from etl.errors import ERROR, StopRun, UsageError
 from etl.lock import RunLock, default_lock_path
@@ -26,6 +29,22 @@ def import_due(book: MappingBook, today: dt.date, month: str | None) -> str | No
         return month
     day = book.settings.auto_import_day
     return previous_month(today) if day and today.day == day else None
+
+
+def _paid_leave(ctx: Context, result: RunResult) -> dict[str, str]:
+    """The 年5日 check on a night without an import (an import runs it itself)."""
+    settings = ctx.settings
+    client, ledger = ctx.client(), ctx.ledger()
+    directory, employees = people(client, ledger)
+    found, part = paid_leave_check(client, directory, employees, settings.clock.today(),
+                                   paid_leave_codes=settings.attendance.paid_leave_codes,
+                                   start_month=int(settings.attendance.fiscal_year_start_month))
+    result.problems.extend(found)
+    result.sections["attendance"] = leave_only_section(part)
+    if part.get("unavailable"):
+        return {"job": "年5日の確認", "status_label": "確認できず", "summary": " / ".join(part["unavailable"])}
+    return {"job": "年5日の確認", "status_label": "正常終了",
+            "summary": f"10日以上の付与 {part['checked']}件、取得不足 {len(part['rows'])}件"}
 
 
 def run_command(ctx: Context, opts: RunOptions) -> int:
@@ -70,6 +89,7 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
         else:
             parts.append({"job": "import-attendance", "status_label": "対象外",
                           "summary": "今日は勤怠データ自動取込日ではありません (--month で指定できます)"})
+            parts.append(_paid_leave(ctx, result))
         result.exit_code = worst_exit(codes)
 
     with RunLock(default_lock_path(settings), settings.clock, command="run"):

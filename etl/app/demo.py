@@ -24,6 +24,7 @@ from etl.errors import ExitCode, UsageError
 from etl.records import Employee
 
 MARKER = ".kintai-etl-demo"
+HISTORY_MONTHS = 11  # the 36協定 windows: 5 months for the averages, up to 11 for the fiscal year
 TOKEN = "demo-token-not-secret"
 
 
@@ -71,6 +72,13 @@ def _sandbox_state(today: dt.date, employees: list[Employee]):
         state.add({"code": e.code, "lastName": e.last_name, "firstName": e.first_name,
                    "gender": e.gender, "divisionCode": "1000", "typeCode": type_of.get(e.employee_class, "1"),
                    "hiredDate": e.hired_date.isoformat()})
+    # the administrator has closed every month the demo imports (last month and the history before
+    # it); the current month stays open. Yearly leave is computed for every employee (年5日).
+    month = previous_month(today)
+    for _ in range(1 + HISTORY_MONTHS + 1):
+        state.close_month(month)
+        month = previous_month(dt.date.fromisoformat(month + "-01"))
+    state.attendance.generated_leave = True
     return state
 
 
@@ -183,8 +191,10 @@ def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
         step("同期 (台帳 → 勤怠)", ["sync-employees"])
         step("同期の再実行 (変更なし)", ["sync-employees"])
         step("取込 (勤怠 → 台帳)", ["pull-employees"])
-        for month in (previous_month(dt.date.fromisoformat(last + "-01")), last):
-            step(f"勤怠の取込 {month} (台帳)", ["import-attendance", "--month", month, "--to", "ledger"])
+        before = previous_month(dt.date.fromisoformat(last + "-01"))
+        step(f"勤怠の取込 {before} (台帳、前の {HISTORY_MONTHS} か月も履歴に)",
+             ["import-attendance", "--month", before, "--to", "ledger", "--backfill", str(HISTORY_MONTHS)])
+        step(f"勤怠の取込 {last} (台帳)", ["import-attendance", "--month", last, "--to", "ledger"])
         changes = folder / "台帳の変更.csv"
         write_csv(changes, _changed_ledger(ledger.employees(), today), encoding="cp932")
         step("翌日の台帳変更 (3名)", ["ledger", "load", str(changes)])

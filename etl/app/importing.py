@@ -1,9 +1,11 @@
 """`import-attendance --month YYYY-MM`: fetch the month, check it, write the CSV or the ledger.
 
 Flow: workbook (target, encoding, columns; errors → exit 3 before any request) → the ledger's
-employees and links + GET /employees (keys → codes) → GET /monthly-workings → transform →
-checks (closing, roster, 36協定 with the ledger's history, closed-month corrections) →
-``--dry-run`` stops here → write → report.
+employees and links + GET /employees (keys → codes) → ``--backfill N``: the earlier months into
+the ledger's history → GET /monthly-workings → transform → checks (closing, roster, 36協定 with
+the ledger's history and its missing months by name, 年5日 from the yearly leave, closed-month
+corrections) → ``--dry-run`` stops here → write the CSV or the ledger → keep the month in the
+ledger's history whatever the target → report.
 
 Exit codes: labour-law findings are findings, not failures: the import succeeded, so it exits 0
 with them in the report. 3 (nothing written) when the workbook's columns are invalid, a cell
@@ -23,9 +25,9 @@ import sqlalchemy as sa
 from etl.app.context import Context
 from etl.app.options import ImportOptions
 from etl.app.runner import run_job
-from etl.attendance import checks
+from etl.attendance import checks, history
 from etl.attendance.cp932 import encoding_label
-from etl.attendance.fetch import fetch_month, people
+from etl.attendance.fetch import fetch_month, paid_leave_check, people
 from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame
 from etl.attendance.items import Column, default_columns, resolve_columns
 from etl.attendance.summary import attendance_section
@@ -95,13 +97,16 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         result.meta["出力先"] = "台帳 (monthly_attendance)"
 
     directory, employees = people(client, ledger)
-    raw = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
     imported_at = settings.clock.now().isoformat(timespec="seconds")
+    if options.backfill:
+        _backfill(result, client, ledger, directory, settings, options, imported_at, say)
+    raw = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
     table = transform_month(raw, month, directory, paid_leave_codes=settings.attendance.paid_leave_codes,
                             imported_at=imported_at)
     del raw
 
-    is_closed = _check(result, table, employees, book, settings, ledger, target, options.require_closed)
+    is_closed = _check(result, table, employees, book, settings, ledger, options.require_closed,
+                       client=client, directory=directory)
 
     outcome = ImportOutcome(month, target, len(table), is_closed, written=False, path=path)
     where = str(path) if target == "csv" else "台帳 (monthly_attendance)"
@@ -111,8 +116,13 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     if options.dry_run:
         _preview(result, table, columns if target == "csv" else default_columns(), target, where, encoding, say)
         return outcome
-    if path is not None:  # the CSV target
+    if path is not None:  # the CSV target; the month is kept in the ledger's history too
         _write_csv(result, table, columns, path, encoding, options.replace_unencodable)
+        try:
+            history.keep(ledger, table)
+        except sa.exc.SQLAlchemyError as e:
+            raise InputError(f"CSV {path} は書き込みましたが、36協定の履歴として台帳に {month} を保存できませんでした"
+                             f" ({db_reason(e)})。台帳の状態を確認して再実行してください。") from None
     else:
         try:
             write_ledger(ledger, table)
@@ -125,8 +135,37 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     return outcome
 
 
+def _backfill(result: RunResult, client: Any, ledger: Any, directory: Any, settings: Any, options: ImportOptions,
+              imported_at: str, say: Callable[[str], None]) -> None:
+    """``--backfill N``: the months before ``options.month`` into the ledger's history (not those it
+    already holds closed; not before the API's 3-year window: those are named as problems)."""
+    month = options.month
+    earlier = [checks.add_months(month, -k) for k in range(options.backfill, 0, -1)]
+    plan = history.plan_backfill(month, options.backfill, settings.clock.today(), ledger.monthly_months(earlier))
+    result.problems.extend(plan.problems)
+    if plan.held_closed:
+        result.meta["履歴 (締め済みで保持、再取得なし)"] = ", ".join(plan.held_closed)
+    if options.dry_run:
+        result.meta["履歴の取込"] = f"予定: {', '.join(plan.fetch) or 'なし'}"
+        say(f"[dry-run] 履歴 {', '.join(plan.fetch) or 'なし'} を台帳に取り込む予定です (書き込みはしていません)。")
+        return
+    kept: list[str] = []
+    try:
+        for m, n in history.backfill(client, ledger, plan, directory,
+                                     paid_leave_codes=settings.attendance.paid_leave_codes, imported_at=imported_at,
+                                     split_by_division=bool(settings.attendance_api.split_by_division)):
+            kept.append(m)
+            say(f"履歴 {m}: {n} 名を台帳に保存しました。")
+    except sa.exc.SQLAlchemyError as e:
+        raise InputError(f"台帳に履歴 {plan.fetch[len(kept)]} を保存できませんでした ({db_reason(e)})。"
+                         "台帳の状態を確認して再実行してください。") from None
+    finally:
+        left = plan.fetch[len(kept):]
+        result.meta["履歴の取込"] = (", ".join(kept) or "なし") + (f" (未取込: {', '.join(left)})" if left else "")
+
+
 def _check(result: RunResult, table: MonthTable, employees: list, book: Any, settings: Any, ledger: Any,
-           target: str, require_closed: bool) -> bool:
+           require_closed: bool, *, client: Any, directory: Any) -> bool:
     """Every check into result.problems and sections["attendance"]; returns whether the month is closed."""
     month = table.month
     closing = table.column("is_closing")
@@ -140,14 +179,21 @@ def _check(result: RunResult, table: MonthTable, employees: list, book: Any, set
     limits = checks.Limits.from_settings(settings.attendance)
     current = {c: checks.Figures(int(o), int(o) + int(h)) for c, o, h in zip(
         codes, table.column("overtime_minutes"), table.column("legal_holiday_work_minutes"), strict=True)}
-    history = checks.history_index(ledger.monthly_history(checks.history_months(month, limits)))
-    law = checks.labour_law_problems(month, current, history, limits)
+    wanted = checks.history_months(month, limits)
+    past = checks.history_index(ledger.monthly_history(wanted))
+    missing = checks.missing_months(month, limits, ledger.monthly_months(wanted))
+    result.problems.extend(checks.missing_history(month, limits, ledger.monthly_months(wanted)))
+    law = checks.labour_law_problems(month, current, past, limits)
     result.problems.extend(law)
-    changes: list[dict[str, str]] = []
-    if target == "ledger":
-        fixed, changes = checks.corrections(month, table.rows(), ledger.monthly(month))
-        result.problems.extend(fixed)
-    result.sections["attendance"] = attendance_section(month, is_closed, table, law, current, changes, limits)
+    leave_problems, leave_part = paid_leave_check(client, directory, employees, settings.clock.today(),
+                                                  paid_leave_codes=settings.attendance.paid_leave_codes,
+                                                  start_month=limits.fiscal_year_start_month)
+    result.problems.extend(leave_problems)
+    # every target keeps the month in the ledger: a closed month that comes back different is a correction
+    fixed, changes = checks.corrections(month, table.rows(), ledger.monthly(month))
+    result.problems.extend(fixed)
+    result.sections["attendance"] = attendance_section(month, is_closed, table, law, current, changes, limits,
+                                                       missing=missing, paid_leave=leave_part)
     return is_closed
 
 

@@ -80,6 +80,7 @@ class ImportOptions:
     require_closed: bool = False
     dry_run: bool = False
     workbook: str | None = None
+    backfill: int = 0  # fetch up to N earlier months into the ledger's history first
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,4 @@ class SandboxOptions:
     fault_rate: float = 0.0
     rate_limit: str | None = None
     clock: str | None = None
+    close_ended_months: bool = False  # months that ended are closed (else only the state's closedMonths)

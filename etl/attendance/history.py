@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +62,15 @@ def plan_backfill(month: str, count: int, today: dt.date, held: Mapping[str, boo
 
 
 def backfill(client: Any, ledger: Any, plan: BackfillPlan, people: Mapping[str, Person], *,
-             paid_leave_codes: list[str], imported_at: str, split_by_division: bool = False,
-             say: Any = None) -> list[str]:
-    """Fetch and keep the plan's months, oldest first (one transaction each); returns those kept."""
-    kept = []
+             paid_leave_codes: Iterable[str], imported_at: str,
+             split_by_division: bool = False) -> Iterator[tuple[str, int]]:
+    """Fetch and keep the plan's months, oldest first, one transaction each: yields (month,
+    employees kept) as each is saved, so a stop part-way (restricted hours) leaves what was kept."""
+    codes = list(paid_leave_codes)
     for m in plan.fetch:
         raw: list[Any] = fetch_month(client, m, split_by_division=split_by_division)
-        table = transform_month(raw, m, people, paid_leave_codes=paid_leave_codes, imported_at=imported_at)
+        table = transform_month(raw, m, people, paid_leave_codes=codes, imported_at=imported_at)
+        del raw
         n = keep(ledger, table)
-        kept.append(m)
         log.info("backfill %s: %d 名", m, n)
-        if say is not None:
-            say(f"履歴 {m}: {n} 名を台帳に保存しました。")
-    return kept
+        yield m, n
