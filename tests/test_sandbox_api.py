@@ -378,7 +378,7 @@ def test_employees_answer_reflects_writes(http):
 
 def test_sandbox_today_follows_its_clock(make_sandbox):
     sb = make_sandbox(clock=ManualClock("2026-12-01T12:00:00+09:00"))
-    sb.state.attendance.auto_close = True  # the explicit choice: months that ended are closed
+    sb.state.close_ended_months()  # the explicit choice: months that ended are closed
     entries = Http(sb)("GET", "/monthly-workings/2026-11").json()
     assert entries and all(e["isClosing"] for e in entries)
     assert not any(e["isClosing"] for e in Http(sb)("GET", "/monthly-workings/2026-12").json())

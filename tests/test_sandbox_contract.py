@@ -6,6 +6,7 @@ are served as given over defaults for every missing field.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -245,3 +246,16 @@ def test_bad_attendance_keys_are_named(key, value):
     with pytest.raises(ValueError) as err:
         state_from_dict({**STATE, key: value})
     assert key in str(err.value)
+
+
+def test_the_sandbox_command_closes_ended_months_only_when_asked():
+    from etl.app.options import SandboxOptions
+    from etl.app.sandbox import sandbox_options
+
+    plain = sandbox_options(SandboxOptions(employees=3, clock="2026-11-26T12:00:00+09:00"), {})["state"]
+    closing = sandbox_options(SandboxOptions(employees=3, clock="2026-11-26T12:00:00+09:00",
+                                             close_ended_months=True), {})["state"]
+    today = dt.date(2026, 11, 26)
+    assert not plain.is_closed("2026-10", today)
+    assert closing.is_closed("2026-10", today) and not closing.is_closed("2026-11", today)
+    assert plain.attendance.generated_leave  # --employees worlds answer the yearly leave endpoint

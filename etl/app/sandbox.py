@@ -50,7 +50,7 @@ def sandbox_options(args: SandboxOptions, env: dict[str, str]) -> dict[str, Any]
         n = DEFAULT_EMPLOYEES if args.employees is None else args.employees
         state = generate_state(n, args.seed, clock.today())
     if args.close_ended_months:  # the explicit choice; real KOT waits for the administrator
-        state.attendance.auto_close = True
+        state.close_ended_months()
     token = args.token or env.get("KOT_TOKEN", "").strip() or "sandbox-token"
     return {"state": state, "token": token, "clock": clock, "latency_ms": args.latency_ms,
             "fault_rate": args.fault_rate, "rate_limit": _rate_limit(args.rate_limit), "seed": args.seed,

@@ -203,6 +203,12 @@ class SandboxState:
             self.attendance.closed_months.update(months)
             self.version += 1
 
+    def close_ended_months(self, on: bool = True) -> None:
+        """The explicit choice to close every month that ended before the current one."""
+        with self.lock:
+            self.attendance.auto_close = on
+            self.version += 1
+
     def is_closed(self, month: str, today: dt.date) -> bool:
         """Closed when the state says so, or (``auto_close``, an explicit choice) when it ended
         before the current month. Real KOT waits for the administrator."""
