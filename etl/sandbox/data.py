@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import hashlib
 import random
 import struct
@@ -334,21 +335,33 @@ def leave_grants(hired: dt.date, start: dt.date, end: dt.date, *, part_time: boo
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _leave_months(start: dt.date, end: dt.date, today: dt.date) -> tuple[tuple[Month, tuple[str, ...]], ...]:
+    """The months of [start, end] up to today, each with its weekdays (ISO) in [start, end] before today."""
+    out = []
+    month = start.replace(day=1)
+    while month <= min(end, today):
+        m = Month.of(f"{month:%Y-%m}", today)
+        days = tuple(d.isoformat() for d in (m.start + dt.timedelta(days=i) for i in range((m.end - m.start).days + 1))
+                     if d.weekday() < 5 and start <= d <= end and d < today)
+        out.append((m, days))
+        month = _add_months(month, 1)
+    return tuple(out)
+
+
 def leave_taken(seed: int, key: str, start: dt.date, end: dt.date, today: dt.date, *, part_time: bool = False,
                 hired: str | None = None, resigned: str | None = None) -> list[dict]:
     """The paid leave taken in [start, end] up to yesterday: the same days the monthly figures
     count (monthly_working's 有休), each on a weekday of its month drawn per employee and month."""
     out: list[dict] = []
-    month = start.replace(day=1)
-    while month <= min(end, today):
-        name = f"{month:%Y-%m}"
-        entry = monthly_working(seed, key, Month.of(name, today), part_time=part_time, hired=hired, resigned=resigned)
-        paid = sum(h["dayCount"] for h in entry["holidaysObtained"] if h["code"] == PAID_LEAVE["code"]) if entry else 0
+    for m, days in _leave_months(start, end, today):
+        entry = monthly_working(seed, key, m, part_time=part_time, hired=hired, resigned=resigned)
+        paid = min(len(days), int(sum(h["dayCount"] for h in entry["holidaysObtained"]
+                                      if h["code"] == PAID_LEAVE["code"]))) if entry else 0
         if paid:
-            _, last = month_bounds(name)
-            days = [month + dt.timedelta(days=i) for i in range((last - month).days + 1)]
-            days = [d for d in days if d.weekday() < 5 and start <= d <= end and d < today]
-            days.sort(key=lambda d: hashlib.sha256(f"{seed}:{key}:{d}:leave".encode()).digest())
-            out.extend({"date": d.isoformat(), "days": 1, "minutes": 0} for d in sorted(days[:int(paid)]))
-        month = _add_months(month, 1)
+            draws, pool = Draws(seed, key, m.name + ":leave"), list(days)
+            for i in range(paid):  # the first ``paid`` of a partial Fisher–Yates shuffle
+                j = i + draws.randint(0, len(pool) - 1 - i)
+                pool[i], pool[j] = pool[j], pool[i]
+            out.extend({"date": d, "days": 1, "minutes": 0} for d in sorted(pool[:paid]))
     return out
