@@ -50,18 +50,18 @@ def test_the_ledger_says_which_months_it_holds_and_whether_closed(ledger_url):
 # --- backfill -----------------------------------------------------------------------------------
 
 def test_the_api_window_is_three_years():
-    assert earliest_month(dt.date(2026, 11, 26)) == "2023-12"
-    assert earliest_month(dt.date(2026, 11, 1)) == "2023-11"
+    assert earliest_month(dt.date(2026, 11, 26)) == "2023-11"  # the month holding 2023-11-26 is served
+    assert earliest_month(dt.date(2026, 12, 1)) == "2023-12"
 
 
 def test_the_backfill_plan():
     plan = plan_backfill("2026-10", 4, dt.date(2026, 11, 26), {"2026-08": True, "2026-09": False})
     assert plan.fetch == ["2026-06", "2026-07", "2026-09"] and plan.held_closed == ["2026-08"]
-    old = plan_backfill("2024-01", 3, dt.date(2026, 11, 26), {})
-    assert old.fetch == ["2023-12"]
-    assert [(p.code, p.value) for p in old.problems] == [("backfill-out-of-window", "2023-10"),
-                                                         ("backfill-out-of-window", "2023-11")]
-    assert "2023-12 以降" in old.problems[0].message
+    old = plan_backfill("2024-01", 4, dt.date(2026, 11, 26), {})
+    assert old.fetch == ["2023-11", "2023-12"]
+    assert [(p.code, p.value) for p in old.problems] == [("backfill-out-of-window", "2023-09"),
+                                                         ("backfill-out-of-window", "2023-10")]
+    assert "2023-11 以降" in old.problems[0].message
 
 
 # --- with the sandbox and a real ledger ----------------------------------------------------------
@@ -127,5 +127,5 @@ def test_backfill_fetches_the_earlier_months_into_the_ledger(make_sandbox, ledge
 @pytest.mark.parametrize("count", [1, 36])
 def test_backfill_stays_within_the_window(count):
     plan = plan_backfill("2024-02", count, dt.date(2026, 11, 26), {})
-    assert all(m >= "2023-12" for m in plan.fetch)
+    assert all(m >= "2023-11" for m in plan.fetch)
     assert len(plan.fetch) + len(plan.problems) == count

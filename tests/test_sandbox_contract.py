@@ -123,7 +123,8 @@ def test_outside_the_date_windows_is_400_with_the_error_body(sandbox, path, para
 
 
 def test_edges_of_the_date_windows_are_served(sandbox):
-    assert ok(sandbox, "/monthly-workings/2023-12") is not None  # its first day is within 3 years
+    assert ok(sandbox, "/monthly-workings/2023-11") is not None  # it holds 2023-11-26, 3 years back
+    assert ok(sandbox, "/monthly-workings/2027-11") is not None  # it begins within a year
     assert ok(sandbox, "/daily-workings", start="2023-11-26", end="2023-12-01")
 
 

@@ -17,11 +17,10 @@ from typing import Any
 from etl.attendance.checks import add_months
 from etl.attendance.fetch import fetch_month
 from etl.attendance.transform import MonthTable, Person, transform_month
+from etl.clock import api_date_window
 from etl.errors import Problem
 
 log = logging.getLogger(__name__)
-
-API_YEARS_BACK = 3  # KOT_API.md §1.5: dates go back at most 3 years
 
 
 def keep(ledger: Any, table: MonthTable) -> int:
@@ -30,13 +29,9 @@ def keep(ledger: Any, table: MonthTable) -> int:
 
 
 def earliest_month(today: dt.date) -> str:
-    """The first month the API still serves: its first day within 3 years of ``today``."""
-    try:
-        limit = today.replace(year=today.year - API_YEARS_BACK)
-    except ValueError:  # 29 February
-        limit = today.replace(year=today.year - API_YEARS_BACK, day=28)
-    month = f"{limit:%Y-%m}"
-    return month if limit.day == 1 else add_months(month, 1)
+    """The first month the API still serves (etl.clock.month_refusal's window): the month that
+    holds the day 3 years back."""
+    return f"{api_date_window(today)[0]:%Y-%m}"
 
 
 @dataclass

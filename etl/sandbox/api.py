@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from etl.clock import api_date_window, month_start
 from etl.sandbox.data import (
     PART_TIME_TYPES,
     Month,
@@ -91,11 +92,14 @@ def _update_date(params: dict[str, str], today: dt.date, strict: bool) -> dt.dat
     return effective
 
 
-def _in_window(first: dt.date, last: dt.date, today: dt.date, what: str) -> None:
-    """KOT_API.md §1.5: dates go back at most 3 years and forward at most 1 year (400 otherwise)."""
-    if first < _years(today, -3) or last > _years(today, 1):
-        raise ApiFailure(400, (f"{what} は3年前 ({_years(today, -3)}) から1年後 ({_years(today, 1)}) までにしてください",
-                               E_INVALID))
+def _in_window(first: dt.date, last: dt.date, today: dt.date, what: str, *, months: bool = False) -> None:
+    """KOT_API.md §1.5: dates go back at most 3 years and forward at most 1 year (400 otherwise);
+    for a month, the month that holds the day 3 years back is still served (etl.clock's window)."""
+    earliest, latest = api_date_window(today)
+    if months:
+        earliest = month_start(earliest)
+    if first < earliest or last > latest:
+        raise ApiFailure(400, (f"{what} は3年前 ({earliest}) から1年後 ({latest}) までにしてください", E_INVALID))
 
 
 class SandboxApi:
@@ -197,7 +201,7 @@ class SandboxApi:
         if not MONTH_RE.fullmatch(month):
             raise ApiFailure(400, (f"日付の形式が正しくありません (YYYY-MM): {month}", E_DATE_FORMAT))
         first, _last = month_bounds(month)
-        _in_window(first, first, today, f"月 {month}")
+        _in_window(first, first, today, f"月 {month}", months=True)
         fields = _fields(params, MONTHLY_ADDITIONAL)
         division = params.get("division") or None
         return 200, self._cached(("monthly", month, division, fields, today),
