@@ -100,7 +100,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     imported_at = settings.clock.now().isoformat(timespec="seconds")
     if options.backfill:
         _backfill(result, client, ledger, directory, settings, options, imported_at, say)
-    raw = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
+    raw: list[Any] = fetch_month(client, month, split_by_division=bool(settings.attendance_api.split_by_division))
     table = transform_month(raw, month, directory, paid_leave_codes=settings.attendance.paid_leave_codes,
                             imported_at=imported_at)
     del raw
