@@ -1,21 +1,74 @@
 """Text rules every writer shares: the formula-injection guard and one-line messages.
 
-``neutralise`` is applied last to every text cell a writer emits (CSV and XLSX), so nothing that
-runs earlier can reintroduce a leading = + - @. ``one_line`` keeps a message on one terminal line.
+``neutralise`` is applied last to every text cell a CSV writer emits: whatever can drop or
+change characters (the cp932 look-alike mapping) runs before it, so nothing can bring a leading
+= + - @ back. A cell is risky when its first visible character is = + - @ or their full-width
+forms ＝ ＋ － ＠ (Excel in Japanese takes those as a formula too) or −, or it starts with a tab or CR;
+invisible characters (zero-width space, BOM, bidi controls, variation selectors, spaces) before
+that character do not hide it. ``text_cells`` is the same guard for an XLSX workbook: every
+cell this program wrote that would be a formula is written as a text cell instead.
+``one_line`` keeps a message on one terminal line.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-# a CSV cell starting with one of these could run as a formula in Excel (CSV injection)
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# a cell whose first visible character is one of these could run as a formula in Excel
+# (− U+2212 too: cp932 encodes it as the bytes of －, so a cp932 file shows it as －)
+DANGEROUS = "=+-@\uff1d\uff0b\uff0d\uff20\u2212"
+RISKY_PREFIXES = (*DANGEROUS, "\t", "\r")
+# characters that show nothing (or only space) and may stand before a dangerous one: white space,
+# format characters (Unicode category Cf: zero-width, BOM, bidi controls, soft hyphen…),
+# variation selectors, the combining grapheme joiner, the Hangul fillers
+_INVISIBLE = ("\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+              "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+              "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+RISKY_START = "[" + _INVISIBLE + "]*[" + re.escape(DANGEROUS) + "]|[\t\r]"
+_RISKY = re.compile(RISKY_START)
+
+
+def is_risky(text: str) -> bool:
+    """Whether Excel could take ``text`` as a formula (see the module doc)."""
+    return _RISKY.match(text) is not None
 
 
 def neutralise(value: Any) -> str:
-    """A CSV cell that starts with = + - @ (or tab/CR) is prefixed with ' so Excel shows it as text."""
+    """The cell as text, prefixed with ' when it is risky, so Excel shows it as text."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in RISKY_PREFIXES else text
+    return "'" + text if _RISKY.match(text) else text
+
+
+def unneutralise(value: str) -> str:
+    """Undo ``neutralise`` (a ledger file written by `ledger export` loads back as it was)."""
+    return value[1:] if value[:1] == "'" and _RISKY.match(value, 1) else value
+
+
+def formula_cells(wb: Any) -> set[int]:
+    """The ids of the cells of an openpyxl workbook that hold a formula now (HR's own formulas,
+    to be kept as they are by ``text_cells``)."""
+    return {id(c) for c in _cells(wb) if c.data_type == "f"}
+
+
+def text_cells(wb: Any, keep: Iterable[int] = ()) -> int:
+    """Every formula cell of ``wb`` except those in ``keep`` becomes a text cell with the same
+    text: what this program writes into a workbook is never a live formula. The count changed."""
+    kept = set(keep)
+    changed = 0
+    for cell in _cells(wb):
+        if cell.data_type == "f" and id(cell) not in kept:
+            value = cell.value
+            cell.value = value if isinstance(value, str) else str(getattr(value, "text", None) or value)
+            cell.data_type = "s"
+            changed += 1
+    return changed
+
+
+def _cells(wb: Any) -> Iterable[Any]:
+    """The cells a workbook holds (not the empty ones inside its used range)."""
+    for ws in getattr(wb, "worksheets", ()):
+        yield from getattr(ws, "_cells", {}).values()
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

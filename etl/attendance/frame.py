@@ -1,9 +1,10 @@
 """Rows → the CSV's final frame (strings in 形式) → the encoded bytes (pure).
 
 ``build_frame`` formats each chosen column with its 形式 (分 / 時間(10進) / HH:MM / 日 / 回 /
-文字) and neutralises text cells that start with = + - @. ``render_csv`` makes the safe
+文字) and neutralises risky text cells (etl.text). ``render_csv`` makes the safe
 substitutions for cp932, finds what it still cannot hold (naming employee and column) and
-encodes with CRLF line ends (no BOM for cp932, a BOM for UTF-8).
+encodes with CRLF line ends (no BOM for cp932, a BOM for UTF-8); the guard runs again after
+the substitutions, last.
 """
 from __future__ import annotations
 
@@ -24,11 +25,10 @@ from etl.attendance.items import FMT_COUNT, FMT_DAYS, FMT_HHMM, FMT_HOURS, FMT_M
 from etl.attendance.transform import MonthTable
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.text import RISKY_PREFIXES, neutralise
+from etl.text import RISKY_START, is_risky, neutralise
 
 CLOSED_LABELS = {True: "締め済み", False: "未締め"}
-_RISKY = RISKY_PREFIXES  # a cell starting with one of these is neutralised
-_NUL_RISKY = re.compile("\x00[" + "".join(map(re.escape, _RISKY)) + "]")
+_NUL_RISKY = re.compile("\x00(?:" + RISKY_START + ")")  # a cell (after its NUL) that is neutralised
 
 
 def _one_hhmm(v: int) -> str:
@@ -111,11 +111,11 @@ def _texts(values: Sequence[Any]) -> list[str]:
 
 
 def _starts_risky(texts: list[str]) -> bool:
-    """Whether a cell starts with one of _RISKY. The cells are joined, each after a NUL, and the
-    whole searched for NUL + a risky character in C; a hit (perhaps a NUL inside a cell) is then
+    """Whether a cell is risky (etl.text.is_risky). The cells are joined, each after a NUL, and the
+    whole searched for NUL + a risky start in C; a hit (perhaps a NUL inside a cell) is then
     checked cell by cell."""
     joined = "\x00" + "\x00".join(texts)
-    return _NUL_RISKY.search(joined) is not None and any(t[:1] in _RISKY for t in texts)
+    return _NUL_RISKY.search(joined) is not None and any(map(is_risky, texts))
 
 
 def build_frame(table: MonthTable | Sequence[dict[str, Any]], columns: Sequence[Column]) -> pd.DataFrame:
@@ -213,6 +213,9 @@ def render_csv(frame: pd.DataFrame, encoding: str = "cp932", *, replace: bool = 
         if bad:
             header = [replace_unencodable(h, codec) for h in header]
             columns = [[v if v.isascii() else replace_unencodable(v, codec) for v in col] for col in columns]
+        # the mapping may have dropped an invisible character or turned − into －: guard again, last
+        header = [neutralise(h) for h in header]
+        columns = [[neutralise(v) if not v.isascii() else v for v in col] for col in columns]
         data = _csv_text(header, columns).encode(codec)
     if codec == "utf-8":
         data = b"\xef\xbb\xbf" + data

@@ -55,12 +55,14 @@ def _text(value) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def csv_text(employees: list[Employee]) -> str:
+def csv_text(employees: list[Employee], table: dict[int, str] | None = None) -> str:
+    """The CSV text; ``table`` (a str.translate table) is applied to each cell before the
+    injection guard, which runs last."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header())
     for e in employees:
-        w.writerow([neutralise(_text(v)) for v in cells(e)])
+        w.writerow([neutralise(_text(v).translate(table) if table else _text(v)) for v in cells(e)])
     return buf.getvalue()
 
 
@@ -68,10 +70,9 @@ def encode_csv(employees: list[Employee], encoding: str = "utf-8-sig") -> bytes:
     """The CSV bytes; InputError listing every value cp932 cannot hold (nothing is written)."""
     if encoding not in CSV_ENCODINGS:
         raise ValueError(encoding)
-    text = csv_text(employees)
     if encoding == "utf-8-sig":
-        return text.encode("utf-8-sig")
-    text = text.translate(CP932_LOOKALIKES)
+        return csv_text(employees).encode("utf-8-sig")
+    text = csv_text(employees, CP932_LOOKALIKES)
     try:
         return text.encode("cp932")
     except UnicodeEncodeError:

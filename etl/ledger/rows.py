@@ -22,6 +22,7 @@ from etl.ledger.normalize import (
     to_katakana,
 )
 from etl.records import EMPLOYEE_FIELDS, Employee
+from etl.text import unneutralise
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ _EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
 def unescape_csv(value):
     """Undo what CSV writers do to keep Excel off a cell: ="0012" and '=SUM (our own neutralising)."""
     if isinstance(value, str):
-        if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r"):
-            return value[1:]
+        if value[:1] == "'":
+            return unneutralise(value)
         if m := _EXCEL_TEXT.fullmatch(value):
             return m[1]
     return value

@@ -15,6 +15,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from etl.errors import ERROR, Problem
+from etl.text import formula_cells
 from etl.workbook import layout
 from etl.workbook.opening import open_workbook
 
@@ -33,6 +34,7 @@ def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
     if dest.resolve() == src.resolve():
         raise ValueError("annotate() never writes over the workbook it reads")
     with open_workbook(src, read_only=False) as wb:
+        hr_formulas = frozenset(formula_cells(wb))
         if SHEET_RESULTS in wb.sheetnames:  # annotating an annotated copy
             wb.remove(wb[SHEET_RESULTS])
         by_cell: dict[tuple[str, str], list[Problem]] = defaultdict(list)
@@ -43,7 +45,7 @@ def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
             _paint(_anchor(wb[sheet], ref), found)
         _results_sheet(wb, problems, set(by_cell))
         layout.apply_validations(wb, _master_ranges(wb))
-    return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC))
+    return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC), keep_formulas=hr_formulas)
 
 
 def _valid_cell(ref: str) -> bool:

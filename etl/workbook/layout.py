@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation, DataValidationList
 
 from etl.fileio import atomic_open
+from etl.text import text_cells
 from etl.workbook.cells import norm_label
 from etl.workbook.howto import PROMPTS
 from etl.workbook.model import (
@@ -264,9 +265,14 @@ def apply_validations(wb: Any, ranges: dict[str, str]) -> None:
                     ws.add_data_validation(dv)
 
 
-def save_workbook(wb: Any, path: Path, when: dt.datetime, *, private: bool = True) -> Path:
-    """Save atomically with ``when`` as the modified time of the properties and of every zip entry."""
+def save_workbook(wb: Any, path: Path, when: dt.datetime, *, private: bool = True,
+                  keep_formulas: frozenset[int] = frozenset()) -> Path:
+    """Save atomically with ``when`` as the modified time of the properties and of every zip entry.
+    Last, every formula cell except ``keep_formulas`` (HR's own, from text.formula_cells at open)
+    becomes a text cell: nothing this program writes is ever a live formula."""
     from openpyxl.writer.excel import ExcelWriter
+
+    text_cells(wb, keep_formulas)
 
     stamp = when.replace(tzinfo=None, microsecond=0) if when.tzinfo is None else (
         when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0))

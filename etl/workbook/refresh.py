@@ -15,6 +15,7 @@ from typing import Any
 
 from etl.attendance.items import workbook_items
 from etl.records import Masters
+from etl.text import formula_cells
 from etl.workbook import cells, layout
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
@@ -36,6 +37,7 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
     path = Path(path)
     dest = Path(dest) if dest is not None else path
     with open_workbook(path, read_only=False) as wb:
+        hr_formulas = frozenset(formula_cells(wb))
         _ensure_sheets(wb)
         added_departments = _append_missing(wb[SHEET_DIVISIONS], HEADERS[SHEET_DIVISIONS], departments, now,
                                             "勤怠所属コード")
@@ -51,7 +53,7 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
     if dest.exists():
         backup = _backup_path(dest, now)
         shutil.copy2(dest, backup)
-    layout.save_workbook(wb, dest, now)
+    layout.save_workbook(wb, dest, now, keep_formulas=hr_formulas)
     if backup is not None:
         shutil.copymode(backup, dest)
     return RefreshResult(dest, backup, added_departments, added_classes)
@@ -120,14 +122,11 @@ def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], n
     last = layout.last_used_row(ws)
     present = set()
     for row in range(2, last + 1):
-        try:
-            present.add(cells.code(ws[f"{key_col}{row}"].value))
-        except cells.CellError:
-            continue
+        present.add(_key(ws[f"{key_col}{row}"].value))
     added = []
     letters = sorted(cols.values(), key=lambda s: (len(s), s))
     for key, name in wanted.items():
-        key = cells.code(key)
+        key = _key(key)
         if not key or key in present:
             continue
         present.add(key)
@@ -143,3 +142,12 @@ def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], n
             ws[f"{letter}{last}"].fill = layout.ADDED_FILL
         added.append(key)
     return added
+
+
+def _key(value: Any) -> str:
+    """A mapping key as text; one the cell rules refuse (a ledger class "=1+1") is kept as its text,
+    written as a text cell, so the validator names it instead of refresh failing."""
+    try:
+        return cells.code(value)
+    except cells.CellError:
+        return "" if value is None else str(value).strip()
