@@ -297,7 +297,7 @@ def test_sigterm_lets_the_current_run_finish_then_stops(tmp_path, book):
     assert fake.calls == [at("02:00")]
     assert load_state(state_path(settings)).done_on == TODAY  # the run finished and was recorded
     assert "停止の指示 (SIGTERM)" in err and "スケジューラを停止しました" in log_text(tmp_path)
-    assert not schedule_lock_path(settings).exists()
+    RunLock(schedule_lock_path(settings), clock).acquire().release()  # the scheduler released its lock
 
 
 def test_changed_time_in_the_workbook_reschedules(tmp_path, book):
@@ -487,7 +487,8 @@ def test_schedule_once_runs_the_real_batch_once(tmp_path, sandbox, make_config):
     assert (result["job"], result["status"]) == ("run", "success")
     state = json.loads((tmp_path / "reports" / ".schedule-state.json").read_text(encoding="utf-8"))
     assert state["done_on"] == "2026-11-26" and state["exit_code"] == 0
-    assert not (tmp_path / "reports" / ".kintai-etl.lock").exists()  # the run released its lock
+    RunLock(default_lock_path(load_settings(config, env={})), ManualClock("2026-11-26T12:00:00+09:00")).acquire().release()
+    # (the run released its lock)
 
     out = io.StringIO()  # done for today: a second call does nothing
     assert main(["--config", str(config), "schedule", "--once"], env=env, stdout=out, stderr=io.StringIO()) == 0
