@@ -15,11 +15,27 @@ DEFAULT_RESTRICTED_HOURS = ("08:30-10:00", "17:30-18:30")
 
 
 def parse_iso(text: str) -> dt.datetime:
-    """ISO 8601 → aware datetime in JST (a naive value is taken as JST)."""
+    """ISO 8601 → aware datetime in JST (a naive value is taken as JST); ValueError if unreadable."""
     value = dt.datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
-    return value.astimezone(JST)
+    try:
+        return value.astimezone(JST)
+    except OverflowError:  # 9999-12-31T23:00-05:00 has no JST time
+        raise ValueError(f"範囲外の日時です: {text.strip()}") from None
+
+
+# the years a replayed "now" (ETL_NOW) may fall in: dates around it (last month, three years back,
+# next year's schedule) must stay representable
+NOW_YEARS = (2000, 2199)
+
+
+def parse_now(text: str) -> dt.datetime:
+    """``ETL_NOW``: ISO 8601 within NOW_YEARS; ValueError otherwise."""
+    value = parse_iso(text)
+    if not NOW_YEARS[0] <= value.year <= NOW_YEARS[1]:
+        raise ValueError(f"{NOW_YEARS[0]}〜{NOW_YEARS[1]} 年の日時にしてください")
+    return value
 
 
 class Clock:
@@ -67,7 +83,7 @@ class ManualClock(Clock):
 def clock_from_env(env: dict[str, str]) -> Clock:
     """``ETL_NOW`` (ISO 8601) replaces the clock; otherwise real JST time."""
     text = env.get("ETL_NOW", "").strip()
-    return OffsetClock(parse_iso(text)) if text else Clock()
+    return OffsetClock(parse_now(text)) if text else Clock()
 
 
 def month_start(day: dt.date) -> dt.date:

@@ -9,14 +9,17 @@ variable (default ``KOT_TOKEN``) and ``Settings.token`` is a ``Secret`` whose re
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl.clock import DEFAULT_RESTRICTED_HOURS, Clock, RestrictedHours, clock_from_env, parse_window
+from etl.clock import DEFAULT_RESTRICTED_HOURS, Clock, RestrictedHours, clock_from_env, parse_now, parse_window
 from etl.errors import ConfigError
+from etl.text import one_line
 
 DEFAULT_BASE_URL = "https://api.kingtime.jp/v1.0"
 
@@ -30,11 +33,22 @@ class Option:
 
 
 def _positive(v: Any) -> str | None:
+    if not math.isfinite(v):
+        return "有限の数にしてください (inf・nan は使えません)"
     return None if v > 0 else "0 より大きい値にしてください"
 
 
 def _non_negative(v: Any) -> str | None:
+    if not math.isfinite(v):
+        return "有限の数にしてください (inf・nan は使えません)"
     return None if v >= 0 else "0 以上にしてください"
+
+
+def _seconds(most: float) -> Any:
+    """A number of seconds in (0, most]."""
+    def check(v: Any) -> str | None:
+        return _positive(v) or (None if v <= most else f"{most:,.0f} 秒以下にしてください")
+    return check
 
 
 def _windows(v: list[str]) -> str | None:
@@ -52,19 +66,35 @@ def _url(v: str) -> str | None:
     return None if v.startswith(("http://", "https://")) else "http:// または https:// で始まる URL にしてください"
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def plausible_env_name(v: str) -> bool:
+    """A variable name (letters, digits, _; not a leading digit; at most 64), and not what a
+    pasted secret looks like: 16 or more characters with digits and no _ (a token is hex/base64)."""
+    if not _ENV_NAME.fullmatch(v):
+        return False
+    return not (len(v) >= 16 and "_" not in v and any(c.isdigit() for c in v))
+
+
 def _env_name(v: str) -> str | None:
-    return None if v and v.replace("_", "").isalnum() else "環境変数名 (英数字と _) にしてください"
+    """Never echoes the value: a token pasted here must not reach a report or the terminal."""
+    return None if plausible_env_name(v) else (
+        "環境変数の名前 (例 KOT_TOKEN: 英数字と _) を書いてください。トークンやパスワードそのものは"
+        "書かずに、その環境変数に設定してください (値は安全のため表示しません)")
 
 
 SPEC: dict[str, dict[str, Option]] = {
     "attendance_api": {
         "base_url": Option(str, DEFAULT_BASE_URL, "勤怠API (KING OF TIME Web API) の URL", _url),
         "token_env": Option(str, "KOT_TOKEN", "アクセストークンを読む環境変数の名前 (トークン自体はここに書かない)", _env_name),
-        "timeout_s": Option((int, float), 30, "1リクエストのタイムアウト秒", _positive),
+        "timeout_s": Option((int, float), 30, "1リクエストのタイムアウト秒", _seconds(600)),
         "max_requests": Option(int, 500, "per_seconds 秒あたりの最大リクエスト数 (公表値 500/5分)", _positive),
-        "per_seconds": Option((int, float), 300, "max_requests を数える期間 (秒)", _positive),
+        "per_seconds": Option((int, float), 300, "max_requests を数える期間 (秒)", _seconds(86400)),
         "concurrency": Option(int, 4, "同時に送るリクエスト数の上限", _positive),
         "max_retries": Option(int, 5, "一時的なエラーの再試行回数", _non_negative),
+        "retry_budget_s": Option((int, float), 900, "1回の実行で再試行のために待つ合計の上限 (秒)。超えると中止 (終了コード 4)",
+                                 _seconds(86400)),
         "restricted_hours": Option(list, list(DEFAULT_RESTRICTED_HOURS), "利用制限時間帯 (JST)", _windows),
         "proxy": Option(str, "", "固定IPで出るための HTTPS プロキシ (例 http://proxy.example.co.jp:8080)"),
         "verify_tls": Option(bool, True, "TLS 証明書を検証する (false はループバックのサンドボックスにだけ使えます)"),
@@ -87,7 +117,7 @@ SPEC: dict[str, dict[str, Option]] = {
         "username": Option(str, "", "SMTP 認証のユーザー名 (空なら認証しない)"),
         "password_env": Option(str, "ETL_MAIL_PASSWORD", "SMTP パスワードを読む環境変数の名前", _env_name),
         "sender": Option(str, "kintai-etl@localhost", "差出人アドレス"),
-        "timeout_s": Option((int, float), 30, "SMTP のタイムアウト秒", _positive),
+        "timeout_s": Option((int, float), 30, "SMTP のタイムアウト秒", _seconds(600)),
     },
     "attendance": {
         "paid_leave_codes": Option(list, ["1"], "有休として数える休暇コード (holidaysObtained の code)"),
@@ -273,7 +303,8 @@ def load_settings(config_file: str | Path | None = None, env: dict[str, str] | N
             if opt is None:
                 errors.append(f"{label} [{section}] {key}: 不明な設定です (使えるのは {', '.join(SPEC[section])})")
             elif not _type_ok(value, opt):
-                errors.append(f"{label} [{section}] {key}: {_type_name(opt.kind)} で指定してください (値: {value!r})")
+                shown = "" if opt.check is _env_name else f" (値: {one_line(repr(value)[:60])})"  # a pasted secret: never shown
+                errors.append(f"{label} [{section}] {key}: {_type_name(opt.kind)} で指定してください{shown}")
             else:
                 values[section][key] = value
 
@@ -308,11 +339,12 @@ def load_settings(config_file: str | Path | None = None, env: dict[str, str] | N
                       "starttls = true (ポート 587) か ssl = true (ポート 465) にしてください")
 
     if env.get("ETL_NOW", "").strip():
+        shown = one_line(env["ETL_NOW"].strip()[:40])
         try:
-            from etl.clock import parse_iso
-            parse_iso(env["ETL_NOW"])
-        except ValueError:
-            errors.append(f"環境変数 ETL_NOW: ISO 8601 (例 2026-11-26T12:00:00+09:00) で指定してください (値: {env['ETL_NOW']!r})")
+            parse_now(env["ETL_NOW"])
+        except ValueError as e:
+            reason = str(e) if "年の日時" in str(e) else "ISO 8601 (例 2026-11-26T12:00:00+09:00) で指定してください"
+            errors.append(f"環境変数 ETL_NOW: {reason} (値: {shown})")
 
     if errors:
         raise ConfigError(errors)

@@ -95,6 +95,11 @@ class ApiUnreachableError(ApiError):
     pass
 
 
+class ApiAnswerError(ApiError):
+    """The API answered something the run cannot use: a redirect, an answer of the wrong shape, a
+    Retry-After beyond the cap or unreadable, retries beyond the run's budget."""
+
+
 class RestrictedHoursError(StopRun):
     """利用制限時間帯: the API refuses everything but the token endpoint until ``reopens_at``."""
 

@@ -99,6 +99,12 @@ def template_bytes() -> bytes:
         return build_template(Path(d) / "mapping.xlsx").read_bytes()
 
 
+def _hostile(wb) -> frozenset[int]:
+    """The corpus writes hostile workbooks on purpose: their formulas stay formulas."""
+    from etl.text import formula_cells
+    return frozenset(formula_cells(wb))
+
+
 def edited(edit: Callable) -> bytes:
     """The template after ``edit(workbook)``, saved deterministically."""
     import tempfile
@@ -109,7 +115,7 @@ def edited(edit: Callable) -> bytes:
     wb = openpyxl.load_workbook(io.BytesIO(template_bytes()))
     edit(wb)
     with tempfile.TemporaryDirectory() as d:
-        return save_workbook(wb, Path(d) / "book.xlsx", FIXED_TIME, private=False).read_bytes()
+        return save_workbook(wb, Path(d) / "book.xlsx", FIXED_TIME, private=False, keep_formulas=_hostile(wb)).read_bytes()
 
 
 def rows(sheet: str, *values: list) -> Callable:
@@ -171,7 +177,7 @@ def _empty_workbook() -> bytes:
     wb = Workbook()
     wb.properties.created = FIXED_TIME
     with tempfile.TemporaryDirectory() as d:
-        return save_workbook(wb, Path(d) / "book.xlsx", FIXED_TIME, private=False).read_bytes()
+        return save_workbook(wb, Path(d) / "book.xlsx", FIXED_TIME, private=False, keep_formulas=_hostile(wb)).read_bytes()
 
 
 def _broken_sheet_xml() -> bytes:
@@ -256,7 +262,7 @@ def _ledger_xlsx(values: list[list], edit_xml: Callable[[bytes], bytes] | None =
     for row in values:
         ws.append(row)
     with tempfile.TemporaryDirectory() as d:
-        data = save_workbook(wb, Path(d) / "ledger.xlsx", FIXED_TIME, private=False).read_bytes()
+        data = save_workbook(wb, Path(d) / "ledger.xlsx", FIXED_TIME, private=False, keep_formulas=_hostile(wb)).read_bytes()
     if edit_xml is None:
         return data
     entries = zip_entries(data)
@@ -368,6 +374,24 @@ CONFIGS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
     "not_utf8.toml": (lambda: "# 勤怠APIの設定\n[attendance_api]\nconcurrency = 2\n".encode("cp932"), 2,
                       ["not_utf8.toml", "UTF-8"]),
     "binary_garbage.toml": (lambda: random.Random(8).randbytes(512), 2, ["binary_garbage.toml"]),
+    # a secret pasted where its variable's name goes: refused, and never echoed (issue 16, kind 8)
+    "token_pasted_as_token_env.toml": (lambda: b'[attendance_api]\ntoken_env = "9f86d081884c7d659a2feaa0c55ad015"\n', 2,
+                                       ["token_pasted_as_token_env.toml [attendance_api] token_env", "表示しません"]),
+    "token_with_dashes_as_token_env.toml": (lambda: b'[attendance_api]\ntoken_env = "kot-3f9a-77ab-e1d0"\n', 2,
+                                            ["[attendance_api] token_env", "表示しません"]),
+    "token_as_number_token_env.toml": (lambda: b"[attendance_api]\ntoken_env = 904412887310023\n", 2,
+                                       ["[attendance_api] token_env", "文字列"]),
+    "password_pasted_as_password_env.toml": (lambda: b'[mail]\npassword_env = "Tr0ub4dor&3"\n', 2,
+                                             ["[mail] password_env", "表示しません"]),
+    # numbers that are not numbers of seconds (issue 16, kind 6)
+    "timeout_inf.toml": (lambda: b"[attendance_api]\ntimeout_s = inf\n", 2,
+                         ["timeout_inf.toml [attendance_api] timeout_s", "inf"]),
+    "timeout_nan.toml": (lambda: b"[attendance_api]\ntimeout_s = nan\n", 2, ["[attendance_api] timeout_s"]),
+    "per_seconds_huge.toml": (lambda: b"[attendance_api]\nper_seconds = 1e300\n", 2,
+                              ["[attendance_api] per_seconds", "86,400 秒以下"]),
+    "retry_budget_inf.toml": (lambda: b"[attendance_api]\nretry_budget_s = inf\n", 2,
+                              ["[attendance_api] retry_budget_s"]),
+    "mail_timeout_inf.toml": (lambda: b"[mail]\ntimeout_s = -inf\n", 2, ["[mail] timeout_s"]),
 }
 
 

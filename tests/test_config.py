@@ -33,7 +33,7 @@ def test_every_problem_is_reported_at_once_with_its_path(tmp_path):
     assert e.value.lines == [
         "etl.toml [attendance_api] timeout_s: 整数 または 数値 で指定してください (値: 'slow')",
         "etl.toml [attendance_api] colour: 不明な設定です (使えるのは base_url, token_env, timeout_s, max_requests, "
-        "per_seconds, concurrency, max_retries, restricted_hours, proxy, verify_tls, split_by_division)",
+        "per_seconds, concurrency, max_retries, retry_budget_s, restricted_hours, proxy, verify_tls, split_by_division)",
         "etl.toml [extra]: 不明なセクションです (使えるのは attendance_api, ledger, paths, mail, attendance)",
         "etl.toml [mail] port: 0 より大きい値にしてください",
     ]
@@ -151,3 +151,67 @@ def test_init_makes_owner_only_folders(tmp_path):
             assert stat.S_IMODE((tmp_path / "p" / folder).stat().st_mode) == 0o700, folder
     else:  # Windows: the folders exist; access follows the parent's ACL
         assert all((tmp_path / "p" / f).is_dir() for f in ("data", "reports", "output", "logs"))
+
+
+# --- issue 16: hostile configuration --------------------------------------------------------
+
+PASTED = ["9f86d081884c7d659a2feaa0c55ad015", "kot-3f9a-77ab-e1d0", "Tr0ub4dor&3", "abc def", "1KOT_TOKEN",
+          "A" * 65, "eyJhbGciOiJIUzI1NiJ9xyz0123", ""]
+
+
+@pytest.mark.parametrize("value", PASTED, ids=[f"pasted-{i}" for i in range(len(PASTED))])
+@pytest.mark.parametrize("where", ["file", "env"])
+def test_a_secret_pasted_as_token_env_is_refused_and_never_echoed(tmp_path, value, where):
+    import io
+    if where == "file":
+        write(tmp_path, f'[attendance_api]\ntoken_env = "{value}"\n')
+        env = {value: "x"} if value else {}
+    else:
+        write(tmp_path, "")
+        env = {"ETL_ATTENDANCE_API_TOKEN_ENV": value}
+    with pytest.raises(ConfigError) as e:
+        load_settings(tmp_path / "etl.toml", env=env)
+    assert "token_env" in str(e.value) and "表示しません" in str(e.value)
+    assert not value or value not in str(e.value)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(tmp_path / "etl.toml"), "validate"], env=env, stdout=out, stderr=err)
+    assert code == 2 and len(err.getvalue().splitlines()) == 1
+    assert not value or value not in out.getvalue() + err.getvalue()
+    for path in tmp_path.rglob("*"):  # no report, log or copy holds it (only the file it was pasted in)
+        assert not value or not path.is_file() or path.name == "etl.toml" or value.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["KOT_TOKEN", "kot_token", "_X", "MY_COMPANY_KOT_TOKEN_2026", "KOTTOKEN"])
+def test_plausible_variable_names_are_taken(tmp_path, name):
+    s = load_settings(env={"ETL_ATTENDANCE_API_TOKEN_ENV": name, name: "t0ken"}, cwd=tmp_path)
+    assert s.token.reveal() == "t0ken"
+
+
+@pytest.mark.parametrize("text", ["timeout_s = inf", "timeout_s = nan", "timeout_s = -inf", "timeout_s = 1e300",
+                                  "per_seconds = inf", "retry_budget_s = inf", "max_retries = -1"])
+def test_numbers_that_are_not_usable_seconds_are_config_errors(tmp_path, text):
+    write(tmp_path, f"[attendance_api]\n{text}\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={}, cwd=tmp_path)
+    assert f"[attendance_api] {text.split()[0]}" in str(e.value)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e999"])
+def test_timeout_inf_from_the_environment_is_a_config_error(tmp_path, value):
+    with pytest.raises(ConfigError, match="timeout_s"):
+        load_settings(env={"ETL_ATTENDANCE_API_TIMEOUT_S": value}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59+09:00", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+09:00",
+                                 "1899-01-01", "2200-01-01T00:00:00+09:00", "9999-12-31"])
+def test_etl_now_out_of_range_is_one_line_exit_2(tmp_path, now):
+    with pytest.raises(ConfigError, match="ETL_NOW") as e:
+        load_settings(env={"ETL_NOW": now}, cwd=tmp_path)
+    assert "\n" not in str(e.value)
+    import io
+    write(tmp_path, "")
+    errs = io.StringIO()
+    code = main(["--config", str(tmp_path / "etl.toml"), "validate"], env={"ETL_NOW": now}, stderr=errs,
+                stdout=io.StringIO())
+    err = errs.getvalue()
+    assert code == 2 and len(err.splitlines()) == 1 and "ETL_NOW" in err and "内部エラー" not in err

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import math
 import random
 
 import pytest
@@ -81,7 +82,7 @@ CASES = [
      None, None, Kind.FATAL, 1),
     ("400-code-2-date-format", 400, _errors("日付の形式が正しくありません", 2), None, None, Kind.FATAL, 2),
     ("404-not-found", 404, _errors("従業員が存在しません", 4), None, None, Kind.FATAL, 4),
-    ("301-redirect", 301, None, None, None, Kind.FATAL, None),
+    ("301-redirect", 301, None, None, None, Kind.REDIRECT, None),
     ("exc-connection-refused", None, None, _refused(), None, Kind.UNREACHABLE, None),
     ("exc-dns", None, None, _dns(), None, Kind.UNREACHABLE, None),
     ("exc-connect-timeout", None, None, requests.exceptions.ConnectTimeout("connect timed out"), None,
@@ -119,11 +120,23 @@ def test_retry_after_header_is_read():
     assert classify_response(503, None, headers={"Retry-After": "2"}).retry_after == 2.0
 
 
-@pytest.mark.parametrize("value,expected", [("7", 7.0), (" 1.5 ", 1.5), ("-3", 0.0), (None, None),
-                                            ("Wed, 21 Oct 2015 07:28:00 GMT", None)],
-                         ids=["int", "float", "negative", "absent", "http-date"])
+NOW = dt.datetime(2015, 10, 21, 7, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("7", 7.0), (" 1.5 ", 1.5), (None, None), ("", None), ("86400", 86400.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 1680.0), ("Wed, 21 Oct 2015 06:00:00 GMT", 0.0),
+    # unreadable: the client stops instead of sleeping (math.inf is beyond any cap)
+    ("-3", math.inf), ("1e999", math.inf), ("nan", math.inf), ("inf", math.inf), ("soon", math.inf),
+    ("1" * 20, math.inf),
+], ids=["int", "float", "absent", "blank", "a-day", "http-date", "http-date-past", "negative", "1e999", "nan",
+        "inf", "words", "huge"])
 def test_parse_retry_after(value, expected):
-    assert parse_retry_after(value) == expected
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_an_http_date_without_a_clock_cannot_be_read():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == math.inf
 
 
 @pytest.mark.parametrize("kind,retryable,maybe_applied", [

@@ -7,6 +7,11 @@ or back off (honouring Retry-After) and try again. The client is shared by the t
 
 A create is never blindly retried: when its answer is lost, the employee is looked up by code
 first and an existing one is taken as created. The token never appears in a message or a log.
+
+Redirects are never followed (a 3xx stops the run naming where it pointed); every answer is
+checked for its shape before use (a list of records with their codes…); a Retry-After beyond
+the cap stops the run; the waits between retries of one client (one run) are bounded in total
+(``retry_budget_s``). Each of these is one line, exit 4 (``ApiAnswerError``).
 """
 from __future__ import annotations
 
@@ -26,7 +31,17 @@ from requests.adapters import HTTPAdapter
 from etl.clock import PUBLISHED_HOURS, Clock, RestrictedHours
 from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
-from etl.kot.retry import Backoff, Kind, Outcome, classify_response, retryable_error, stop_error
+from etl.kot.retry import (
+    Backoff,
+    Kind,
+    Outcome,
+    classify_response,
+    retry_after_error,
+    retry_budget_error,
+    retryable_error,
+    shape_error,
+    stop_error,
+)
 from etl.records import Masters
 
 __all__ = ["KotClient", "ClientStats", "classify_response", "Outcome", "Kind", "date_windows",
@@ -35,6 +50,7 @@ __all__ = ["KotClient", "ClientStats", "classify_response", "Outcome", "Kind", "
 log = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 62  # /daily-workings: start..end at most 62 days (inclusive)
+RETRY_BUDGET_S = 900.0  # the most one run waits between retries, in all
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _SPANS = re.compile(r"(\d{1,2}:\d{2})\s*[~〜-]\s*(\d{1,2}:\d{2})")
 
@@ -83,7 +99,8 @@ class KotClient:
                  per_seconds: float = 300, max_retries: int = 5, proxy: str = "", verify_tls: bool = True,
                  restricted_hours: RestrictedHours | None = PUBLISHED_HOURS,
                  clock: Clock | None = None, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
-                 concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None):
+                 concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None,
+                 retry_budget_s: float = RETRY_BUDGET_S):
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname
         if not verify_tls and host not in _LOOPBACK:  # certificate checks off only for a local sandbox
@@ -99,6 +116,9 @@ class KotClient:
         self.clock = clock or Clock()
         self.token_env = token_env
         self.stats = ClientStats()
+        self.retry_budget_s = retry_budget_s
+        self._waited = 0.0  # seconds spent waiting before retries, all threads together
+        self._waited_lock = threading.Lock()
         self._limiter = RateLimiter(max_requests, per_seconds, self.clock)
         self._backoff = Backoff(backoff_base_s, backoff_max_s, rng)
         session = requests.Session()
@@ -121,18 +141,21 @@ class KotClient:
         return cls(api.base_url, settings.require_token(), timeout_s=api.timeout_s,
                    max_requests=api.max_requests, per_seconds=api.per_seconds, max_retries=api.max_retries,
                    proxy=api.proxy, verify_tls=api.verify_tls, restricted_hours=settings.restricted_hours,
-                   clock=settings.clock, concurrency=api.concurrency, token_env=api.token_env)
+                   clock=settings.clock, concurrency=api.concurrency, token_env=api.token_env,
+                   retry_budget_s=api.retry_budget_s)
 
     # --- endpoints ---------------------------------------------------------------------------
     def token_available(self) -> bool:
         body = self._call("GET", f"/tokens/{quote(self._token, safe='')}/available", token_endpoint=True)
-        return bool(isinstance(body, dict) and body.get("available"))
+        if not (isinstance(body, dict) and isinstance(body.get("available"), bool)):
+            raise shape_error("GET /tokens/***/available", '{"available": true/false}', body)
+        return body["available"]
 
     def divisions(self) -> list[dict]:
-        return self._call("GET", "/divisions")
+        return _records(self._call("GET", "/divisions"), "GET /divisions", ("code",))
 
     def working_types(self) -> list[dict]:
-        return self._call("GET", "/working-types")
+        return _records(self._call("GET", "/working-types"), "GET /working-types", ("code",))
 
     def masters(self) -> Masters:
         return Masters(divisions={d["code"]: d.get("name", "") for d in self.divisions()},
@@ -140,18 +163,20 @@ class KotClient:
 
     def employees(self, as_of: dt.date | None = None, include_resigned: bool = False,
                   fields: Iterable[str] = (), division: str | None = None) -> list[dict]:
-        return self._call("GET", "/employees", params=_employee_params(as_of, include_resigned, fields, division))
+        return _records(self._call("GET", "/employees", params=_employee_params(as_of, include_resigned, fields, division)),
+                        "GET /employees", ("code", "key"))
 
     def employee(self, code: str, as_of: dt.date | None = None, include_resigned: bool = True,
                  fields: Iterable[str] = ()) -> dict | None:
         """One employee by code, or None when the API does not know it (404)."""
         try:
-            return self._call("GET", f"/employees/{quote(str(code), safe='')}",
+            body = self._call("GET", f"/employees/{quote(str(code), safe='')}",
                               params=_employee_params(as_of, include_resigned, fields, None))
         except RowFailed as e:
             if e.status == 404:
                 return None
             raise
+        return _record(body, "GET /employees/{code}", ("code", "key"))
 
     def create_employee(self, body: dict) -> dict:
         """POST /employees. A lost answer is followed by a lookup by code: never a duplicate."""
@@ -159,7 +184,8 @@ class KotClient:
         lost_before = False
         for attempt in range(self.max_retries + 1):
             try:
-                return self._call("POST", "/employees", json_body=body, may_repeat=False)
+                return _record(self._call("POST", "/employees", json_body=body, may_repeat=False),
+                               "POST /employees", ("key",))
             except _AnswerLost as lost:
                 lost_before = True
                 found = self.employee(code) if code else None
@@ -183,7 +209,8 @@ class KotClient:
 
     def monthly_workings(self, month: str, division: str | None = None) -> list[dict]:
         params = {"division": division} if division else None
-        return self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params)
+        return _records(self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params),
+                        "GET /monthly-workings", ("employeeKey",))
 
     def yearly_holidays(self, type_code: str, year: int) -> dict:
         """GET /yearly-workings/holidays/{employeeTypeCode}/{year}: one 年度's leave grants and uses
@@ -197,7 +224,7 @@ class KotClient:
             params = {"start": a.isoformat(), "end": b.isoformat()}
             if division:
                 params["division"] = division
-            result.extend(self._call("GET", "/daily-workings", params=params) or [])
+            result.extend(_records(self._call("GET", "/daily-workings", params=params), "GET /daily-workings", ()))
         return result
 
     # --- restricted hours --------------------------------------------------------------------
@@ -235,6 +262,8 @@ class KotClient:
                 return body
             if not outcome.retryable:
                 raise self._stop_error(outcome) from None
+            if not outcome.retry_after_ok:
+                raise retry_after_error(outcome, f"{method} {self._mask(path)}") from None
             error = self._retryable_error(outcome)
             if outcome.maybe_applied and not may_repeat:
                 raise _AnswerLost(error)
@@ -250,7 +279,7 @@ class KotClient:
         self.stats.add(requests=1, writes=int(write), reads=int(not write))
         try:
             response = self.session.request(method, self.base_url + path, params=params, data=data,
-                                            timeout=self.timeout_s)
+                                            timeout=self.timeout_s, allow_redirects=False)
         except requests.RequestException as e:
             return classify_response(None, None, e), None
         body: Any = None
@@ -259,9 +288,13 @@ class KotClient:
                 body = json.loads(response.content)
             except ValueError as e:
                 if 200 <= response.status_code < 300:
-                    return classify_response(None, None, e), None
+                    kind = response.headers.get("Content-Type", "")
+                    if "json" not in kind.lower():  # a login page, a proxy's notice: not the API
+                        raise shape_error(f"{method} {self._mask(path)}", "JSON",
+                                          f"{kind or 'Content-Type なし'} の本文") from None
+                    return classify_response(None, None, e), None  # JSON cut short: retried
                 body = response.text[:300]
-        outcome = classify_response(response.status_code, body, headers=response.headers)
+        outcome = classify_response(response.status_code, body, headers=response.headers, now=self.clock.now())
         if outcome.kind is Kind.THROTTLED:
             self.stats.add(throttled=1)
         return outcome, body
@@ -274,6 +307,10 @@ class KotClient:
     def _wait_before_retry(self, method: str, path: str, error: Retryable, attempt: int,
                            retry_after: float | None) -> None:
         delay = self._backoff.delay(attempt, retry_after)
+        with self._waited_lock:
+            if self._waited + delay > self.retry_budget_s:
+                raise retry_budget_error(self.retry_budget_s, f"{method} {self._mask(path)}", self._mask(str(error)))
+            self._waited += delay
         self.stats.add(retries=1)
         log.info("勤怠API %s %s: %s — %.1f 秒後に再試行します (%d/%d)", method, self._mask(path),
                  self._mask(str(error)), delay, attempt, self.max_retries)
@@ -305,6 +342,23 @@ class KotClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _records(body: Any, what: str, keys: tuple[str, ...]) -> list[dict]:
+    """``body`` if it is a list of objects each holding ``keys``; else ApiAnswerError (exit 4)."""
+    if not isinstance(body, list):
+        raise shape_error(what, "配列", body)
+    for item in body:
+        if not isinstance(item, dict) or any(item.get(k) in (None, "") for k in keys):
+            raise shape_error(what, "項目 " + "・".join(keys) + " を持つオブジェクトの配列" if keys else "オブジェクトの配列",
+                              item)
+    return body
+
+
+def _record(body: Any, what: str, keys: tuple[str, ...]) -> dict:
+    if not isinstance(body, dict) or any(body.get(k) in (None, "") for k in keys):
+        raise shape_error(what, "項目 " + "・".join(keys) + " を持つオブジェクト", body)
+    return body
 
 
 def _employee_params(as_of: dt.date | None, include_resigned: bool, fields: Iterable[str],

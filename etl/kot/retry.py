@@ -15,8 +15,12 @@ tls                       TLS/certificate failure → stop at once (retrying wil
 restricted                403 code 104: 利用制限時間帯 → stop (or wait for the window to end)
 ip-not-allowed            403 code 105 (or an IP message): the allow-list → stop
 auth                      401, 403 code 100 or any other 403 → stop
-fatal                     any other 4xx (and 3xx): the row fails with the API's own message
+redirect                  3xx (redirects are never followed) → stop, naming where it pointed
+fatal                     any other 4xx: the row fails with the API's own message
 ========================  =====================================================================
+
+A Retry-After above ``RETRY_AFTER_CAP_S`` or one that cannot be read stops the run (the client
+checks ``Outcome.retry_after_ok``) instead of sleeping for hours holding the lock.
 
 ``stop_error`` / ``retryable_error`` turn an outcome into the exception of ``etl.errors`` with
 the one Japanese line the user sees (what happened and what to do).
@@ -24,6 +28,8 @@ the one Japanese line the user sees (what happened and what to do).
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import math
 import random
 import re
 import socket
@@ -37,6 +43,7 @@ import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from etl.errors import (
+    ApiAnswerError,
     ApiUnreachableError,
     AuthError,
     IpNotAllowedError,
@@ -45,6 +52,7 @@ from etl.errors import (
     RowFailed,
     Throttled,
 )
+from etl.text import one_line
 
 
 class Kind(StrEnum):
@@ -56,7 +64,11 @@ class Kind(StrEnum):
     RESTRICTED = "restricted"
     IP_NOT_ALLOWED = "ip-not-allowed"
     AUTH = "auth"
+    REDIRECT = "redirect"
     FATAL = "fatal"
+
+
+RETRY_AFTER_CAP_S = 600.0  # a Retry-After longer than this stops the run (exit 4)
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,12 @@ class Outcome:
     api_code: Any = None  # the API's own code (int, or "303" as sent)
     message: str = ""
     retry_after: float | None = None
+    retry_after_raw: str = ""  # the header as sent (for the message when it is refused)
+
+    @property
+    def retry_after_ok(self) -> bool:
+        """No Retry-After, or a readable one within the cap."""
+        return self.retry_after is None or self.retry_after <= RETRY_AFTER_CAP_S
 
     @property
     def ok(self) -> bool:
@@ -114,34 +132,44 @@ def _codes(body: Any) -> set[str]:
     return codes
 
 
-def parse_retry_after(value: Any) -> float | None:
-    """Seconds from a Retry-After header value (delta-seconds only; a date is ignored)."""
-    if value is None:
+def parse_retry_after(value: Any, now: dt.datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds, or an HTTP date (against ``now``).
+    None when absent; ``math.inf`` when it cannot be read (1e999, nan, words…): the caller stops."""
+    if value is None or not str(value).strip():
         return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d{1,12}(\.\d{1,6})?", text):
+        return float(text)
     try:
-        seconds = float(str(value).strip())
-    except ValueError:
-        return None
-    return max(0.0, seconds)
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return math.inf
+    if now is None or when.tzinfo is None:
+        return math.inf
+    return max(0.0, (when - now).total_seconds())
 
 
 _IP_WORDS = re.compile(r"\bIP\b|IPアドレス|ip address", re.I)
 
 
 def classify_response(status: int | None, body: Any, exc: Exception | None = None, *,
-                      headers: Mapping[str, str] | None = None) -> Outcome:
+                      headers: Mapping[str, str] | None = None, now: dt.datetime | None = None) -> Outcome:
     """What the client does with one answer (pure; see the module table)."""
     if exc is not None:
         return _classify_exception(exc)
-    retry_after = parse_retry_after((headers or {}).get("Retry-After"))
+    raw = (headers or {}).get("Retry-After")
+    retry_after = parse_retry_after(raw, now)
+    raw = "" if raw is None else str(raw)[:40]
     code, message = api_errors(body)
     codes = _codes(body)
     if status == 429 or "303" in codes:
-        return Outcome(Kind.THROTTLED, status, code, message or "Too Many Requests", retry_after)
+        return Outcome(Kind.THROTTLED, status, code, message or "Too Many Requests", retry_after, raw)
     if status is None:
         return Outcome(Kind.RETRYABLE, None, code, message or "応答がありません")
     if 200 <= status < 300:
         return Outcome(Kind.OK, status, code, message)
+    if 300 <= status < 400:
+        return Outcome(Kind.REDIRECT, status, None, str((headers or {}).get("Location") or "(転送先なし)")[:200])
     if "104" in codes:
         return Outcome(Kind.RESTRICTED, status, code, message or "利用制限時間帯です")
     if status in (401, 403):
@@ -149,7 +177,7 @@ def classify_response(status: int | None, body: Any, exc: Exception | None = Non
             return Outcome(Kind.IP_NOT_ALLOWED, status, code, message or "IP address not allowed")
         return Outcome(Kind.AUTH, status, code, message or "認証に失敗しました")
     if status >= 500 or status == 408:
-        return Outcome(Kind.RETRYABLE, status, code, message or f"HTTP {status}", retry_after)
+        return Outcome(Kind.RETRYABLE, status, code, message or f"HTTP {status}", retry_after, raw)
     return Outcome(Kind.FATAL, status, code, message or f"HTTP {status}")
 
 
@@ -245,8 +273,47 @@ def stop_error(outcome: Outcome, *, base_url: str, token_env: str = "KOT_TOKEN",
         return ApiUnreachableError(
             f"勤怠API ({base_url}) との TLS 接続に失敗しました: {msg}。base_url が正しいか、社内プロキシが"
             "証明書を差し替えていないかを確認してください")
+    if outcome.kind is Kind.REDIRECT:
+        return ApiAnswerError(one_line(
+            f"勤怠API ({base_url}) が HTTP {outcome.status} で {msg} へ転送しようとしました (転送には従いません)。"
+            "etl.toml の [attendance_api] base_url が API の URL (ログイン画面などではなく) か確認してください"))
     if outcome.kind is Kind.UNREACHABLE:
         return ApiUnreachableError(
             f"勤怠API ({base_url}) に接続できません: {msg}。ネットワーク接続と etl.toml の"
             " [attendance_api] base_url・proxy を確認してください")
     return RowFailed(msg or f"HTTP {outcome.status}", status=outcome.status, api_code=outcome.api_code)
+
+
+def retry_after_error(outcome: Outcome, what: str) -> ApiAnswerError:
+    """A Retry-After beyond the cap or unreadable: stop rather than sleep holding the lock."""
+    seconds = outcome.retry_after
+    if seconds is not None and math.isfinite(seconds):
+        told = f"{seconds:,.0f} 秒後の再試行を求めました (上限 {RETRY_AFTER_CAP_S:.0f} 秒)"
+    else:
+        told = f"読めない Retry-After「{outcome.retry_after_raw}」を返しました"
+    status = f"HTTP {outcome.status}" if outcome.status else "応答"
+    return ApiAnswerError(one_line(f"勤怠API ({what}) が {status} で{told}。待たずに中止しました。"
+                                   "時間をおいて再実行してください"))
+
+
+def retry_budget_error(budget_s: float, what: str, last: str) -> ApiAnswerError:
+    """Retries of one run waited, in all, as long as they may."""
+    return ApiAnswerError(one_line(
+        f"勤怠API ({what}) の再試行の待ち時間が、この実行の上限 {budget_s:,.0f} 秒に達したため中止しました"
+        f" (最後のエラー: {last})。時間をおいて再実行してください"))
+
+
+def shape_error(what: str, expected: str, body: Any) -> ApiAnswerError:
+    """A 2xx answer of the wrong shape (empty, an object for a list, a record without its code…)."""
+    if body is None:
+        got = "空の応答"
+    elif isinstance(body, list):
+        got = f"配列 ({len(body)} 件)"
+    elif isinstance(body, dict):
+        got = "オブジェクト (" + ", ".join(map(str, list(body)[:5])) + ")"
+    elif isinstance(body, str):
+        got = body[:80]
+    else:
+        got = type(body).__name__
+    return ApiAnswerError(one_line(f"勤怠API ({what}) の応答が想定した形ではありません (想定: {expected}、実際: {got})。"
+                                   "etl.toml の [attendance_api] base_url が勤怠APIを指しているか確認してください"))
