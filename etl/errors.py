@@ -162,6 +162,7 @@ CATALOGUE: dict[str, Code] = {
     # --- workbook -------------------------------------------------------------------------
     "workbook-not-found": Code(ERROR, "ワークブックがない", "ワークブック {path} が見つかりません。パスを確認するか `run_etl.py template` で作成してください。"),
     "workbook-unreadable": Code(ERROR, "ワークブックを開けない", "{path} は Excel ブック (.xlsx) として開けません ({reason})。Excel で開いて .xlsx 形式で保存し直してください。"),
+    "workbook-too-large": Code(ERROR, "ブックが大きすぎる", "{path} は展開すると大きすぎます ({size}、上限 {limit})。不要なシートや行を削除して保存し直してください。"),
     "workbook-encrypted": Code(ERROR, "パスワード付きブック", "{path} はパスワードで保護されています。パスワードを解除して保存し直してください。"),
     "missing-sheet": Code(ERROR, "シートがない", "シート「{sheet}」がありません。テンプレートからシートをコピーしてください。"),
     "workbook-not-mapping": Code(ERROR, "マッピングブックではない", "{path} にはマッピングブックのシート (設定・所属マッピング・個別設定 など) が1つもありません。`run_etl.py template` で作ったブックを指定してください。"),
@@ -217,6 +218,10 @@ CATALOGUE: dict[str, Code] = {
     "ledger-unknown-header": Code(WARNING, "取り込まない見出し", "見出し「{value}」の列は取り込みません。台帳の項目なら、見出しを `ledger export` が出力する名前 (例 入社年月日) に直してください。"),
     "ledger-unreadable": Code(ERROR, "ファイルを開けない", "{path} を読めません ({reason})。{hint}"),
     "ledger-unencodable": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の「{column}」の「{value}」は {encoding} で保存できません。--encoding utf-8-sig で出力してください。"),
+    "ledger-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号", "従業員番号「{value}」は {other} の「{existing}」と先頭の 0 だけが違います (Excel が 0 を落とした可能性があります)。同じ人なら「{existing}」に直してください。別の人なら取り込み時に別人であることを指定してください。"),
+    "ledger-too-many-rows": Code(ERROR, "行が多すぎる", "{limit} 行を超えるデータがあります。余分な行 (貼り付けの残りなど) を削除するか、設定 [ledger] max_rows を見直してください。"),
+    "ledger-too-large": Code(ERROR, "ファイルが大きすぎる", "{path} は大きすぎます ({size}、上限 {limit})。不要なシートや行を削除して保存し直してください。"),
+    "ledger-blank-run": Code(WARNING, "空行が続いたので打ち切り", "使う列が空の行が {run} 行続いたため、ここから下は読んでいません。下にもデータがあるなら空行を削除してください。"),
     # --- sync -----------------------------------------------------------------------------
     "employee-code-invalid": Code(ERROR, "勤怠に使えない従業員番号", "従業員番号「{value}」は勤怠側で使えません (半角英数字3〜10文字)。台帳の番号を確認してください。"),
     "employee-required-missing": Code(ERROR, "必須項目が空", "従業員 {employee_code} の「{value}」が空のため勤怠に登録できません。台帳に入力してください。"),
@@ -253,6 +258,7 @@ CATALOGUE: dict[str, Code] = {
     "unencodable-character": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できません。--replace-unencodable を付けるか、UTF-8 で出力してください。"),
     "unencodable-replaced": Code(WARNING, "文字を「?」に置換", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できないため、その文字を「?」に置き換えて出力しました。"),
     # --- run ------------------------------------------------------------------------------
+    "more-problems": Code(WARNING, "同じ問題がほかにも", "「{value}」の問題はほかに {count} 件あります (最初の {shown} 件だけを示しています)。"),
     "mail-failed": Code(WARNING, "メール送信失敗", "結果通知メールを送れませんでした: {value}"),
     "restricted-hours": Code(ERROR, "利用制限時間帯", "{value}"),
     "api-unavailable": Code(ERROR, "勤怠APIに接続できない", "{value}"),
@@ -309,6 +315,25 @@ LABOUR_LAW_PREFIXES = ("overtime-", "paid-leave-5days-")  # 36協定 and 年5日
 def is_labour_law(code: str) -> bool:
     """A labour-law finding (36協定 or 年5日): listed apart from the data problems."""
     return code.startswith(LABOUR_LAW_PREFIXES)
+
+
+PROBLEMS_PER_CODE = 100  # the most problems of one code a report lists (the rest are counted)
+
+
+def cap_problems(problems: list[Problem], per_code: int = PROBLEMS_PER_CODE) -> list[Problem]:
+    """The first ``per_code`` problems of each code, in order, then one ``more-problems`` per code
+    that had more, with the count left out: a million bad rows make a small report."""
+    seen: dict[str, int] = {}
+    kept: list[Problem] = []
+    for p in problems:
+        n = seen[p.code] = seen.get(p.code, 0) + 1
+        if n <= per_code:
+            kept.append(p)
+    kept.extend(Problem.of("more-problems", value=code, count=f"{n - per_code:,}", shown=f"{per_code:,}",
+                           severity=CATALOGUE[code].severity if code in CATALOGUE else WARNING)
+                for code, n in seen.items() if n > per_code)
+    return kept
+
 
 
 

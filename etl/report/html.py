@@ -19,7 +19,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from etl.errors import ERROR, is_labour_law
+from etl.errors import ERROR, cap_problems, is_labour_law
 from etl.fileio import write_text
 from etl.report import charts
 from etl.report.result import STATUS_LABELS, RunResult
@@ -241,7 +241,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "n_errors": sum(p.severity == ERROR for p in result.problems),
         "n_warnings": sum(p.severity != ERROR for p in result.problems),
         "alerts": [_problem(p, annotated) for p in result.problems if is_labour_law(p.code)],
-        "problems": [_problem(p, annotated) for p in result.problems if not is_labour_law(p.code)],
+        "problems": [_problem(p, annotated) for p in cap_problems(result.problems) if not is_labour_law(p.code)],
         "annotated": annotated, "annotated_href": quote(annotated) if annotated else "",
         "queue": queue_of(result),
         "attendance": _attendance(result.sections["attendance"]) if result.sections.get("attendance") else None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl.errors import ERROR, ExitCode, Problem
+from etl.errors import ERROR, ExitCode, Problem, cap_problems
 from etl.fileio import private_dir, write_bytes, write_text
 from etl.records import RowResult
 from etl.text import neutralise
@@ -86,7 +86,7 @@ class RunResult:
             "problems": [
                 {"severity": p.severity, "code": p.code, "sheet": p.sheet, "cell": p.cell,
                  "employee_code": p.employee_code, "message": p.message}
-                for p in self.problems
+                for p in cap_problems(self.problems)  # the first 100 of a code, then a count
             ],
             "rows": [r.to_dict() for r in self.rows],
             "outputs": list(self.outputs),
@@ -114,7 +114,7 @@ def errors_csv(result: RunResult) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(ERRORS_CSV_HEADER)
-    for p in result.problems:
+    for p in cap_problems(result.problems):  # the first 100 of a code, then a count
         w.writerow([neutralise(v) for v in ("エラー" if p.severity == ERROR else "警告", p.code,
                                             p.sheet, p.cell, p.employee_code, p.message)])
     for r in result.rows:
