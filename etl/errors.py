@@ -199,6 +199,7 @@ CATALOGUE: dict[str, Code] = {
     "missing-setting": Code(WARNING, "設定項目がない", "設定「{value}」の行がないため既定値「{default}」を使います。必要なら行を追加してください。"),
     "mapping-key-missing": Code(ERROR, "変換元が空", "「{target}」が入力されていますが「{header}」が空です。{header}を入力するか、行を削除してください。"),
     "duplicate-output-column": Code(WARNING, "出力列名の重複", "出力列名「{value}」が {other} にもあります。CSV の列名が重なるため、どちらかを変えてください。"),
+    "sheet-blank-run": Code(WARNING, "空行が続いたので打ち切り", "使う列が空の行が {run} 行続いたため、ここから下は読んでいません。下にも設定があるなら空行を削除してください。"),
     "sheet-too-many-rows": Code(ERROR, "行が多すぎる", "シート「{sheet}」に {limit} 行を超えるデータがあります。マッピングの行は多くても従業員の数ほどです。貼り付けの残りなど不要な行を削除してください。"),
     "auto-sync-restricted-hours": Code(WARNING, "自動連携時刻が利用制限時間帯", "自動連携時刻 {value} は勤怠APIの利用制限時間帯 ({windows}) に入っています。時間帯の外 (例 02:00) にしてください。"),
     # --- ledger file ----------------------------------------------------------------------

@@ -10,42 +10,99 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import stat
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl.errors import ERROR, LedgerFileError, Problem
-from etl.ledger.rows import HEADER_FIELDS, Rows, header_key, is_blank, parse_rows
-from etl.ledger.xlsx import Workbook, XlsxError
+from etl.ledger.rows import (
+    BLANK_RUN,
+    HEADER_FIELDS,
+    MAX_ROWS,
+    Rows,
+    header_key,
+    is_blank,
+    leading_zero_clashes,
+    parse_rows,
+)
+from etl.ledger.xlsx import MAX_EXPANDED_BYTES, Workbook, XlsxError, XlsxTooLarge
 from etl.text import one_line
 
 MAX_LINE_BYTES = 1_000_000
 _MEASURE_CAP = 100_000_000  # stop measuring an over-long line after this many bytes
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+MAX_CSV_BYTES = 200 * 1024 * 1024  # a CSV of 200,000 employees is ~40 MB
 
 
-def read_ledger(path: Path) -> Rows:
+@dataclass(frozen=True)
+class Limits:
+    """How much one ledger file may hold (configurable: [ledger] max_rows)."""
+
+    max_rows: int = MAX_ROWS
+    blank_run: int = BLANK_RUN
+    max_csv_bytes: int = MAX_CSV_BYTES
+    max_expanded_bytes: int = MAX_EXPANDED_BYTES
+
+
+def read_ledger(path: Path, *, existing: Iterable[str] = (), new_people: bool | Collection[str] = False,
+                limits: Limits = Limits()) -> Rows:
     """Read and check a ledger file; raise LedgerFileError unless every row is valid.
 
     Warnings (unknown headers) are returned in ``Rows.problems`` beside the employees.
+    ``existing``: the ledger's codes; a code of the file equal to one of them up to leading zeros
+    is an error naming both, unless ``new_people`` says the file means new people (True: all of
+    them, or a collection of codes).
     """
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        _fail(name, [Problem.of("ledger-file-not-found", sheet=name, path=str(path))])
+    size = _regular_file(path, name)
     if path.suffix.lower() in XLSX_SUFFIXES:
-        rows = _read_xlsx(path)
+        rows = _read_xlsx(path, limits)
     elif path.suffix.lower() == ".xls":
         _unreadable(name, "古い Excel 形式 .xls です")
     else:
+        if size > limits.max_csv_bytes:
+            _too_large(name, size, limits.max_csv_bytes)
         try:
-            rows = _read_csv(path)
+            rows = _read_csv(path, limits)
         except OSError as e:
             _unreadable(name, f"{type(e).__name__}: {e.strerror or e}",
                         "読み取り権限があるか、ほかのアプリがファイルを開いたままでないか確認してください。")
+    if new_people is not True:
+        keep = set(new_people) if new_people else set()
+        rows.problems.extend(p for p in leading_zero_clashes(rows, existing, sheet=name) if p.employee_code not in keep)
     if any(p.severity == ERROR for p in rows.problems):
         _fail(name, rows.problems)
     if not rows.employees:
         _fail(name, [Problem.of("ledger-empty", sheet=name, path=name)])
     return rows
+
+
+def _regular_file(path: Path, name: str) -> int:
+    """The size of ``path``; a missing file, a folder, a FIFO or a device is refused (a FIFO would
+    block the read forever, a device never ends)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        _fail(name, [Problem.of("ledger-file-not-found", sheet=name, path=str(path))])
+    except OSError as e:
+        _unreadable(name, f"{type(e).__name__}: {e.strerror or e}",
+                    "読み取り権限があるか、ほかのアプリがファイルを開いたままでないか確認してください。")
+    if stat.S_ISDIR(st.st_mode):
+        _unreadable(name, "フォルダーです", "台帳ファイル (CSV / XLSX) を指定してください。")
+    if not stat.S_ISREG(st.st_mode):
+        _unreadable(name, "通常のファイルではありません (FIFO・デバイスなど)", "台帳ファイル (CSV / XLSX) を指定してください。")
+    return st.st_size
+
+
+def _too_large(name: str, size: int, limit: int):
+    _fail(name, [Problem.of("ledger-too-large", sheet=name, path=name, size=_megabytes(size), limit=_megabytes(limit))])
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:,.1f} MB"
 
 
 def position(p: Problem) -> str:
@@ -78,13 +135,18 @@ def _fail(name: str, problems: list[Problem]):
 # --------------------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The whole file, refusing any physical line longer than MAX_LINE_BYTES (memory stays bounded)."""
+def _read_bytes(path: Path, max_bytes: int = MAX_CSV_BYTES) -> bytes:
+    """The whole file, refusing any physical line longer than MAX_LINE_BYTES and a file longer
+    than ``max_bytes`` (memory stays bounded even if the file grows while it is read)."""
     chunks: list[bytes] = []
+    total = 0
     with open(path, "rb") as fh:
         line_no = 0
         while line := fh.readline(MAX_LINE_BYTES + 1):
             line_no += 1
+            total += len(line)
+            if total > max_bytes:
+                _too_large(path.name, total, max_bytes)
             if len(line) > MAX_LINE_BYTES:
                 size = len(line)
                 while not line.endswith(b"\n") and size < _MEASURE_CAP:
@@ -135,9 +197,9 @@ _CSV_REASONS = {
 }
 
 
-def _read_csv(path: Path) -> Rows:
+def _read_csv(path: Path, limits: Limits = Limits()) -> Rows:
     name = path.name
-    text, _ = decode(_read_bytes(path), name)
+    text, _ = decode(_read_bytes(path, limits.max_csv_bytes), name)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -157,7 +219,7 @@ def _read_csv(path: Path) -> Rows:
         _fail(name, [Problem.of("ledger-empty", sheet=name, path=name)])
     (header_line, header), body = records[0], records[1:]
     return parse_rows(header, body, sheet=name, cell=lambda row, _col: f"line {row}",
-                      header_row=header_line, unescape=True)
+                      header_row=header_line, unescape=True, max_rows=limits.max_rows, blank_run=limits.blank_run)
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,11 +243,14 @@ def _non_blank(rows):
     return ((n, values) for n, values in rows if values and not all(is_blank(v) for v in values))
 
 
-def _read_xlsx(path: Path) -> Rows:
+def _read_xlsx(path: Path, limits: Limits = Limits()) -> Rows:
     """The first visible sheet whose header row has a code column (else the first with data)."""
     name = path.name
     try:
-        wb = Workbook(path)
+        wb = Workbook(path, max_expanded=limits.max_expanded_bytes)
+    except XlsxTooLarge as e:
+        _fail(name, [Problem.of("ledger-too-large", sheet=name, path=name, size=f"展開後 {_megabytes(e.size)}",
+                                limit=_megabytes(e.limit))])
     except XlsxError as e:
         _unreadable(name, str(e))
     try:
@@ -204,7 +269,7 @@ def _read_xlsx(path: Path) -> Rows:
             _fail(name, [Problem.of("ledger-empty", sheet=name, path=name)])
         (header_row, header), body = chosen
         return parse_rows(header, body, sheet=name, cell=lambda row, col: f"{_column_letter(col)}{row}",
-                          header_row=header_row)
+                          header_row=header_row, max_rows=limits.max_rows, blank_run=limits.blank_run)
     except XlsxError as e:
         _unreadable(name, str(e))
     finally:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from etl.errors import ERROR, Problem
+from etl.errors import ERROR, PROBLEMS_PER_CODE, Problem
 from etl.ledger.normalize import (
     clean_text,
     nfkc,
@@ -89,6 +89,50 @@ class Rows:
     employees: list = field(default_factory=list)
     fields: tuple[str, ...] = ()
     problems: list = field(default_factory=list)
+    cells: dict[str, str] = field(default_factory=dict)  # employee code → where its code is (C5, line 12)
+
+
+MAX_ROWS = 200_000  # data rows a ledger file may have (a company of 50,000 fits four times)
+BLANK_RUN = 1_000  # rows in a row that are blank in every used column: reading stops there
+
+
+def zero_key(code: str) -> str:
+    """A code without its leading zeros: 00123 and 123 are one person to Excel."""
+    return code.lstrip("0") or "0"
+
+
+def leading_zero_clashes(rows: Rows, existing: Iterable[str], *, sheet: str, where: str = "台帳") -> list[Problem]:
+    """A code of ``rows`` equal to an ``existing`` code up to leading zeros (either way), as
+    errors naming both: loading 123 after 00123 must not make one person two."""
+    index: dict[str, str] = {}
+    for code in existing:
+        index.setdefault(zero_key(code), code)
+    out = []
+    for e in rows.employees:
+        other = index.get(zero_key(e.code))
+        if other is not None and other != e.code:
+            out.append(Problem.of("ledger-code-leading-zeros", sheet=sheet, cell=rows.cells.get(e.code, ""),
+                                  employee_code=e.code, value=e.code, existing=other, other=where))
+    return out
+
+
+class _Collector:
+    """Problems kept up to PROBLEMS_PER_CODE per code, the rest counted (memory stays bounded)."""
+
+    def __init__(self, out: list):
+        self.out = out
+        self.counts: dict[str, int] = {}
+
+    def add(self, problem: Problem) -> None:
+        n = self.counts[problem.code] = self.counts.get(problem.code, 0) + 1
+        if n <= PROBLEMS_PER_CODE:
+            self.out.append(problem)
+
+    def close(self) -> None:
+        for code, n in self.counts.items():
+            if n > PROBLEMS_PER_CODE:
+                self.out.append(Problem.of("more-problems", value=code, count=f"{n - PROBLEMS_PER_CODE:,}",
+                                           shown=f"{PROBLEMS_PER_CODE:,}", severity=ERROR))
 
 
 def _show(value, limit: int = 60) -> str:
@@ -195,11 +239,15 @@ def _converters() -> dict[str, Callable]:
 
 
 def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
-               cell: Callable[[int, int], str], header_row: int = 1, unescape: bool = False) -> Rows:
+               cell: Callable[[int, int], str], header_row: int = 1, unescape: bool = False,
+               max_rows: int = MAX_ROWS, blank_run: int = BLANK_RUN) -> Rows:
     """Header + numbered non-blank rows → Rows (employees, fields present, every problem). Pure.
 
     ``cell(row_no, col_index)`` names a position as the user sees it ("line 12" or "C5").
     Header problems stop before the rows are read. ``unescape`` undoes CSV-for-Excel quoting.
+    Bounded: more than ``max_rows`` rows is an error; ``blank_run`` rows in a row blank in every
+    used column end the reading (a warning says where); problems are kept up to 100 per code.
+    Two codes equal up to leading zeros (00123, 123) are an error naming both.
     """
     out = Rows()
     col_of: dict[str, int] = {}
@@ -230,7 +278,23 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
     width = len(header)
     code_col = col_of["code"]
     seen: dict[str, int] = {}
+    zeros: dict[str, tuple[str, int]] = {}
+    used = sorted(set(col_of.values()))
+    collect = _Collector(out.problems)
+    count = run = 0
     for row_no, values in rows:
+        count += 1
+        if count > max_rows:
+            collect.add(Problem.of("ledger-too-many-rows", sheet=sheet, cell=cell(row_no, 0), limit=f"{max_rows:,}"))
+            break
+        if all(i >= len(values) or is_blank(values[i]) for i in used):
+            run += 1
+            if run >= blank_run:
+                collect.add(Problem.of("ledger-blank-run", sheet=sheet, cell=cell(row_no - run + 1, 0),
+                                       run=f"{blank_run:,}"))
+                break
+        else:
+            run = 0
         if unescape:
             values = [unescape_csv(v) if v[:1] in ("'", "=") else v for v in values]
         if len(values) < width:
@@ -258,8 +322,15 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
             if first_row != row_no:
                 problems.append(Problem.of("ledger-duplicate-code", sheet=sheet, cell=cell(row_no, code_col),
                                            employee_code=code, value=code, other=f"{first_row}行目"))
+            other, at = zeros.setdefault(zero_key(code), (code, row_no))
+            if other != code:
+                problems.append(Problem.of("ledger-code-leading-zeros", sheet=sheet, cell=cell(row_no, code_col),
+                                           employee_code=code, value=code, existing=other, other=f"{at}行目"))
         if problems:
-            out.problems.extend(problems)
+            for p in problems:
+                collect.add(p)
         else:
             out.employees.append(Employee(**kw))
+            out.cells[code] = cell(row_no, code_col)
+    collect.close()
     return out

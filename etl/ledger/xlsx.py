@@ -32,6 +32,23 @@ class XlsxError(Exception):
     """The file is not a readable XLSX (not a zip, encrypted, missing parts, broken XML)."""
 
 
+class XlsxTooLarge(XlsxError):
+    """Its parts would expand beyond the limit (checked from the zip directory, before parsing)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"{size:,} > {limit:,}")
+        self.size, self.limit = size, limit
+
+
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # the parts of a 200,000-row ledger stay far below
+
+
+def expanded_size(zf: zipfile.ZipFile) -> int:
+    """The decompressed size of every part, as the zip directory declares it (zipfile refuses a
+    part that expands beyond its declared size: the CRC/size check fails)."""
+    return sum(info.file_size for info in zf.infolist())
+
+
 @dataclass(frozen=True)
 class Sheet:
     name: str
@@ -75,10 +92,14 @@ def _text_of(el: ET.Element) -> str:
 
 
 class Workbook:
-    def __init__(self, path):
+    def __init__(self, path, *, max_expanded: int = MAX_EXPANDED_BYTES):
         self.path = path
         try:
             self.zip = zipfile.ZipFile(path)
+            size = expanded_size(self.zip)
+            if size > max_expanded:
+                self.zip.close()
+                raise XlsxTooLarge(size, max_expanded)
             self.sheets, self.date1904 = self._workbook()
             self.strings = self._shared_strings()
             self.styles = self._styles()

@@ -3,9 +3,13 @@
 Not found, not a zip, truncated, an Excel 97-2003 file, a password-protected (encrypted OLE)
 file, a zip without a workbook inside: each becomes a ``WorkbookError`` (exit 3) whose message
 says what to do. Formulas are never evaluated; openpyxl's warnings are not shown to the user.
+Bounded: a folder, FIFO or device is refused before it is opened (a FIFO would block forever),
+and a workbook whose parts would expand beyond MAX_EXPANDED_BYTES is refused before parsing.
 """
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 import zipfile
 from pathlib import Path
@@ -13,6 +17,8 @@ from pathlib import Path
 from etl.errors import Problem, WorkbookError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# the parts of a mapping workbook expand to a few MB (a 100,000-row 個別設定 sheet to ~30 MB)
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 
 
 class open_workbook:  # noqa: N801 - used as a context manager
@@ -31,6 +37,11 @@ class open_workbook:  # noqa: N801 - used as a context manager
         if not path.exists():
             raise WorkbookError(Problem.of("workbook-not-found", path=path).message,
                                 [Problem.of("workbook-not-found", path=path)])
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise unreadable(path, "フォルダーです")
+        if not stat.S_ISREG(mode):
+            raise unreadable(path, "通常のファイルではありません (FIFO・デバイスなど)")
         try:
             self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__ (read-only keeps it open)
             head = self.fh.read(8)
@@ -40,6 +51,13 @@ class open_workbook:  # noqa: N801 - used as a context manager
                     path, "Excel 97-2003 形式 (.xls) のファイルです")
             if head[:2] != b"PK":
                 raise unreadable(path, "Excel ブックではありません")
+            with zipfile.ZipFile(self.fh) as zf:
+                size = sum(info.file_size for info in zf.infolist())
+            self.fh.seek(0)
+            if size > MAX_EXPANDED_BYTES:
+                p = Problem.of("workbook-too-large", path=path, size=f"展開後 {size / 2**20:,.1f} MB",
+                               limit=f"{MAX_EXPANDED_BYTES / 2**20:,.0f} MB")
+                raise WorkbookError(p.message, [p])
             with warnings.catch_warnings():  # "extension not supported" and the like: not the user's concern
                 warnings.simplefilter("ignore")
                 self.wb = openpyxl.load_workbook(self.fh, read_only=self.read_only, data_only=False,

@@ -45,6 +45,9 @@ from etl.workbook.setting_values import VersionError, parse_setting
 # at the very most (個別設定); a sheet with a million rows is legal in Excel but would take minutes
 # and gigabytes to read and report, so the reader stops with a clear error instead.
 MAX_SHEET_ROWS = 100_000
+# rows in a row blank in every column the reader uses: the sheet ends there (a warning says where),
+# so a million rows filled only in an unused column are not read to the end
+BLANK_RUN = 1_000
 
 _BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ET.ParseError, zipfile.LargeZipFile)
 
@@ -74,6 +77,7 @@ class _Sheet:
         # fields: attribute name → header label; keys: attributes without which no row is read
         self.name = name
         self.ws = ws
+        self.problems = problems
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # never trust <dimension>: some tools write a wrong one
         rows = ws.iter_rows(values_only=True)
@@ -111,12 +115,18 @@ class _Sheet:
             return
         index = self.index
         used = sorted(set(index.values()))
-        count = 0
+        count = run = 0
         for n, row in enumerate(self.rows, start=2):
             width = len(row)
             if all((v := row[i] if i < width else None) is None or (isinstance(v, str) and not v.strip())
                    for i in used):
-                continue  # blank in every known column (notes beside the table are ignored)
+                run += 1  # blank in every known column (notes beside the table are ignored)
+                if run >= BLANK_RUN:
+                    self.problems.append(Problem.of("sheet-blank-run", sheet=self.name, cell=f"A{n - run + 1}",
+                                                    run=f"{BLANK_RUN:,}"))
+                    return
+                continue
+            run = 0
             count += 1
             if count > MAX_SHEET_ROWS:
                 p = Problem.of("sheet-too-many-rows", sheet=self.name, cell=f"A{n}", limit=f"{MAX_SHEET_ROWS:,}")
