@@ -304,7 +304,24 @@ def _xlsx_bad_crc() -> bytes:
     return bytes(data)
 
 
+def _stray_values_below() -> bytes:
+    """One employee, then 1,500 rows whose only value is in a column without a header."""
+    return text_file([LEDGER_HEADER, LEDGER_ROWS[0], *[",,,,,,,,,,,,x"] * 1500])
+
+
 LEDGERS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
+    # one person twice because Excel dropped the leading zeros (issue 16, kind 2)
+    "leading_zero_twins.csv": (lambda: text_file([LEDGER_HEADER, "00123," + LEDGER_ROWS[0].split(",", 1)[1],
+                                                  "123," + LEDGER_ROWS[1].split(",", 1)[1]]), 3,
+                               ["leading_zero_twins.csv 3行目", "「00123」", "先頭の 0"]),
+    "leading_zero_twins_reversed.csv": (lambda: text_file([LEDGER_HEADER, "77," + LEDGER_ROWS[0].split(",", 1)[1],
+                                                           "0077," + LEDGER_ROWS[1].split(",", 1)[1]]), 3,
+                                        ["leading_zero_twins_reversed.csv 3行目", "「77」"]),
+    "leading_zero_twins.xlsx": (lambda: _ledger_xlsx([_XLSX_HEADER, ["00456", "山田", "太郎", "男性", None, None],
+                                                      [456, "鈴木", "花子", "女性", None, None]]), 3,
+                                ["leading_zero_twins.xlsx セル A3", "「00456」"]),
+    # unbounded work: a long tail of rows with values only outside the used columns (kind 3)
+    "stray_values_below.csv": (_stray_values_below, 3, ["stray_values_below.csv"]),
     "empty.csv": (lambda: b"", 3, ["empty.csv"]),
     "header_only.csv": (lambda: text_file([LEDGER_HEADER]), 3, ["header_only.csv"]),
     "only_blank_lines.csv": (lambda: b"\r\n   \r\n,,,\r\n\r\n", 3, ["only_blank_lines.csv"]),
@@ -438,12 +455,55 @@ def million_rows(path: Path, rows: int, sheet: str = "xl/worksheets/sheet6.xml")
                 fh.write(("</sheetData>" + tail).encode("utf-8"))
 
 
-GENERATORS: dict[str, Callable[..., None]] = {"long_line": long_line, "million_rows": million_rows}
+def _with_padding(base: bytes, path: Path, size: int) -> None:
+    """``base`` (an xlsx) plus one extra part that expands to ``size`` zero bytes: a small file
+    whose parts expand to far more than any real workbook (a zip bomb)."""
+    block = bytes(1 << 20)
+    with zipfile.ZipFile(io.BytesIO(base)) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        with dst.open(zipfile.ZipInfo("xl/media/padding.bin", date_time=ZIP_TIME), "w", force_zip64=True) as fh:
+            for _ in range(size // len(block)):
+                fh.write(block)
+
+
+def ledger_bomb(path: Path, size: int) -> None:
+    _with_padding(_ledger_xlsx([_XLSX_HEADER, ["00456", "山田", "太郎", "男性", None, None]]), path, size)
+
+
+def workbook_bomb(path: Path, size: int) -> None:
+    _with_padding(template_bytes(), path, size)
+
+
+def stray_column_rows(path: Path, rows: int) -> None:
+    """A ledger xlsx: one employee, then ``rows`` rows holding a value only in column Z."""
+    entries = zip_entries(_ledger_xlsx([_XLSX_HEADER, ["00456", "山田", "太郎", "男性", None, None]]))
+    sheet = "xl/worksheets/sheet1.xml"
+    head, tail = entries.pop(sheet).decode("utf-8").split("</row></sheetData>", 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for name, data in entries.items():
+            dst.writestr(zipfile.ZipInfo(name, date_time=ZIP_TIME), data)
+        with dst.open(zipfile.ZipInfo(sheet, date_time=ZIP_TIME), "w") as fh:
+            fh.write((head + "</row>").encode("utf-8"))
+            for start in range(3, rows + 3, 20000):
+                fh.write("".join(f'<row r="{r}"><c r="Z{r}"><v>1</v></c></row>'
+                                 for r in range(start, min(start + 20000, rows + 3))).encode("ascii"))
+            fh.write(("</sheetData>" + tail).encode("utf-8"))
+
+
+GENERATORS: dict[str, Callable[..., None]] = {"long_line": long_line, "million_rows": million_rows,
+                                              "ledger_bomb": ledger_bomb, "workbook_bomb": workbook_bomb,
+                                              "stray_column_rows": stray_column_rows}
 
 RECIPES: dict[str, tuple[str, dict, int, list[str]]] = {
     # kind/name: (generator, arguments, exit code, substrings)
     "ledger/100mb_line.csv": ("long_line", {"size": 100_000_000}, 3, ["100mb_line.csv 2行目", "長すぎ"]),
     "workbook/million_rows.xlsx": ("million_rows", {"rows": 1_000_000}, 3, ["個別設定!A100002", "100,000 行"]),
+    # unbounded work (issue 16, kind 3): parts that expand to 300 MB; a million rows in an unused column
+    "ledger/expanded_bomb.xlsx": ("ledger_bomb", {"size": 300 << 20}, 3, ["expanded_bomb.xlsx", "大きすぎ"]),
+    "workbook/expanded_bomb.xlsx": ("workbook_bomb", {"size": 300 << 20}, 3, ["expanded_bomb.xlsx", "大きすぎ"]),
+    "ledger/stray_column_million_rows.xlsx": ("stray_column_rows", {"rows": 1_000_000}, 3,
+                                              ["stray_column_million_rows.xlsx"]),
 }
 
 

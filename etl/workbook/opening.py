@@ -24,9 +24,10 @@ MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 class open_workbook:  # noqa: N801 - used as a context manager
     """Open ``path`` with openpyxl (formulas not evaluated) or raise a one-line WorkbookError."""
 
-    def __init__(self, path: Path, *, read_only: bool):
+    def __init__(self, path: Path, *, read_only: bool, max_expanded: int = MAX_EXPANDED_BYTES):
         self.path = Path(path)
         self.read_only = read_only
+        self.max_expanded = max_expanded
         self.fh = None
         self.wb = None
 
@@ -54,9 +55,9 @@ class open_workbook:  # noqa: N801 - used as a context manager
             with zipfile.ZipFile(self.fh) as zf:
                 size = sum(info.file_size for info in zf.infolist())
             self.fh.seek(0)
-            if size > MAX_EXPANDED_BYTES:
+            if size > self.max_expanded:
                 p = Problem.of("workbook-too-large", path=path, size=f"展開後 {size / 2**20:,.1f} MB",
-                               limit=f"{MAX_EXPANDED_BYTES / 2**20:,.0f} MB")
+                               limit=f"{self.max_expanded / 2**20:,.0f} MB")
                 raise WorkbookError(p.message, [p])
             with warnings.catch_warnings():  # "extension not supported" and the like: not the user's concern
                 warnings.simplefilter("ignore")
