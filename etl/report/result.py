@@ -53,11 +53,13 @@ class RunResult:
         return STATUS_LABELS[self.status]
 
     def counts(self) -> dict[str, int]:
-        c = dict.fromkeys(("total", "created", "updated", "retired", "unchanged", "skipped", "failed"), 0)
+        c = dict.fromkeys(("total", "created", "updated", "retired", "unchanged", "skipped", "failed", "not_run"), 0)
         for r in self.rows:
             c["total"] += 1
             if r.result == "failed" or r.action == "error":
                 c["failed"] += 1
+            elif r.result == "planned" and not self.dry_run:  # planned but never sent (the run stopped): 未実行
+                c["not_run"] += 1
             elif r.action == "create":
                 c["created"] += 1
             elif r.action == "update":
@@ -100,7 +102,7 @@ class RunResult:
         if not self.rows:
             return f"状況: {self.status_label} エラー {errors}件 警告 {warnings}件"
         detail = (f"作成 {c['created']}・更新 {c['updated']}・退職 {c['retired']}・変更なし {c['unchanged']}"
-                  f"・対象外 {c['skipped']}")
+                  f"・対象外 {c['skipped']}" + (f"・未実行 {c['not_run']}" if c["not_run"] else ""))
         if self.dry_run:
             return f"状況: {self.status_label} (ドライラン: 送信なし) 予定 {detail} / エラー {c['failed']}件"
         ok = sum(1 for r in self.rows if r.result == "ok" and r.action in ("create", "update", "retire", "unchanged"))

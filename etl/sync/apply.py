@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from etl.clock import Clock
-from etl.errors import ApiError, RestrictedHoursError, Retryable, RowFailed, StopRun
+from etl.errors import ApiAnswerError, ApiError, RestrictedHoursError, Retryable, RowFailed, StopRun
 from etl.kot.waiting import reopens, sleep_until
 from etl.records import Link, RowResult
 from etl.sync.plan import Action, Plan
@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 LINK_BATCH = 500
 NOT_DONE = {
     "restricted": "未実行: 利用制限時間帯のため中断しました。制限時間帯の後に再実行すると続きから処理します",
-    "stopped": "未実行: 勤怠APIに接続できないため中断しました。原因を取り除いて再実行すると続きから処理します",
+    "stopped": "未実行: 勤怠APIとの処理を続けられないため中断しました。原因を取り除いて再実行すると続きから処理します",
 }
+# a write whose answer could not be used (wrong shape): it may have been applied, so it is not 未実行
+UNCONFIRMED = "失敗: 勤怠APIの応答を確認できませんでした (反映された可能性があります。再実行すると従業員番号で確認します)"
 
 
 @dataclass
@@ -164,6 +166,10 @@ class _Runner:
                 return reopens(e, self.clock)
             self.stopped = self.stopped or e
             return None  # not done: reported as planned
+        except ApiAnswerError as e:  # sent, answered with nonsense: stop, and do not call it 未実行
+            self.stopped = self.stopped or e
+            self.rows[i] = _row(action, "failed", f"{UNCONFIRMED}: {e}")
+            return None
         except ApiError as e:
             self.stopped = self.stopped or e
             return None
