@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from test_sync_e2e import TripClock
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, TripClock, empty_company, ledger_employees
 
 from etl.clock import ManualClock
 from etl.errors import ExitCode

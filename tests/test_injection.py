@@ -9,7 +9,7 @@ import zipfile
 
 import openpyxl
 import pytest
-from test_workbook_support import hr_workbook
+from support.workbook import hr_workbook
 
 from etl.attendance.frame import build_frame, render_csv
 from etl.attendance.items import BY_KEY, Column
