@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -59,3 +60,12 @@ def from_cwd(given: str | Path) -> Path:
     """A path the user typed: ~ expanded, relative to the current folder."""
     p = Path(given).expanduser()
     return p if p.is_absolute() else Path.cwd() / p
+
+
+def expanded_size(archive: zipfile.ZipFile | Path) -> int:
+    """What the parts of a zip (an xlsx) expand to, as its directory declares: checked before any
+    part is parsed. zipfile refuses a part that expands beyond its declared size (size/CRC check)."""
+    if isinstance(archive, zipfile.ZipFile):
+        return sum(info.file_size for info in archive.infolist())
+    with zipfile.ZipFile(archive) as zf:
+        return sum(info.file_size for info in zf.infolist())

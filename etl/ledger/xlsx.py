@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from etl.fileio import expanded_size
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -41,12 +43,6 @@ class XlsxTooLarge(XlsxError):
 
 
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # the parts of a 200,000-row ledger stay far below
-
-
-def expanded_size(zf: zipfile.ZipFile) -> int:
-    """The decompressed size of every part, as the zip directory declares it (zipfile refuses a
-    part that expands beyond its declared size: the CRC/size check fails)."""
-    return sum(info.file_size for info in zf.infolist())
 
 
 @dataclass(frozen=True)

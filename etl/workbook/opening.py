@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from etl.errors import Problem, WorkbookError
+from etl.fileio import expanded_size
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # the parts of a mapping workbook expand to a few MB (a 100,000-row 個別設定 sheet to ~30 MB)
@@ -52,9 +53,7 @@ class open_workbook:  # noqa: N801 - used as a context manager
                     path, "Excel 97-2003 形式 (.xls) のファイルです")
             if head[:2] != b"PK":
                 raise unreadable(path, "Excel ブックではありません")
-            with zipfile.ZipFile(self.fh) as zf:
-                size = sum(info.file_size for info in zf.infolist())
-            self.fh.seek(0)
+            size = expanded_size(path)
             if size > self.max_expanded:
                 p = Problem.of("workbook-too-large", path=path, size=f"展開後 {size / 2**20:,.1f} MB",
                                limit=f"{self.max_expanded / 2**20:,.0f} MB")
