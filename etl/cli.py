@@ -33,7 +33,7 @@ from etl.app.options import (
     ValidateOptions,
 )
 from etl.app.runner import as_stop
-from etl.clock import Clock
+from etl.clock import NOW_YEARS, Clock
 from etl.errors import ExitCode, UsageError
 
 PROG = "run_etl.py"
@@ -111,7 +111,13 @@ class _UsageExit(Exception):
 def _month(text: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise argparse.ArgumentTypeError(f"'{text}' は YYYY-MM (例 2026-10) の形ではありません")
+    if not NOW_YEARS[0] <= int(text[:4]) <= NOW_YEARS[1]:
+        raise argparse.ArgumentTypeError(f"'{text}' の年は {NOW_YEARS[0]}〜{NOW_YEARS[1]} にしてください")
     return text
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in re.split(r"[,\s]+", text) if c.strip())
 
 
 def _date(text: str) -> dt.date:
@@ -172,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo = lsub.add_parser("load", help="CSV / XLSX の従業員台帳を取り込む (従業員番号で追加・更新)")
     lo.add_argument("file", metavar="FILE", help="取り込むファイル (.csv / .xlsx; UTF-8 / Shift_JIS は自動判定)")
     lo.add_argument("--dry-run", action="store_true", help="検証だけして書き込まない")
+    lo.add_argument("--new-people", type=_codes, default=(), metavar="CODES",
+                    help="台帳の従業員番号と先頭の 0 だけが違っても別人として取り込む従業員番号 (カンマ区切り)")
     ex = lsub.add_parser("export", help="従業員台帳を CSV / XLSX に書き出す")
     ex.add_argument("file", metavar="FILE", help="出力ファイル (.csv / .xlsx)")
     ex.add_argument("--encoding", choices=("utf-8-sig", "cp932"), default="utf-8-sig",
@@ -261,7 +269,7 @@ def command_for(args: argparse.Namespace) -> Command:
     if name == "ledger":
         from etl.app.ledger import export_command, load_command
         if args.ledger_command == "load":
-            load = LedgerLoadOptions(file=args.file, dry_run=args.dry_run)
+            load = LedgerLoadOptions(file=args.file, dry_run=args.dry_run, new_people=args.new_people)
             return lambda ctx: load_command(ctx, load)
         export = LedgerExportOptions(file=args.file, encoding=args.encoding)
         return lambda ctx: export_command(ctx, export)
@@ -336,7 +344,7 @@ def main(argv: list[str] | None = None, *, env: dict[str, str] | None = None,
         return ExitCode.SUCCESS
     except KeyboardInterrupt:
         ctx.err("中断しました。途中までの結果は次回の実行で引き継がれます。")
-        return ExitCode.PARTIAL
+        return ExitCode.INTERRUPTED
     except Exception as e:
         if args.verbose:
             traceback.print_exc(file=stderr)

@@ -102,6 +102,7 @@ SPEC: dict[str, dict[str, Option]] = {
     },
     "ledger": {
         "url": Option(str, "sqlite:///data/ledger.db", "従業員台帳の SQLAlchemy URL (PostgreSQL: postgresql+psycopg://user@host/db)"),
+        "max_rows": Option(int, 200_000, "`ledger load` で読むファイルの最大行数 (超えると取り込まずにエラー)", _positive),
     },
     "paths": {
         "workbook": Option(str, "templates/mapping.xlsx", "マッピングブック"),

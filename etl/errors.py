@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 3  # the workbook or an input file is invalid (nothing was written)
     API_UNAVAILABLE = 4  # the attendance API refused or could not be reached
     RESTRICTED_HOURS = 5  # restricted hours (nothing more was sent)
+    INTERRUPTED = 130  # Ctrl+C (SIGINT): what was done is kept and reported (status 中断)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ CATALOGUE: dict[str, Code] = {
     "ledger-unknown-header": Code(WARNING, "取り込まない見出し", "見出し「{value}」の列は取り込みません。台帳の項目なら、見出しを `ledger export` が出力する名前 (例 入社年月日) に直してください。"),
     "ledger-unreadable": Code(ERROR, "ファイルを開けない", "{path} を読めません ({reason})。{hint}"),
     "ledger-unencodable": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の「{column}」の「{value}」は {encoding} で保存できません。--encoding utf-8-sig で出力してください。"),
-    "ledger-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号", "従業員番号「{value}」は {other} の「{existing}」と先頭の 0 だけが違います (Excel が 0 を落とした可能性があります)。同じ人なら「{existing}」に直してください。別の人なら取り込み時に別人であることを指定してください。"),
+    "ledger-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号", "従業員番号「{value}」は {other} の「{existing}」と先頭の 0 だけが違います (Excel が 0 を落とした可能性があります)。同じ人なら「{existing}」に直してください。別の人なら `ledger load --new-people {value}` で取り込んでください。"),
     "ledger-too-many-rows": Code(ERROR, "行が多すぎる", "{limit} 行を超えるデータがあります。余分な行 (貼り付けの残りなど) を削除するか、設定 [ledger] max_rows を見直してください。"),
     "ledger-too-large": Code(ERROR, "ファイルが大きすぎる", "{path} は大きすぎます ({size}、上限 {limit})。不要なシートや行を削除して保存し直してください。"),
     "ledger-blank-run": Code(WARNING, "空行が続いたので打ち切り", "使う列が空の行が {run} 行続いたため、ここから下は読んでいません。下にもデータがあるなら空行を削除してください。"),
@@ -259,6 +260,7 @@ CATALOGUE: dict[str, Code] = {
     "unencodable-character": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できません。--replace-unencodable を付けるか、UTF-8 で出力してください。"),
     "unencodable-replaced": Code(WARNING, "文字を「?」に置換", "従業員 {employee_code} の列「{column}」の「{value}」は {encoding} で保存できないため、その文字を「?」に置き換えて出力しました。"),
     # --- run ------------------------------------------------------------------------------
+    "interrupted": Code(ERROR, "中断", "実行が中断されました (Ctrl+C)。ここまでに終わった処理は記録されています。再実行すると続きから処理します。"),
     "more-problems": Code(WARNING, "同じ問題がほかにも", "「{value}」の問題はほかに {count} 件あります (最初の {shown} 件だけを示しています)。"),
     "mail-failed": Code(WARNING, "メール送信失敗", "結果通知メールを送れませんでした: {value}"),
     "restricted-hours": Code(ERROR, "利用制限時間帯", "{value}"),

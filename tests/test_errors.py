@@ -35,7 +35,7 @@ def test_each_family_has_its_exit_code(exc, code):
 
 
 def test_exit_codes_match_design():
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 130]  # 130: Ctrl+C (issue 16)
 
 
 def test_restricted_hours_message_names_the_reopening_time():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from etl.config import Secret, Settings, load_settings, mask
 from etl.fileio import from_cwd
+from etl.text import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from etl.clock import Clock
@@ -100,7 +101,9 @@ class Context:
         print(text, file=self.stdout, flush=True)
 
     def err(self, text: str) -> None:
-        print(text, file=self.stderr, flush=True)
+        """One stderr line: API error text and paths may hold line breaks or control characters
+        (shown escaped), and every secret is masked."""
+        print(one_line(self.mask(text)), file=self.stderr, flush=True)
 
     def progress_stream(self) -> TextIO | None:
         """stderr when it is a terminal (progress bars), else None."""

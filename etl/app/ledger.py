@@ -6,6 +6,9 @@ from the file keep their ledger values. export: every employee, CSV or XLSX by e
 """
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+
 from etl.app.context import Context
 from etl.app.options import LedgerExportOptions, LedgerLoadOptions
 from etl.app.runner import run_job
@@ -13,7 +16,7 @@ from etl.errors import UsageError
 from etl.fileio import from_cwd
 from etl.ledger.changes import complete, plan_rows
 from etl.ledger.export import CSV_ENCODINGS, write_ledger_file
-from etl.ledger.load import position, read_ledger
+from etl.ledger.load import Limits, position, read_ledger
 from etl.report.result import RunResult
 
 
@@ -23,22 +26,25 @@ def load_command(ctx: Context, opts: LedgerLoadOptions) -> int:
 
     def body(result: RunResult) -> None:
         result.meta["file"] = str(path)
-        parsed = read_ledger(path)
+        ledger = ctx.ledger()
+        current = {e.code: e for e in ledger.employees()}
+        limits = Limits(max_rows=ctx.settings.ledger.max_rows)
+        # a code equal to a ledger code up to leading zeros is one person twice unless --new-people says so
+        parsed = read_ledger(path, existing=current, new_people=opts.new_people, limits=limits)
         result.problems.extend(parsed.problems)  # warnings only (errors raise)
         for p in parsed.problems:
             ctx.err(f"警告: {path.name} {position(p)}: {p.message}")
-        ledger = ctx.ledger()
-        current = {e.code: e for e in ledger.employees()}
         departments = ledger.departments()
         employees = [complete(e, current.get(e.code), parsed.fields, departments) for e in parsed.employees]
-        result.rows = plan_rows(employees, current, dry_run=dry_run)
-        c = result.counts()
-        figures = f"追加 {c['created']} 件・更新 {c['updated']} 件・変更なし {c['unchanged']} 件"
+        result.rows = plan_rows(employees, current, dry_run=True)  # "ok" only once the database confirms
+        c = Counter(r.action for r in result.rows)
+        figures = f"追加 {c['create']} 件・更新 {c['update']} 件・変更なし {c['unchanged']} 件"
         if dry_run:
             ctx.out(f"検証のみ (--dry-run): {path.name} の {len(employees)} 名に問題はありません。"
                     f"{figures} の予定です (台帳は変更していません)")
             return
-        ledger.upsert_employees(employees)
+        ledger.upsert_employees(employees)  # one transaction: all or nothing
+        result.rows = [dataclasses.replace(r, result="ok") for r in result.rows]
         ctx.out(f"従業員台帳に取り込みました ({path.name}): {figures}")
 
     return run_job(ctx, "ledger-load", body, dry_run=dry_run)

@@ -36,6 +36,7 @@ class ValidateOptions:
 class LedgerLoadOptions:
     file: str
     dry_run: bool = False
+    new_people: tuple[str, ...] = ()  # codes that are new people though equal to a ledger code up to leading zeros
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from etl.errors import (
 from etl.lock import RunLock, default_lock_path
 from etl.records import RowResult
 from etl.report.result import STATUS_LABELS, RunResult
+from etl.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ def exit_for_rows(rows: list[RowResult]) -> int:
 
 
 def status_label(code: int) -> str:
+    if code == ExitCode.INTERRUPTED:
+        return STATUS_LABELS["interrupted"]
     return STATUS_LABELS["success" if code == 0 else "partial" if code == 1 else "failed"]
 
 
@@ -84,6 +87,14 @@ def stop_code(e: StopRun) -> str:
     return "usage"
 
 
+def cannot_write(e: OSError) -> UsageError:
+    """A folder or file that cannot be written (read-only, full disk, a folder in the way): one
+    line naming it (exit 2)."""
+    where = e.filename if e.filename is not None else "出力先"
+    return UsageError(one_line(f"{where} に書き込めません ({e.strerror or type(e).__name__})。書き込み権限と"
+                               "空き容量、[paths] の設定・--out・--reports-dir を確認してください"))
+
+
 def as_stop(e: Exception) -> StopRun | None:
     """The StopRun an exception means for the run (None: not one we know — a bug)."""
     if isinstance(e, StopRun):
@@ -92,6 +103,8 @@ def as_stop(e: Exception) -> StopRun | None:
         return api_gave_up(e)
     if isinstance(e, sa.exc.SQLAlchemyError):
         return ledger_failed(e)
+    if isinstance(e, OSError) and not isinstance(e, (ConnectionError, TimeoutError)):
+        return cannot_write(e)
     return None
 
 
@@ -104,14 +117,37 @@ def run_job(ctx: Context, job: str, body: Body, *, dry_run: bool = False, annota
     what was done up to then stays in the report.
     """
     result = RunResult(job=job, started_at=ctx.settings.clock.now(), dry_run=dry_run)
+    # the report's folder first: a reports folder that cannot be written stops the job before it
+    # publishes anything (an import's CSV never goes out without its report)
+    folder = report_folder(ctx, result)
     try:
         body(result)
+    except KeyboardInterrupt:  # Ctrl+C: what was done is reported, status 中断, exit 130
+        result.exit_code = ExitCode.INTERRUPTED
+        result.problems.append(Problem.of("interrupted"))
+        ctx.err("中断しました (Ctrl+C)。ここまでの結果をレポートに書き出します。")
     except Exception as e:
         stop = as_stop(e)
         if stop is None:
             raise
         record_stop(ctx, result, stop)
-    return publish(ctx, result, annotate_from=annotate_from, notify=notify)
+    return publish(ctx, result, annotate_from=annotate_from, notify=notify, folder=folder)
+
+
+def report_folder(ctx: Context, result: RunResult) -> Path:
+    """reports/<run_id>/, created now; UsageError (one line, exit 2) when it cannot be."""
+    from etl.report.result import run_dir
+
+    reports = ctx.settings.path("reports")
+    try:
+        folder = run_dir(reports, result)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"レポートの出力先 {one_line(str(reports))} に書き込めません ({e.strerror or e})。"
+                         "[paths] reports か --reports-dir を確認してください") from None
+    return folder
 
 
 def record_stop(ctx: Context, result: RunResult, e: StopRun) -> None:
@@ -126,34 +162,36 @@ def record_stop(ctx: Context, result: RunResult, e: StopRun) -> None:
 
 
 def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = None,
-            notify: Callable[[RunResult], list[str]] | None = None) -> int:
+            notify: Callable[[RunResult], list[str]] | None = None, folder: Path | None = None) -> int:
     """Write reports/<run_id>/ (result.json, errors.csv, report.html, annotated workbook), update
     reports/index.html, mail the summary when ``notify`` names recipients, record the run in the
     ledger (best effort) and print the summary and ``report: <path>`` as the last stdout line."""
     from etl.report.html import write_index, write_report
-    from etl.report.result import run_dir, write_result_files
+    from etl.report.result import write_result_files
 
     settings = ctx.settings
     result.finished_at = settings.clock.now()
     if ctx._client is not None:
         result.meta["api"] = ctx._client.stats.as_dict()
     reports = settings.path("reports")
-    try:
-        folder = run_dir(reports, result)
-    except OSError as e:
-        raise UsageError(f"レポートの出力先 {reports} に書き込めません ({e.strerror or e})。"
-                         "[paths] reports か --reports-dir を確認してください") from None
+    if folder is None:
+        folder = report_folder(ctx, result)
     if annotate_from is not None and result.problems:
         _annotate(result, annotate_from, folder)
     html_path = folder / "report.html"
     result.outputs.append(str(html_path))
-    write_result_files(result, folder)
-    write_report(result, html_path)
-    if notify is not None:
-        _mail(ctx, result, notify(result), html_path, folder / "errors.csv")
-        write_result_files(result, folder)  # again, with the mail's outcome
+    try:
+        write_result_files(result, folder)
         write_report(result, html_path)
-    write_index(reports)
+        if notify is not None:
+            _mail(ctx, result, notify(result), html_path, folder / "errors.csv")
+            write_result_files(result, folder)  # again, with the mail's outcome
+            write_report(result, html_path)
+        write_index(reports)
+    except OSError as e:  # a full disk mid-report: say so, and name what was already written
+        written = [o for o in result.outputs if o != str(html_path)]
+        done = f" 出力済みのファイル: {', '.join(written)}" if written else ""
+        raise UsageError(one_line(f"レポートを書き込めません ({e.filename or folder}: {e.strerror or e})。{done}")) from None
     _record_run(ctx, result)
     ctx.out(result.summary_line())
     ctx.out(f"report: {html_path}")

@@ -19,7 +19,7 @@ from etl.fileio import private_dir, write_bytes, write_text
 from etl.records import RowResult
 from etl.text import neutralise
 
-STATUS_LABELS = {"success": "正常終了", "partial": "一部エラー", "failed": "異常終了"}
+STATUS_LABELS = {"success": "正常終了", "partial": "一部エラー", "failed": "異常終了", "interrupted": "中断"}
 ACTIONS = ("create", "update", "retire", "unchanged", "skip", "error")
 RESULTS = ("ok", "failed", "planned")
 
@@ -46,6 +46,8 @@ class RunResult:
     def status(self) -> str:
         if self.exit_code == ExitCode.SUCCESS:
             return "success"
+        if self.exit_code == ExitCode.INTERRUPTED:
+            return "interrupted"
         return "partial" if self.exit_code == ExitCode.PARTIAL else "failed"
 
     @property
