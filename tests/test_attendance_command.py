@@ -256,11 +256,11 @@ def test_an_invalid_output_sheet_stops_before_any_request(h):
     assert h.sandbox.counts.get("GET", 0) == 0
 
 
-def test_a_csv_that_cannot_be_written_is_exit_3(h, tmp_path):
+def test_a_csv_that_cannot_be_written_is_exit_2(h, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
     run = h.run("--month", MONTH, "--out", str(blocker / "kintai.csv"))
-    assert run.code == 3 and "CSV を書き込めませんでした" in run.err
+    assert run.code == 2 and "CSV を書き込めませんでした" in run.err  # a destination problem, not bad input (issue 16)
     assert run.result["status"] == "failed"
 
 

@@ -248,7 +248,7 @@ def _write_csv(result: RunResult, table: MonthTable, columns: list[Column], path
         raise InputError(f"{encoding_label(encoding)} で保存できない文字が {len(e.cells)} か所にあるため、CSV を"
                          f"書き込みませんでした。最初の箇所: {problems[0].line()}", problems) from None
     except OSError as e:
-        raise InputError(f"CSV を書き込めませんでした: {path} ({e.strerror or e})。出力先フォルダーと"
+        raise UsageError(f"CSV を書き込めませんでした: {path} ({e.strerror or e})。出力先フォルダーと"
                          "書き込み権限を確認してください (--out で出力先を変えられます)。") from None
     result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
     result.outputs.append(str(path))

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from etl.errors import InputError, Problem
-from etl.fileio import atomic_open, write_bytes
+from etl.fileio import write_bytes
 from etl.ledger.normalize import GENDER_LABELS
 from etl.ledger.rows import COLUMNS, DATE_FIELDS
 from etl.records import Employee
@@ -128,9 +128,9 @@ def write_xlsx(path: Path, employees: list[Employee]) -> Path:
                 cell.number_format = "@"
             row.append(cell)
         ws.append(row)
-    with atomic_open(path, "wb") as fh:
-        wb.save(fh)
-    return Path(path)
+    buf = io.BytesIO()  # built whole first: a destination that cannot be written fails after, cleanly
+    wb.save(buf)
+    return write_bytes(path, buf.getvalue())
 
 
 def write_ledger_file(path: Path, employees: list[Employee], encoding: str = "utf-8-sig") -> Path:

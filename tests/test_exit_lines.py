@@ -1,0 +1,178 @@
+"""Exit codes and one-line errors at the command level (issue 16, kinds 2, 5, 6): a locked or
+unreachable ledger database, folders that cannot be written, an import that must not publish
+its CSV without its report, --month 0000-01, Ctrl+C → 中断 and 130, leading-zero twins against
+the ledger. Every case: the exit code, exactly one stderr line, no traceback, nothing half done."""
+from __future__ import annotations
+
+import io
+import json
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import cli_env, make_config
+from support.sync import Harness, empty_company, ledger_employees
+
+from etl.cli import main
+from etl.clock import ManualClock
+from etl.errors import ExitCode
+from etl.ledger.store import close_ledger, open_ledger
+from etl.records import Employee
+
+
+def call(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, env=env, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "内部エラー" not in err
+    return lines[0]
+
+
+def ledger_file(tmp_path: Path, *codes: str) -> Path:
+    path = tmp_path / "in.csv"
+    body = "".join(f"{c},山田,太郎,男性\r\n" for c in codes)
+    path.write_text("従業員番号,姓,名,性別\r\n" + body, encoding="utf-8")
+    return path
+
+
+# --- the ledger database -------------------------------------------------------------------------
+
+def test_a_locked_ledger_database_is_exit_2_and_claims_nothing(tmp_path, sandbox):
+    config = make_config(tmp_path, sandbox)
+    db = tmp_path / "ledger.db"
+    url = f"sqlite:///{db.as_posix()}"
+    open_ledger(url).upsert_employees([Employee("E1", "山田", "太郎")])
+    close_ledger(url)
+    holder = sqlite3.connect(db, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    try:
+        code, out, err = call(["--config", str(config), "ledger", "load", str(ledger_file(tmp_path, "E1", "E2"))],
+                              cli_env(sandbox))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == ExitCode.USAGE
+    line = one_line(err)
+    assert "従業員台帳のデータベース" in line
+    report = out.strip().splitlines()[-1]
+    if report.startswith("report: "):
+        result = json.loads((Path(report[8:]).parent / "result.json").read_text(encoding="utf-8"))
+        assert result["counts"]["created"] == result["counts"]["updated"] == 0
+    close_ledger(url)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{tmp}/blocker/ledger.db", "postgresql+psycopg://hr@127.0.0.1:9/ledger"],
+                         ids=["sqlite-under-a-file", "postgres-closed-port"])
+def test_an_unreachable_ledger_database_is_one_line_exit_2(tmp_path, sandbox, url):
+    (tmp_path / "blocker").write_text("a file", encoding="utf-8")
+    config = make_config(tmp_path, sandbox, ledger={"url": url.format(tmp=tmp_path.as_posix())})
+    code, _out, err = call(["--config", str(config), "ledger", "export", str(tmp_path / "out.csv")], cli_env(sandbox))
+    assert code == ExitCode.USAGE, err
+    one_line(err)
+
+
+# --- folders that cannot be written ------------------------------------------------------------
+
+def _blocked(tmp_path: Path) -> Path:
+    """A path under a file: nothing can be created there (works as root too, unlike chmod)."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    return blocker / "sub"
+
+
+@pytest.mark.parametrize("command", [
+    lambda out: ["ledger", "export", str(out / "ledger.csv")],
+    lambda out: ["ledger", "export", str(out / "ledger.xlsx")],
+    lambda out: ["template", "--out", str(out / "mapping.xlsx")],
+], ids=["export-csv", "export-xlsx", "template"])
+def test_an_unwritable_destination_is_one_line_exit_2(tmp_path, sandbox, command):
+    config = make_config(tmp_path, sandbox)
+    code, _out, err = call(["--config", str(config), *command(_blocked(tmp_path))], cli_env(sandbox))
+    assert code == ExitCode.USAGE
+    assert "blocker" in one_line(err)
+
+
+def test_an_import_into_an_unwritable_output_folder_is_one_line_exit_2(tmp_path, make_sandbox):
+    from support.sync import Harness as SyncHarness
+    h = SyncHarness(tmp_path, make_sandbox(), paths={"output": _blocked(tmp_path).as_posix()})
+    run = h.run("import-attendance", "--month", "2026-10", "--to", "csv")
+    assert run.code == ExitCode.USAGE and "blocker" in one_line(run.err), run.err
+    h.close()
+
+
+def test_an_import_whose_report_cannot_be_written_publishes_no_csv(tmp_path, make_sandbox):
+    sandbox = make_sandbox()
+    output = tmp_path / "output"
+    config = make_config(tmp_path, sandbox, paths={"reports": _blocked(tmp_path).as_posix(),
+                                                   "output": output.as_posix()})
+    code, _out, err = call(["--config", str(config), "import-attendance", "--month", "2026-10", "--to", "csv"],
+                           cli_env(sandbox))
+    assert code == ExitCode.USAGE and "レポートの出力先" in one_line(err)
+    assert not output.exists() or not any(output.iterdir())  # the CSV never went out without its report
+    assert sandbox.counts["GET"] == 0  # stopped before any work
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1999-12", "2026-13", "26-10"])
+def test_a_month_out_of_range_is_one_line_exit_2(tmp_path, month):
+    code, _out, err = call(["import-attendance", "--month", month], {})
+    assert code == ExitCode.USAGE and month in one_line(err)
+
+
+# --- Ctrl+C ----------------------------------------------------------------------------------------
+
+class InterruptAfter(ManualClock):
+    """Sends SIGINT to this process once the sandbox has received ``after`` writes: Python raises
+    KeyboardInterrupt in the main thread, as when the user presses Ctrl+C."""
+
+    def __init__(self, start: str, after: int):
+        super().__init__(start)
+        self.after, self.sandbox, self.sent = after, None, False
+
+    def now(self):
+        if not self.sent and self.sandbox is not None and self.sandbox.writes() >= self.after:
+            self.sent = True
+            signal.raise_signal(signal.SIGINT)
+        return self._now
+
+
+def test_ctrl_c_mid_sync_writes_a_report_with_status_interrupted_and_exits_130(tmp_path, make_sandbox):
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    clock = InterruptAfter("2026-11-26T12:00:00+09:00", after=3)
+    sandbox = make_sandbox(empty_company(), clock=clock)
+    clock.sandbox = sandbox
+    h = Harness(tmp_path, sandbox, concurrency=1)
+    h.load(ledger_employees(12))
+    run = h.sync()
+    assert run.code == ExitCode.INTERRUPTED == 130
+    assert (run.result["status"], run.result["status_label"]) == ("interrupted", "中断")
+    assert any(p["code"] == "interrupted" for p in run.result["problems"])
+    assert "中断" in run.err and "Traceback" not in run.err
+    clock.sandbox = None
+    again = h.sync()  # the rerun finishes what was left, never twice
+    assert again.code == 0 and len(h.remote()) == 12
+    h.close()
+
+
+# --- one person twice, against the ledger -----------------------------------------------------------
+
+def test_ledger_load_of_123_after_00123_is_exit_3_naming_both_unless_new_people(tmp_path, sandbox):
+    config = make_config(tmp_path, sandbox)
+    url = f"sqlite:///{(tmp_path / 'ledger.db').as_posix()}"
+    open_ledger(url).upsert_employees([Employee("00123", "山田", "太郎", gender="male")])
+    path = ledger_file(tmp_path, "123")
+    code, _out, err = call(["--config", str(config), "ledger", "load", str(path)], cli_env(sandbox))
+    assert code == ExitCode.INVALID_INPUT
+    line = one_line(err)
+    assert "「123」" in line and "「00123」" in line and "--new-people 123" in line
+    assert [e.code for e in open_ledger(url).employees()] == ["00123"]
+    code, _out, err = call(["--config", str(config), "ledger", "load", str(path), "--new-people", "123"],
+                           cli_env(sandbox))
+    assert code == 0, err
+    assert sorted(e.code for e in open_ledger(url).employees()) == ["00123", "123"]
+    close_ledger(url)
