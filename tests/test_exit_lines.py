@@ -176,3 +176,9 @@ def test_ledger_load_of_123_after_00123_is_exit_3_naming_both_unless_new_people(
     assert code == 0, err
     assert sorted(e.code for e in open_ledger(url).employees()) == ["00123", "123"]
     close_ledger(url)
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T12:00:00+09:00", "0001-01-01", "soon"])
+def test_demo_with_etl_now_out_of_range_is_one_line_exit_2(tmp_path, now):
+    code, _out, err = call(["demo", "--dir", str(tmp_path / "demo")], {"ETL_NOW": now})
+    assert code == ExitCode.USAGE and "ETL_NOW" in one_line(err)

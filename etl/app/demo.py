@@ -19,9 +19,10 @@ from pathlib import Path
 
 from etl.app.context import Context
 from etl.app.options import DemoOptions
-from etl.clock import JST, OffsetClock, parse_iso, previous_month
+from etl.clock import JST, OffsetClock, parse_now, previous_month
 from etl.errors import ExitCode, UsageError
 from etl.records import Employee
+from etl.text import one_line
 
 MARKER = ".kintai-etl-demo"
 HISTORY_MONTHS = 11  # the 36協定 windows: 5 months for the averages, up to 11 for the fiscal year
@@ -144,7 +145,10 @@ def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
 
     folder = _fresh_workspace(Path(opts.dir))
     given = ctx.env.get("ETL_NOW", "").strip()  # a replay's clock is honoured as it is
-    now = parse_iso(given) if given else dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
+    try:
+        now = parse_now(given) if given else dt.datetime.now(JST).replace(hour=13, minute=0, second=0, microsecond=0)
+    except ValueError as e:
+        raise UsageError(one_line(f"環境変数 ETL_NOW: {e} (値: {given[:40]})")) from None
     today = now.date()
     clock = OffsetClock(now)
     env = {**ctx.env, "KOT_TOKEN": TOKEN, "ETL_NOW": now.isoformat()}

@@ -31,7 +31,7 @@ from etl.clock import JST, Clock, parse_iso
 from etl.config import Settings
 from etl.errors import ExitCode, LockHeldError, StopRun
 from etl.fileio import write_text
-from etl.lock import RunLock, describe_holder
+from etl.lock import RunLock, describe_holder, workspace_dir
 from etl.logsetup import setup_logging
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,9 @@ def state_path(settings: Settings) -> Path:
 
 
 def schedule_lock_path(settings: Settings) -> Path:
-    """One scheduler at a time (a second daemon exits 2; a --once beside a daemon does nothing)."""
-    return settings.path("reports") / LOCK_NAME
+    """One scheduler at a time per workspace, beside the run lock (--reports-dir does not move it;
+    a second daemon exits 2; a --once beside a daemon does nothing)."""
+    return workspace_dir(settings) / LOCK_NAME
 
 
 def load_state(path: Path) -> ScheduleState:
