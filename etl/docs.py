@@ -63,6 +63,7 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.INVALID_INPUT: "ブックまたは入力ファイルが不正 (何も書き込んでいません)",
     ExitCode.API_UNAVAILABLE: "勤怠 API に拒否された・接続できない (認証、IP 制限、ネットワーク、TLS)",
     ExitCode.RESTRICTED_HOURS: "利用制限時間帯 (それ以上は送信していません)",
+    ExitCode.INTERRUPTED: "中断 (Ctrl+C)。ここまでの結果をレポート (状況「中断」) に書き出しています",
 }
 
 # What each sheet of the mapping workbook is for (its columns come from HEADERS).
