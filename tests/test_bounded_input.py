@@ -192,3 +192,17 @@ def test_a_workbook_that_expands_too_far_is_refused_before_parsing(tmp_path):
     with pytest.raises(WorkbookError, match="大きすぎ"), open_workbook(path, read_only=True, max_expanded=4 << 20):
         pass
     assert read_workbook(path).settings is not None  # within the default limit it reads
+
+
+def test_an_employees_file_that_expands_too_far_is_refused_before_parsing(tmp_path):
+    from make_corpus import ledger_bomb
+
+    from etl.errors import InputError
+    from etl.sync.selection import read_codes_file
+    path = tmp_path / "codes.xlsx"
+    ledger_bomb(path, 300 << 20)
+    with pytest.raises(InputError, match="大きすぎ"):
+        read_codes_file(path)
+    fifo = _fifo(tmp_path, "codes.csv")
+    with pytest.raises(InputError):
+        read_codes_file(fifo)  # a FIFO is not a file: refused, never opened

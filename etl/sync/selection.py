@@ -14,8 +14,11 @@ import zipfile
 from pathlib import Path
 
 from etl.errors import InputError, Problem
+from etl.fileio import expanded_size
+from etl.ledger.load import MAX_CSV_BYTES
 from etl.ledger.normalize import normalize_code
 from etl.ledger.rows import HEADER_FIELDS, header_key
+from etl.ledger.xlsx import MAX_EXPANDED_BYTES
 
 _SEPARATORS = re.compile(r"[,、，;；\s]+")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -48,7 +51,11 @@ def read_codes_file(path: Path) -> list[str]:
     if not path.is_file():
         raise _fail(Problem.of("selection-file-not-found", sheet=name, path=str(path)))
     try:
-        rows = _xlsx_rows(path) if path.suffix.lower() in XLSX_SUFFIXES else _csv_rows(path)
+        xlsx = path.suffix.lower() in XLSX_SUFFIXES
+        size = expanded_size(path) if xlsx else path.stat().st_size
+        if size > (MAX_EXPANDED_BYTES if xlsx else MAX_CSV_BYTES):  # checked before anything is parsed
+            raise ValueError(f"大きすぎます ({size / 2**20:,.0f} MB{' 展開後' if xlsx else ''})")
+        rows = _xlsx_rows(path) if xlsx else _csv_rows(path)
     except (OSError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile, KeyError, ValueError) as e:
         raise _fail(Problem.of("selection-file-unreadable", sheet=name, path=name,
                                reason=f"{type(e).__name__}: {e}".splitlines()[0][:200])) from None
