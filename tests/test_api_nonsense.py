@@ -138,3 +138,16 @@ def test_test_connection_against_a_login_page_is_one_line_exit_4(tmp_path, serve
     assert code == ExitCode.API_UNAVAILABLE
     lines = err.getvalue().splitlines()
     assert len(lines) == 1 and "https://login.example.jp/" in lines[0] and "Traceback" not in err.getvalue()
+
+
+@pytest.mark.parametrize("message", ["bad\r\nX-Injected: 1", "\x1b[31mred\x1b[0m", "tab\there\x00nul"],
+                         ids=["crlf", "ansi-escape", "tab-nul"])
+def test_api_error_text_is_printed_on_one_line_with_control_characters_escaped(tmp_path, server, message):
+    body = json.dumps({"errors": [{"message": message, "code": 2}]}).encode()
+    server.script("GET", "/tokens/test-token/available", Answer(400, body))
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(make_config(tmp_path, base_url=server.url)), "test-connection"],
+                env=cli_env(now=NOW), stdout=out, stderr=err)
+    assert code == ExitCode.API_UNAVAILABLE
+    text = err.getvalue()
+    assert len(text.splitlines()) == 1 and "\x1b" not in text and "\x00" not in text and "\r" not in text
