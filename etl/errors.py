@@ -231,6 +231,7 @@ CATALOGUE: dict[str, Code] = {
     "employee-type-unresolved": Code(ERROR, "雇用区分が決まらない", "従業員 {employee_code} (社員区分「{value}」) の勤怠雇用区分が決まりません。{hint}"),
     "employee-required-cleared": Code(ERROR, "必須項目が空になった", "従業員 {employee_code} の「{value}」が台帳で空になっています。勤怠の必須項目は空にできないため、この従業員には何も送信しません。台帳に入力してください。"),
     "business-kana-missing": Code(WARNING, "ビジネスネームのフリガナが空", "従業員 {employee_code} はビジネスネームを姓名として連携しますが、台帳の「{value}」が空のため、勤怠のフリガナ ({field}) は送信しません (勤怠の値はそのまま)。台帳に入力してください。"),
+    "attendance-only-value": Code(WARNING, "勤怠にだけある値", "従業員 {employee_code}: 台帳の「{value}」は空ですが、勤怠には値があります。この従業員はまだ一度も連携していないため、勤怠の値は消さずに残しました。消す場合は勤怠の画面で消すか、一度連携した後に台帳で空にしてください。"),
     "pending-change-superseded": Code(WARNING, "予約した異動を取り消し", "従業員 {employee_code}: 異動日 {date} で予約していた{field}「{value}」は台帳の変更により取り消しました (予約の記録を削除)。勤怠側にその日付の変更が登録済みなら勤怠で確認してください。"),
     "pending-dates-differ": Code(ERROR, "異動日が項目で異なる", "従業員 {employee_code}: 所属と雇用区分の変更の異動日が異なります ({value})。1回の送信には1つの異動日しか使えないため送信しません。--effective-date で異動日を指定するか、個別設定に異動日を入力してください。"),
     "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}: 勤怠APIが処理を拒否しました: {value}"),

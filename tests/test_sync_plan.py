@@ -24,6 +24,9 @@ def remote(**kw) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+SYNCED = {"00123": Link("00123", "k-00123", "fp-of-an-earlier-sync", "2026-11-01T02:00:00+09:00")}
+
+
 def plan_one(e: Employee = BASE, *, book: MappingBook | None = None, rem: list | None = None,
              links: dict | None = None, options: SyncOptions | None = None, remote_as_of=None,
              pending=None):
@@ -89,11 +92,11 @@ CASES = [
      dict(e=emp(email="new@example.co.jp"), rem=[remote()], book=make_book(off=("メールアドレス",))),
      "unchanged", None, "差分なし"),
     ("an optional value emptied in the ledger is sent empty (the API clears it)",
-     dict(e=emp(email="", birth_date=None, first_name_kana=""), rem=[remote()]), "update",
+     dict(e=emp(email="", birth_date=None, first_name_kana=""), rem=[remote()], links=SYNCED), "update",
      {"firstNamePhonetics": ["タロウ", ""], "birthDate": ["1990-01-02", ""], "emailAddresses": [["yamada@example.co.jp"], ""]},
      "更新: 名(カナ)、生年月日、メールアドレス"),
     ("an emptied hired date is cleared too",
-     dict(e=emp(hired_date=None), rem=[remote()], book=make_book(hired_only=False)), "update",
+     dict(e=emp(hired_date=None), rem=[remote()], book=make_book(hired_only=False), links=SYNCED), "update",
      {"hiredDate": ["2020-04-01", ""]}, "入社年月日"),
     ("a value blank on both sides is not sent",
      dict(e=emp(email=""), rem=[remote(emailAddresses=None)]), "unchanged", None, "差分なし"),
@@ -144,7 +147,8 @@ CASES = [
      dict(e=emp(resignation_date=dt.date(2026, 11, 30)), rem=[remote(resignationDate="2026-12-31")]),
      "retire", {"resignationDate": ["2026-12-31", "2026-11-30"]}, "退職"),
     ("resignation date withdrawn in the ledger is cleared remotely",
-     dict(rem=[remote(resignationDate="2026-12-31")]), "update", {"resignationDate": ["2026-12-31", ""]}, "退職年月日"),
+     dict(rem=[remote(resignationDate="2026-12-31")], links=SYNCED), "update", {"resignationDate": ["2026-12-31", ""]},
+     "退職年月日"),
     ("an unknown code in --employees is an error row",
      dict(options=SyncOptions(selection=frozenset({"00123", "00999"}))), "create", None, "新規登録"),
 ]
@@ -363,3 +367,16 @@ class TestBusinessNameKana:
         action, plan = plan_one(e, book=make_book(business_name_as_name=True))
         assert action.body["lastNamePhonetics"] == "スズキ" and action.body["firstNamePhonetics"] == "タロウ"
         assert plan.problems == []
+
+
+def test_a_value_only_on_the_attendance_side_is_kept_and_said_until_the_first_sync():
+    """Never synced by us: a blank in the ledger is not an emptying, so nothing is cleared, and the
+    report names the field (never silently); once linked, emptying the ledger clears it."""
+    action, plan = plan_one(emp(email="", birth_date=None), rem=[remote()])
+    assert action.kind == "unchanged" and not action.body
+    kept = [p for p in plan.problems if p.code == "attendance-only-value"]
+    assert [(p.employee_code, p.severity) for p in kept] == [("00123", "warning")]
+    assert "生年月日" in kept[0].message and "メールアドレス" in kept[0].message
+    action, plan = plan_one(emp(email="", birth_date=None), rem=[remote()], links=SYNCED)
+    assert action.kind == "update" and action.body == {"birthDate": "", "emailAddresses": ""}
+    assert not [p for p in plan.problems if p.code == "attendance-only-value"]

@@ -317,6 +317,8 @@ class _Planner:
         body: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
         cleared: list[str] | None = None
+        kept: list[str] | None = None
+        first_contact = link is None or link.key != key or not link.fingerprint
         remote_get = view.get
         for f in self.update_fields:
             new = desired.get(f)
@@ -327,7 +329,9 @@ class _Planner:
             if new is None:
                 if old is None or f in withheld:
                     continue
-                if f in CLEARABLE:  # emptied in the ledger: "" clears it on the attendance side
+                if f in CLEARABLE and first_contact:  # never synced by us: the ledger never held it
+                    kept = (kept or []) + [f]
+                elif f in CLEARABLE:  # emptied in the ledger: "" clears it on the attendance side
                     body[f] = ""
                     changes[f] = [old, ""]
                 elif f in REQUIRED_ON_UPDATE:
@@ -336,6 +340,9 @@ class _Planner:
             if new != old:
                 body[f] = new
                 changes[f] = [old, new]
+        if kept:  # said, not silently skipped: HR decides whether the attendance side's value stays
+            self.problems.append(Problem.of("attendance-only-value", employee_code=emp.code,
+                                            value="、".join(LABELS[f] for f in kept)))
         if cleared:
             p = Problem.of("employee-required-cleared", employee_code=emp.code,
                            value="、".join(LABELS[f] for f in cleared))
