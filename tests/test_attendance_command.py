@@ -264,6 +264,19 @@ def test_a_csv_that_cannot_be_written_is_exit_2(h, tmp_path):
     assert run.result["status"] == "failed"
 
 
+def test_a_history_the_ledger_refuses_publishes_no_csv(h):
+    """The CSV goes out last: when the ledger refuses the month's history (here a real SQLite trigger),
+    payroll gets no CSV and the run says why in one line (exit 3, nothing written)."""
+    import sqlalchemy as sa
+    with open_ledger(h.ledger_url).engine.begin() as conn:
+        conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_attendance "
+                             "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+    run = h.run("--month", MONTH)
+    assert run.code == 3 and not h.csv.exists()
+    assert "CSV" in run.err and "書き込みませんでした" in run.err and "disk is full" in run.err
+    assert len(run.err.strip().splitlines()) == 1
+
+
 # --- history always, backfill, 年5日 (issue 14) ------------------------------------------------
 
 def test_a_csv_import_keeps_the_history_and_names_the_missing_months(h):

@@ -28,14 +28,14 @@ from etl.app.runner import run_job
 from etl.attendance import checks, history
 from etl.attendance.cp932 import encoding_label
 from etl.attendance.fetch import fetch_month, paid_leave_check, people
-from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame
+from etl.attendance.frame import UnencodableError, bad_cell_problems, build_frame, render_csv
 from etl.attendance.items import Column, default_columns, resolve_columns
 from etl.attendance.summary import attendance_section
 from etl.attendance.transform import MonthTable, transform_month
-from etl.attendance.write import csv_path, write_csv, write_ledger
+from etl.attendance.write import csv_path, write_ledger
 from etl.clock import month_refusal
 from etl.errors import ERROR, InputError, Problem, UsageError
-from etl.fileio import from_cwd
+from etl.fileio import from_cwd, write_bytes
 from etl.ledger.store import db_reason
 from etl.report.result import RunResult
 from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
@@ -117,12 +117,15 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         _preview(result, table, columns if target == "csv" else default_columns(), target, where, encoding, say)
         return outcome
     if path is not None:  # the CSV target; the month is kept in the ledger's history too
-        _write_csv(result, table, columns, path, encoding, options.replace_unencodable)
+        # encode first (a cell cp932 cannot hold stops here), keep the history, publish the CSV last:
+        # payroll never gets a CSV whose month the 36協定 history lacks
+        data = _render_csv(result, table, columns, encoding, options.replace_unencodable)
         try:
             history.keep(ledger, table)
         except sa.exc.SQLAlchemyError as e:
-            raise InputError(f"CSV {path} は書き込みましたが、36協定の履歴として台帳に {month} を保存できませんでした"
+            raise InputError(f"36協定の履歴として台帳に {month} を保存できなかったため、CSV {path} は書き込みませんでした"
                              f" ({db_reason(e)})。台帳の状態を確認して再実行してください。") from None
+        _publish_csv(result, path, data)
     else:
         try:
             write_ledger(ledger, table)
@@ -237,20 +240,27 @@ def _out_path(settings: Any, out: str | None, month: str) -> Path:
     return csv_path(settings.path("output"), month)
 
 
-def _write_csv(result: RunResult, table: MonthTable, columns: list[Column], path: Path, encoding: str,
-               replace: bool) -> None:
+def _render_csv(result: RunResult, table: MonthTable, columns: list[Column], encoding: str, replace: bool) -> bytes:
+    """The CSV's bytes; a cell the encoding cannot hold is an InputError (nothing written) unless ``replace``."""
     frame = build_frame(table, columns)
     codes = table.column("employee_code")
     try:
-        _, replaced = write_csv(frame, path, encoding, replace=replace)
+        data, replaced = render_csv(frame, encoding, replace=replace)
     except UnencodableError as e:
         problems = bad_cell_problems(e.cells, codes, encoding, replaced=False)
         raise InputError(f"{encoding_label(encoding)} で保存できない文字が {len(e.cells)} か所にあるため、CSV を"
                          f"書き込みませんでした。最初の箇所: {problems[0].line()}", problems) from None
+    result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
+    return data
+
+
+def _publish_csv(result: RunResult, path: Path, data: bytes) -> None:
+    """Atomically (temp file, then rename), owner-only."""
+    try:
+        write_bytes(path, data)
     except OSError as e:
         raise UsageError(f"CSV を書き込めませんでした: {path} ({e.strerror or e})。出力先フォルダーと"
                          "書き込み権限を確認してください (--out で出力先を変えられます)。") from None
-    result.problems.extend(bad_cell_problems(replaced, codes, encoding, replaced=True))
     result.outputs.append(str(path))
 
 
