@@ -40,7 +40,7 @@ PROG = "run_etl.py"
 
 DESCRIPTION = """\
 kintai-etl — 従業員台帳 (本体) と勤怠 (KING OF TIME 互換 Web API) をつなぐバッチ連携ツール。
-HR はマッピングブック (templates/mapping.xlsx) を編集し、このコマンドが検証・同期・勤怠取込・
+HR はマッピングブック (既定 data/mapping.xlsx) を編集し、このコマンドが検証・同期・勤怠取込・
 レポート作成を行います。まずは `python run_etl.py demo` で全体の流れを確認してください。"""
 
 EPILOG = """\
@@ -74,7 +74,7 @@ COMMANDS: dict[str, str] = {
 # examples shown under each command's --help
 EXAMPLES: dict[str, str] = {
     "demo": "python run_etl.py demo                 demo/ に台帳・サンドボックス・ブックを作って全体を実行",
-    "init": "python run_etl.py init C:\\kintai-etl    etl.toml と templates/mapping.xlsx を作成",
+    "init": "python run_etl.py init C:\\kintai-etl    etl.toml と data/mapping.xlsx を作成",
     "template": ("python run_etl.py template --refresh   勤怠マスタと台帳の一覧でドロップダウンを更新 (入力値は保持)\n"
                  "python run_etl.py template --out new.xlsx   空のブックを作成"),
     "validate": "python run_etl.py validate --workbook mapping.xlsx   問題のセルを塗ったコピーがレポートに出ます",
@@ -107,6 +107,8 @@ class _Parser(argparse.ArgumentParser):
 class _UsageExit(Exception):
     pass
 
+
+MAIL_HELP = "結果をブックの 連携結果通知メールアドレス にメールする (手動の実行は指定したときだけメールします)"
 
 def _month(text: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
@@ -172,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = cmd["validate"]
     c.add_argument("--workbook", metavar="PATH", help="検証するブック (既定 [paths] workbook)")
+    c.add_argument("--mail", action="store_true", help=MAIL_HELP)
 
     c = cmd["ledger"]
     lsub = c.add_subparsers(dest="ledger_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -197,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--full", action="store_true", help="前回から変わっていない従業員も含めて全員を比較する")
     c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+    c.add_argument("--mail", action="store_true", help=MAIL_HELP)
 
     c = cmd["pull-employees"]
     c.add_argument("--dry-run", action="store_true", help="追加予定だけをレポートする")
@@ -204,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--update-existing", action="store_true", help="台帳にいる従業員も勤怠の値で更新する")
     c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+    c.add_argument("--mail", action="store_true", help=MAIL_HELP)
 
     c = cmd["import-attendance"]
     c.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="対象月 YYYY-MM")
@@ -216,12 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="先に前の N か月 (1〜36) を台帳の履歴に取り込む (36協定の平均・年度の合計用)")
     c.add_argument("--dry-run", action="store_true", help="書き込む内容をレポートするだけ")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+    c.add_argument("--mail", action="store_true", help=MAIL_HELP)
 
     c = cmd["run"]
     c.add_argument("--month", type=_month, metavar="YYYY-MM", help="勤怠を取り込む月 (省略時は取込日なら先月)")
-    c.add_argument("--dry-run", action="store_true", help="同期と取込を予定のみにする")
+    c.add_argument("--dry-run", action="store_true", help="同期と取込を予定のみにする (結果のメールは --mail のときだけ)")
     c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+    c.add_argument("--mail", action="store_true", help="--dry-run でも結果をメールする (通常の実行は常にメールします)")
 
     c = cmd["schedule"]
     c.add_argument("--once", action="store_true", help="今やるべきことだけを実行して終了 (cron / タスク スケジューラ向け)")
@@ -264,7 +271,7 @@ def command_for(args: argparse.Namespace) -> Command:
         return lambda ctx: template_command(ctx, template)
     if name == "validate":
         from etl.app.validate import validate_command
-        validate = ValidateOptions(workbook=args.workbook)
+        validate = ValidateOptions(workbook=args.workbook, mail=args.mail)
         return lambda ctx: validate_command(ctx, validate)
     if name == "ledger":
         from etl.app.ledger import export_command, load_command
@@ -281,22 +288,24 @@ def command_for(args: argparse.Namespace) -> Command:
         from etl.app.sync import sync_command
         sync = SyncCommandOptions(dry_run=args.dry_run, employees=args.employees, employees_file=args.employees_file,
                                   mode=args.mode, effective_date=args.effective_date, full=args.full,
-                                  wait=args.wait, workbook=args.workbook)
+                                  wait=args.wait, workbook=args.workbook, mail=args.mail)
         return lambda ctx: sync_command(ctx, sync)
     if name == "pull-employees":
         from etl.app.sync import pull_command
         pull = PullOptions(dry_run=args.dry_run, limit=args.limit, update_existing=args.update_existing,
-                           wait=args.wait, workbook=args.workbook)
+                           wait=args.wait, workbook=args.workbook, mail=args.mail)
         return lambda ctx: pull_command(ctx, pull)
     if name == "import-attendance":
         from etl.app.importing import import_command
         month = ImportOptions(month=args.month, to=args.to, out=args.out, encoding=args.encoding,
                               replace_unencodable=args.replace_unencodable, require_closed=args.require_closed,
-                              dry_run=args.dry_run, workbook=args.workbook, backfill=args.backfill)
+                              dry_run=args.dry_run, workbook=args.workbook, backfill=args.backfill,
+                              mail=args.mail)
         return lambda ctx: import_command(ctx, month)
     if name == "run":
         from etl.app.batch import run_command
-        run = RunOptions(month=args.month, dry_run=args.dry_run, wait=args.wait, workbook=args.workbook)
+        run = RunOptions(month=args.month, dry_run=args.dry_run, wait=args.wait, workbook=args.workbook,
+                         mail=args.mail)
         return lambda ctx: run_command(ctx, run)
     if name == "schedule":
         from etl.app.schedule import schedule_command

@@ -105,7 +105,7 @@ SPEC: dict[str, dict[str, Option]] = {
         "max_rows": Option(int, 200_000, "`ledger load` で読むファイルの最大行数 (超えると取り込まずにエラー)", _positive),
     },
     "paths": {
-        "workbook": Option(str, "templates/mapping.xlsx", "マッピングブック"),
+        "workbook": Option(str, "data/mapping.xlsx", "HR が編集するマッピングブック (templates/mapping.xlsx は配布用のひな形で、init がここへコピーします)"),
         "reports": Option(str, "reports", "実行結果レポートの出力先"),
         "output": Option(str, "output", "勤怠 CSV の出力先"),
         "logs": Option(str, "logs", "ログの出力先 (schedule)"),
@@ -119,6 +119,9 @@ SPEC: dict[str, dict[str, Option]] = {
         "password_env": Option(str, "ETL_MAIL_PASSWORD", "SMTP パスワードを読む環境変数の名前", _env_name),
         "sender": Option(str, "kintai-etl@localhost", "差出人アドレス"),
         "timeout_s": Option((int, float), 30, "SMTP のタイムアウト秒", _seconds(600)),
+        "report_url_base": Option(str, "", "メールに書くレポートの場所: 共有フォルダーかイントラネットの URL "
+                                  "(例 https://intra.example.co.jp/kintai/reports)。その下の <実行ID>/report.html を案内します。"
+                                  "空ならサーバー上のパスは書かず、report.html を添付します"),
     },
     "attendance": {
         "paid_leave_codes": Option(list, ["1"], "有休として数える休暇コード (holidaysObtained の code)"),

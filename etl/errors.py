@@ -234,7 +234,7 @@ CATALOGUE: dict[str, Code] = {
     "attendance-only-value": Code(WARNING, "勤怠にだけある値", "従業員 {employee_code}: 台帳の「{value}」は空ですが、勤怠には値があります。この従業員はまだ一度も連携していないため、勤怠の値は消さずに残しました。消す場合は勤怠の画面で消すか、一度連携した後に台帳で空にしてください。"),
     "pending-change-superseded": Code(WARNING, "予約した異動を取り消し", "従業員 {employee_code}: 異動日 {date} で予約していた{field}「{value}」は台帳の変更により取り消しました (予約の記録を削除)。勤怠側にその日付の変更が登録済みなら勤怠で確認してください。"),
     "pending-dates-differ": Code(ERROR, "異動日が項目で異なる", "従業員 {employee_code}: 所属と雇用区分の変更の異動日が異なります ({value})。1回の送信には1つの異動日しか使えないため送信しません。--effective-date で異動日を指定するか、個別設定に異動日を入力してください。"),
-    "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}: 勤怠APIが処理を拒否しました: {value}"),
+    "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}{name}: 勤怠APIが{what}を拒否しました: {value}。台帳の値を確認して直し、再実行してください (ほかの従業員は処理済みです)。"),
     "pull-unmapped-division": Code(WARNING, "部署に戻せない所属", "勤怠所属「{value}」に対応する本体部署がないため、台帳の部署には書き込みませんでした (従業員 {employee_code})。シート「所属マッピング」に行を追加するか、台帳に部署を入力してください。"),
     "pull-unmapped-type": Code(WARNING, "社員区分に戻せない雇用区分", "勤怠雇用区分「{value}」に対応する本体社員区分がないため、台帳の社員区分には書き込みませんでした (従業員 {employee_code})。シート「雇用区分マッピング」に行を追加するか、台帳に社員区分を入力してください。"),
     "selection-unknown-employee": Code(ERROR, "台帳にない対象従業員", "対象に指定された従業員番号「{value}」は従業員台帳にありません。番号を確認してください。"),
@@ -317,8 +317,9 @@ LABOUR_LAW_PREFIXES = ("overtime-", "paid-leave-5days-")  # 36協定 and 年5日
 
 
 def is_labour_law(code: str) -> bool:
-    """A labour-law finding (36協定 or 年5日): listed apart from the data problems."""
-    return code.startswith(LABOUR_LAW_PREFIXES)
+    """A labour-law finding (36協定 or 年5日): listed apart from the data problems (the report's own
+    section, one row per employee; never in the annotated workbook)."""
+    return isinstance(code, str) and code.startswith(LABOUR_LAW_PREFIXES)
 
 
 PROBLEMS_PER_CODE = 100  # the most problems of one code a report lists (the rest are counted)

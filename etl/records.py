@@ -86,6 +86,7 @@ class RowResult:
     changes: dict[str, list[Any]] = field(default_factory=dict)  # field → [old, new]
     message: str = ""
     effective_date: str = ""  # for the report's queue of future-dated changes (not in the contract)
+    name: str = ""  # the employee's name as HR knows it, for the report's list of failed rows
 
     def to_dict(self) -> dict[str, Any]:
         return {"employee_code": self.employee_code, "action": self.action, "result": self.result,

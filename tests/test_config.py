@@ -126,6 +126,8 @@ def test_init_writes_a_config_that_loads(tmp_path):
     assert main(["init", str(tmp_path / "proj")], env={}, stdout=out, stderr=io.StringIO()) == 0
     s = load_settings(tmp_path / "proj" / "etl.toml", env={}, cwd=tmp_path)
     assert s.attendance_api.concurrency == 4
+    assert (tmp_path / "proj" / "data" / "mapping.xlsx").is_file()  # the workbook HR edits
+    assert not (tmp_path / "proj" / "templates").exists()  # never the tracked template
     # a second init refuses to overwrite
     err = io.StringIO()
     assert main(["init", str(tmp_path / "proj")], env={}, stdout=io.StringIO(), stderr=err) == 2

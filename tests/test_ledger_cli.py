@@ -116,7 +116,7 @@ def test_bad_file_report_lists_every_row(cli):
     assert run.code == 3
     assert "ほか 6 件" in run.err
     cells = [p["cell"] for p in run.result()["problems"]]
-    assert cells == ["line 3", "line 4", "line 4", "line 4", "line 6", "line 6", "line 7"]
+    assert cells == ["行 3", "行 4", "行 4", "行 4", "行 6", "行 6", "行 7"]
 
 
 def test_dry_run_validates_and_writes_nothing(cli):

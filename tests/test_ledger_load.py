@@ -97,26 +97,26 @@ def test_xlsx_numeric_codes_date_cells_and_serials():
 
 def test_missing_required_header():
     err = fail("missing_required_header.csv")
-    assert where(err) == [("ledger-missing-header", "line 1")]
+    assert where(err) == [("ledger-missing-header", "行 1")]
     assert "「名」" in str(err)
 
 
 def test_duplicate_header_even_through_an_alias():
     err = fail("duplicate_header.csv")
-    assert where(err) == [("ledger-duplicate-header", "line 1")]
+    assert where(err) == [("ledger-duplicate-header", "行 1")]
     assert "従業員番号" in str(err) and "社員番号" in str(err)
 
 
 def test_duplicate_code_names_both_lines():
     err = fail("duplicate_code.csv")
-    assert where(err) == [("ledger-duplicate-code", "line 4")]
+    assert where(err) == [("ledger-duplicate-code", "行 4")]
     assert "「001」が 2行目 にも" in err.problems[0].message
     assert str(err).startswith("台帳ファイル duplicate_code.csv 4行目: ")
 
 
 def test_impossible_date_is_reported_with_its_line():
     err = fail("impossible_date.csv")
-    assert where(err) == [("ledger-invalid-date", "line 3")]
+    assert where(err) == [("ledger-invalid-date", "行 3")]
     p = err.problems[0]
     assert (p.sheet, p.employee_code, p.value) == ("impossible_date.csv", "002", "2023-02-29")
     assert "ほか" not in str(err)
@@ -125,10 +125,10 @@ def test_impossible_date_is_reported_with_its_line():
 def test_every_bad_row_is_reported_and_blank_lines_still_count():
     err = fail("many_bad_rows.csv")
     assert where(err) == [
-        ("ledger-missing-value", "line 3"),
-        ("ledger-missing-value", "line 4"), ("ledger-invalid-gender", "line 4"), ("ledger-invalid-date", "line 4"),
-        ("ledger-invalid-code", "line 6"), ("ledger-invalid-email", "line 6"),
-        ("ledger-bad-row", "line 7"),
+        ("ledger-missing-value", "行 3"),
+        ("ledger-missing-value", "行 4"), ("ledger-invalid-gender", "行 4"), ("ledger-invalid-date", "行 4"),
+        ("ledger-invalid-code", "行 6"), ("ledger-invalid-email", "行 6"),
+        ("ledger-bad-row", "行 7"),
     ]
     message = str(err)
     assert "\n" not in message
@@ -161,7 +161,7 @@ def test_unusable_files(name, code):
 
 def test_encoding_error_says_where_decoding_failed():
     err = fail("neither_utf8_nor_cp932.csv")
-    assert err.problems[0].cell == "line 3"
+    assert err.problems[0].cell == "行 3"
     assert "3行目の 5 バイト目" in str(err)
 
 
@@ -181,7 +181,7 @@ def test_a_huge_line_is_refused_without_reading_it_into_memory(tmp_path):
     with pytest.raises(LedgerFileError) as err:
         read_ledger(path)
     (p,) = err.value.problems
-    assert (p.code, p.cell) == ("ledger-line-too-long", "line 3")
+    assert (p.code, p.cell) == ("ledger-line-too-long", "行 3")
     assert "3,000,007 バイト" in p.message  # "002," + 3 MB + ",b" + newline
 
 

@@ -38,4 +38,4 @@ def test_reference_lines_extend_the_axis_and_long_lists_are_cut():
 
 def test_long_labels_are_shortened_with_the_full_text_in_the_tooltip():
     svg = bar_chart([Bar("カスタマーサポート第二グループ東日本", 5)], title="t")
-    assert "カスタマーサポート第二…" in svg and "<title>カスタマーサポート第二グループ東日本: 5</title>" in svg
+    assert "カスタマーサポート第…" in svg and "<title>カスタマーサポート第二グループ東日本: 5</title>" in svg

@@ -100,12 +100,17 @@ def test_counts_cards():
 
 def test_tables_present_with_their_headings():
     html = render_report(sample_result())
-    for heading in ("重要度", "コード", "シート", "セル", "従業員番号", "内容"):
+    for heading in ("重要度", "コード", "場所", "従業員番号", "内容", "氏名", "失敗した内容", "対処"):
         assert f"<th>{heading}</th>" in html
+    failed = cells(html, "failed-table")  # the failed row, with the catalogue code the API refusal has
+    assert [row[0] for row in failed] == ["0002"] and failed[0][3] == "api-row-failed"
+    assert failed[0][1].startswith("新規登録: 勤怠APIが拒否しました") and "再実行" in failed[0][2]
     problems = cells(html, "problems-table")
-    assert [row[1] for row in problems] == ["unknown-division", "effective-date-past", "api-row-failed"]
-    alerts = cells(html, "alerts-table")  # labour-law alerts: their own table, not among the problems
-    assert [row[1] for row in alerts] == ["overtime-month-45h", "overtime-month-100h"]
+    assert [row[1].split()[0] for row in problems] == ["unknown-division"]
+    assert problems[0][2] == "所属マッピング C5"
+    assert [row[1].split()[0] for row in cells(html, "warnings-table")] == ["effective-date-past"]
+    law = cells(html, "law-table")  # labour-law findings: their own section, one row per employee
+    assert [row[0].split()[1] for row in law] == ["0007", "0001"] and law[0][0] == "違反 0007 鈴木 花子"
     rows = cells(html, "rows-table")
     assert [row[0] for row in rows] == ["0001", "0002", "0003", "0004"]
     assert rows[0][3].startswith("姓山田 → ") and "所属100 → 200" in rows[0][3]
@@ -117,18 +122,85 @@ def test_tables_present_with_their_headings():
     assert "<svg " in html and "所属別の時間外労働" in html and "上限を超えた従業員" in html
     assert "未締め" in html and "締め後の修正" in html
     assert "処理の内訳" in html and "未送信" in html
-    for text in ("sync-employees", "2026-11-26 02:00:00", "/srv/kintai/templates/mapping.xlsx", "いいえ",
+    for text in ("従業員の同期", "2026-11-26 02:00:00", "/srv/kintai/templates/mapping.xlsx", "いいえ",
                  "20261126-020000-sync-employees", "3分12秒"):
         assert text in html
+    assert ">sync-employees<" not in html and "連携結果レポート: 従業員の同期" in html
+
+
+def section_order(html: str) -> list[str]:
+    return re.findall(r'<section (?:class="banner[^"]*"|id="([a-z]+)")', html)
+
+
+def test_what_needs_action_comes_right_after_the_banner_and_run_details_last():
+    html = render_report(sample_result())
+    order = [s for s in section_order(html)]
+    assert order[:3] == ["", "action", "law"] and order[-1] == "meta"
+    banner = re.search(r'<section class="banner.*?</section>', html, re.S).group(0)
+    # the banner counts the failed row: one workbook error + one failed employee
+    assert "エラー 2 件 (うち処理できなかった従業員 1 名) / 警告 1 件" in banner
+    assert "労働時間・年休の指摘: 2 名 (2 件)" in banner
+
+
+def test_long_labour_law_lists_fold_after_twenty():
+    result = sample_result()
+    result.problems += [Problem.of("overtime-month-45h", employee_code=f"9{i:03d}", value="2026-10", figure="46時間")
+                        for i in range(30)]
+    html = render_report(result)
+    assert len(cells(html, "law-table")) == 20
+    assert len(cells(html, "law-more-table")) == 12
+    assert "<summary>残り 12 名を表示</summary>" in html
+
+
+def test_one_row_per_employee_with_every_finding():
+    result = sample_result()
+    result.problems.append(Problem.of("overtime-average-80h", employee_code="0007", value="2026-09〜2026-10",
+                                      figure="85.0時間", limit=80))
+    law = cells(render_report(result), "law-table")
+    assert [row[0].split()[1] for row in law] == ["0007", "0001"]
+    assert "月100時間以上: 2026-10 の時間外+休日労働が 104.5時間 で" in law[0][2]
+    assert "複数月平均80時間超: 2026-09〜2026-10 の時間外+休日労働の平均が 85.0時間 で、80時間を超えています。" in law[0][2]
+    assert "労務担当者に報告し" not in law[0][2]  # the advice is said once, above the table
+
+
+def test_the_workbook_sentence_only_when_the_annotated_copy_has_marks():
+    result = sample_result()
+    assert "色とコメントで示しています" in render_report(result)
+    result.problems = [p for p in result.problems if not p.sheet]  # e.g. the API was down: nothing marked
+    html = render_report(result)
+    assert "色とコメントで示しています" not in html and "検証結果ブック" not in html
+    result = sample_result()
+    result.meta["annotated_marks"] = 0  # the publisher counted the marks: none
+    assert "色とコメントで示しています" not in render_report(result)
+
+
+def test_hr_words_gender_and_codes_with_names():
+    result = sample_result()
+    result.rows[0].changes["gender"] = ["male", "female"]
+    result.sections["names"] = {"divisionCode": {"100": "本社", "200": "大阪支店"}}
+    rows = cells(render_report(result), "rows-table")
+    assert "性別男性 → 女性" in rows[0][3] and "所属100 本社 → 200 大阪支店" in rows[0][3]
+    assert cells(render_report(result), "queue-table")[0][4] == "100 本社 → 200 大阪支店"
+
+
+def test_run_details_show_no_internal_keys():
+    result = sample_result()
+    result.meta.update(links_saved=3, error_count=1, warning_count=2, plan={"create": 1}, api={"GET": 3},
+                       waited_s=0, chunks=2)
+    html = render_report(result)
+    meta = html[html.index('<section id="meta">'):]
+    for key in ("links_saved", "error_count", "warning_count", "plan", "api", "waited_s", "chunks"):
+        assert f">{key}<" not in meta
+    assert "連携情報を保存した従業員 (名)" in meta and "取得の回数" in meta
 
 
 def test_problem_cells_link_to_the_annotated_workbook():
     html = render_report(sample_result())
-    href = re.search(r'<a href="([^"]+)" title="検証結果ブック: 所属マッピング!C5">C5</a>', html)
+    href = re.search(r'<a href="([^"]+)" title="検証結果ブック: 所属マッピング!C5">所属マッピング C5</a>', html)
     assert href and href.group(1).startswith("%E6%A4%9C%E8%A8%BC%E7%B5%90%E6%9E%9C_mapping.xlsx#")
     result = sample_result()
     result.meta.pop("annotated_workbook")
-    assert ">C5</a>" not in render_report(result)
+    assert "C5</a>" not in render_report(result)
 
 
 def test_user_supplied_text_is_escaped():
@@ -231,3 +303,22 @@ def test_report_renders_in_headless_chromium(tmp_path):
            report.as_uri()]
     subprocess.run(cmd, capture_output=True, timeout=90, check=False)
     assert png.is_file() and png.stat().st_size > 10_000
+
+
+def test_five_day_leave_findings_join_the_employee_row():
+    result = sample_result()
+    result.problems.append(Problem.of("paid-leave-5days-missed", employee_code="0009", who="0009 (高橋 実)",
+                                      value="2025-04-01", granted=10, taken=3, deadline="2026-03-31"))
+    result.problems.append(Problem.of("paid-leave-5days-short", employee_code="0001", who="0001 (山田)",
+                                      value="2025-10-01", granted=10, taken=2, deadline="2026-09-30", needed=3))
+    result.sections["attendance"]["paid_leave"] = {"checked": 2, "as_of": "2026-04-02", "rows": [
+        {"employee_code": "0009", "name": "高橋 実", "granted_on": "2025-04-01", "granted_days": "10",
+         "taken_days": "3", "needed_days": "2", "deadline": "2026-03-31", "level": "error"}]}
+    html = render_report(result)
+    law = {row[0].split()[1]: row for row in cells(html, "law-table")}
+    assert set(law) == {"0001", "0007", "0009"}  # one row per employee
+    assert law["0009"][0] == "違反 0009 高橋 実"  # the name from the 年5日 rows
+    assert "年5日の取得義務違反: 2025-04-01 付与の年次有給休暇 (10日) の期限 2026-03-31 までの取得が 3日で" in law["0009"][2]
+    assert "月45時間超" in law["0001"][2] and "年5日の取得が不足" in law["0001"][2]
+    assert "従業員 0009" not in law["0009"][2]  # the row already says who
+    assert len(cells(html, "leave-table")) == 1

@@ -27,7 +27,7 @@ def publish(reports, job, hour, exit_code=ExitCode.SUCCESS, rows=(), problems=()
 def index_rows(html: str) -> list[list[str]]:
     body = re.search(r'<table id="runs-table".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
 def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):
@@ -49,10 +49,12 @@ def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):
     rows = index_rows(html)
     assert [r[0] for r in rows] == ["2026-11-26 03:00:00", "2026-11-26 02:00:00", "2026-11-26 01:00:00"]
     assert [r[2] for r in rows] == ["一部エラー", "正常終了", "異常終了"]
-    assert rows[0][3:10] == ["1", "1", "1", "0", "0", "0", "0"]  # 成功 失敗 作成 更新 退職 変更なし 対象外
-    assert rows[1][1] == "sync-employees ドライラン"
-    assert rows[2][10:12] == ["1", "0"]  # one error, no warning
+    assert rows[0][3:8] == ["1", "1", "1", "0", "0"]  # 成功 失敗 作成 更新 退職
+    assert rows[0][8:10] == ["1", "0"]  # the failed row is an error (api-row-failed)
+    assert rows[1][1] == "従業員の同期 ドライラン"  # HR's job name, never sync-employees
+    assert rows[2][1] == "ブックの検証" and rows[2][8:10] == ["1", "0"]  # one error, no warning
     assert 'href="20261126-030000-sync-employees/report.html"' in html
+    assert 'data-label="失敗"' in html and 'class="sortable stack"' in html  # stacked cards on a phone
     assert "https://" not in html and "http://" not in html
 
 
@@ -72,3 +74,29 @@ def test_index_cache_follows_a_rewritten_result(tmp_path):
 def test_index_of_an_empty_or_missing_folder(tmp_path):
     html = write_index(tmp_path / "reports").read_text(encoding="utf-8")
     assert "まだ実行の記録がありません" in html
+
+
+def test_same_second_runs_are_ordered_by_start_then_sequence(tmp_path):
+    """Two runs in one second: the later one (folder …-2, finished later) is listed first, whatever
+    the job names' alphabetical order."""
+    reports = tmp_path / "reports"
+    started = dt.datetime(2026, 11, 26, 2, 0, tzinfo=JST)
+    for job, seconds in (("validate", 1), ("sync-employees", 5), ("validate", 7)):
+        result = RunResult(job=job, started_at=started, finished_at=started + dt.timedelta(seconds=seconds))
+        folder = run_dir(reports, result)
+        write_result_files(result, folder)
+        write_report(result, folder / "report.html")
+    html = write_index(reports).read_text(encoding="utf-8")
+    assert re.findall(r'title="実行ID ([^"]+)"', html) == [
+        "20261126-020000-validate-2", "20261126-020000-sync-employees", "20261126-020000-validate"]
+
+
+def test_index_reads_an_older_result_without_succeeded(tmp_path):
+    reports = tmp_path / "reports"
+    folder = reports / "20261126-020000-sync-employees"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps({
+        "run_id": folder.name, "job": "sync-employees", "status": "success", "started_at": "2026-11-26T02:00:00+09:00",
+        "counts": {"total": 3, "created": 1, "updated": 1, "unchanged": 1, "failed": 0}, "problems": []}),
+        encoding="utf-8")
+    assert index_rows(write_index(reports).read_text(encoding="utf-8"))[0][3:5] == ["3", "0"]

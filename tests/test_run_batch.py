@@ -53,13 +53,13 @@ def test_run_with_month_syncs_imports_and_mails(harness, smtp):
     csv_path = h.tmp_path / "output" / "attendance_2026-10.csv"
     assert str(csv_path) in run.result["outputs"] and csv_path.exists()
     html = run.report.read_text(encoding="utf-8")
-    assert "処理の内訳" in html and "import-attendance" in html and "2026-10" in html
+    assert "処理の内訳" in html and "勤怠データの取込" in html and "2026-10" in html
     # the mail arrived, with the summary and the report's status
     assert len(inbox.envelopes) == 1
     env = inbox.envelopes[0]
     assert sorted(env.rcpt_tos) == ["hr@example.co.jp", "payroll@example.co.jp"]
     msg = email.message_from_bytes(env.content, policy=email.policy.default)
-    assert "正常終了" in msg["Subject"] and "run" in msg["Subject"]
+    assert "正常終了" in msg["Subject"] and "一括実行 (夜間バッチ)" in msg["Subject"]
     assert "メール" in html  # the page records the mail's outcome
 
 

@@ -106,7 +106,7 @@ def write_book(path, auto="する", time_text="02:00"):
 
 @pytest.fixture
 def book(tmp_path):
-    return write_book(tmp_path / "templates" / "mapping.xlsx")
+    return write_book(tmp_path / "data" / "mapping.xlsx")
 
 
 def make_ctx(tmp_path, clock) -> Context:
@@ -351,7 +351,7 @@ def test_second_daemon_exits_2_naming_the_first(tmp_path, book, monkeypatch):
 
 
 def test_once_through_the_command_line(tmp_path, book, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # the default workbook: templates/mapping.xlsx
+    monkeypatch.chdir(tmp_path)  # the default workbook: data/mapping.xlsx
     out = io.StringIO()
     code = main(["schedule", "--once"], env={"KOT_TOKEN": TOKEN, "ETL_NOW": "2026-11-26T01:30:00+09:00"},
                 stdout=out, stderr=io.StringIO())

@@ -55,7 +55,7 @@ def test_create_then_rerun_writes_nothing(h):
     run = h.sync()
     assert run.code == 0, run.err
     assert run.counts["created"] == N and h.sandbox.counts["POST"] == N
-    assert run.out.splitlines()[-2].startswith(f"状況: 正常終了 成功 {N}件 失敗 0件 (作成 {N}・")
+    assert run.out.splitlines()[-2].startswith(f"状況: 正常終了 成功 {N}件 / 失敗 0件 (作成 {N}・")
     remote = h.remote()
     assert remote["E0001"]["divisionCode"] == "2100" and remote["E0002"]["divisionCode"] == "1200"
     assert remote["E0004"]["typeCode"] == "3" and remote["E0001"]["lastNamePhonetics"] == "ヤマダ"
@@ -120,7 +120,7 @@ def test_future_change_is_listed_in_the_report_queue(h):
     assert run.rows(employee_code="E0002")[0]["result"] == "planned"
     html = run.report.read_text(encoding="utf-8")
     queue = html[html.index('<section id="queue">'):]
-    assert "2026-12-01" in queue and "E0002" in queue and "<del>1200</del> → <ins>5000</ins>" in queue
+    assert "2026-12-01" in queue and "E0002" in queue and "<del>1200 人事部</del> → <ins>5000 物流センター</ins>" in queue  # codes with names
 
 
 def test_retirement_is_a_put_of_the_resignation_date(h):
@@ -267,7 +267,7 @@ def test_a_row_refused_by_the_api_is_reported_and_the_others_go_on(h):
     failed = run.rows(result="failed")
     assert [r["employee_code"] for r in failed] == ["E0098"] and "emailAddresses" in failed[0]["message"]
     assert run.counts["created"] == N + 1
-    assert run.out.splitlines()[-2].startswith(f"状況: 一部エラー 成功 {N + 1}件 失敗 1件 (")
+    assert run.out.splitlines()[-2].startswith(f"状況: 一部エラー 成功 {N + 1}件 / 失敗 1件 (")
     assert "E0098" not in h.ledger.links()  # pending: the next run tries it again
 
 

@@ -86,3 +86,19 @@ def test_never_writes_over_its_source(tmp_path):
     src = hr_workbook(tmp_path)
     with pytest.raises(ValueError):
         annotate(src, [], src)
+
+
+def test_the_annotated_copy_writes_the_name_beside_each_code(tmp_path):
+    from support.workbook import MASTERS
+
+    from etl.workbook.annotate import count_marks
+    src = hr_workbook(tmp_path, _broken)
+    problems = problems_of(src)
+    dest = annotate(src, problems, tmp_path / "out.xlsx", masters=MASTERS)
+    ws = openpyxl.load_workbook(dest)[SHEET_DIVISIONS]
+    code = ws["C2"].value
+    assert ws["D2"].value == MASTERS.divisions[code]
+    assert ws["C3"].value == "1110" and ws["D3"].value == openpyxl.load_workbook(src)[SHEET_DIVISIONS]["D3"].value  # an unknown code: its name left as it was
+    assert count_marks(problems) == 3
+    assert count_marks([Problem.of("api-unavailable", value="down"),
+                        Problem.of("ledger-bad-row", sheet="台帳.csv", cell="行 3", reason="x")]) == 0

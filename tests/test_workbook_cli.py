@@ -128,7 +128,41 @@ def test_template_refresh_uses_the_live_masters_and_the_ledger(setup):
     path = hr_workbook(tmp_path)
     code, out, err = run(config, sandbox, "template", "--refresh")
     assert (code, err) == (0, ""), err
-    assert "バックアップ" in out and list(tmp_path.glob("mapping.*.bak.xlsx"))
+    assert "バックアップ" in out and list((tmp_path / "reports" / "backups").glob("mapping.*.bak.xlsx"))
+    assert not list(tmp_path.glob("*.bak.xlsx"))  # nothing untracked left beside the workbook
     wb = openpyxl.load_workbook(path)
     # department 0300 of the ledger had no row: appended with its name and a blank target
     assert [c.value for c in wb[SHEET_DIVISIONS][5]][:3] == ["0300", "物流", None]
+
+
+def test_following_the_readme_in_a_checkout_changes_no_tracked_file(tmp_path, make_sandbox, monkeypatch):
+    """README 導入の流れ from the repository root: init → ledger load → template --refresh → validate.
+    The tracked template stays byte for byte; everything written is under the ignored folders."""
+    import shutil
+
+    from etl.ledger.store import close_ledger as close
+    root = Path(__file__).resolve().parents[1]
+    repo = tmp_path / "repo"
+    (repo / "templates").mkdir(parents=True)
+    shutil.copyfile(root / "templates" / "mapping.xlsx", repo / "templates" / "mapping.xlsx")
+    tracked = (repo / "templates" / "mapping.xlsx").read_bytes()
+    monkeypatch.chdir(repo)
+    state = SandboxState([{"code": c, "name": n} for c, n in MASTERS.divisions.items()],
+                         [{"code": c, "name": n} for c, n in MASTERS.working_types.items()])
+    sandbox = make_sandbox(state)
+    env = cli_env(sandbox, now=NOW, ETL_ATTENDANCE_API_BASE_URL=sandbox.url)
+    (repo / "台帳.csv").write_text("従業員番号,姓,名,部署コード,部署名,社員区分,性別\n"
+                                  "0001,山田,太郎,100,総務部,正社員,男性\n", encoding="utf-8")
+    try:
+        for argv in (["init"], ["ledger", "load", "台帳.csv"], ["template", "--refresh"], ["validate"]):
+            code = main(argv, env=env, stdout=io.StringIO(), stderr=io.StringIO())
+            assert code in (0, 3), argv  # validate may find the new rows HR has still to fill
+    finally:
+        close("sqlite:///data/ledger.db")
+    assert (repo / "templates" / "mapping.xlsx").read_bytes() == tracked
+    written = {p.relative_to(repo).parts[0] for p in repo.rglob("*") if p.is_file()}
+    assert written <= {"templates", "etl.toml", "data", "reports", "台帳.csv"}  # etl.toml, data/, reports/: .gitignore
+    assert list((repo / "reports" / "backups").glob("mapping.*.bak.xlsx"))
+    assert not [p for p in repo.rglob("*.bak.xlsx") if "reports" not in p.parts]
+    ignored = (root / ".gitignore").read_text(encoding="utf-8").split()
+    assert {"/data/", "/etl.toml"} <= set(ignored) and any(p.startswith("/reports/") for p in ignored)

@@ -70,7 +70,7 @@ def test_master_lists_and_dropdowns_are_rewritten(refreshed):
     dvs = {str(dv.sqref): dv for dv in wb[SHEET_OVERRIDES].data_validations.dataValidation}
     division_list = dvs["C2:C1048576"].formula1
     ref = division_list.split("!")[1].replace("$", "")
-    assert [c.value for row in wb[SHEET_MASTER][ref] for c in row] == list(LIVE.divisions)
+    assert [c.value for row in wb[SHEET_MASTER][ref] for c in row] == [f"{c} {n}" for c, n in LIVE.divisions.items()]
     settings = {str(dv.sqref): dv for dv in wb[SHEET_SETTINGS].data_validations.dataValidation}
     assert settings["B8"].formula1 == division_list  # 既定の勤怠所属コード
 
@@ -118,3 +118,48 @@ def test_refresh_to_another_file_leaves_the_source_alone(tmp_path):
     data = path.read_bytes()
     result = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW, dest=tmp_path / "new.xlsx")
     assert path.read_bytes() == data and result.backup is None and result.path.exists()
+
+
+def test_added_rows_are_not_the_warning_yellow():
+    from etl.workbook.annotate import WARNING_FILL
+    assert ADDED_FILL.fgColor.rgb[-6:] != WARNING_FILL.fgColor.rgb[-6:]
+    r, g, b = (int(ADDED_FILL.fgColor.rgb[-6:][i:i + 2], 16) for i in (0, 2, 4))
+    assert b > r  # a blue, not a yellow
+
+
+def test_refresh_fills_the_name_columns_as_values(refreshed):
+    path, _, _ = refreshed
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_DIVISIONS]
+    for row in range(2, 5):
+        code = ws[f"C{row}"].value
+        assert ws[f"D{row}"].value == LIVE.divisions[code] and not str(ws[f"D{row}"].value).startswith("=")
+    ts = wb[SHEET_TYPES]
+    assert all(ts[f"C{row}"].value == LIVE.working_types[ts[f"B{row}"].value] for row in range(2, 5))
+
+
+def test_a_dropdown_choice_reads_as_its_code_and_settles_the_added_row(refreshed):
+    path, _, _ = refreshed
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_DIVISIONS]
+    assert ws["E6"].value.endswith("自動追加: 勤怠所属コードを入力してください")
+    ws["C6"] = "1300 新規事業部"  # what HR picks from the dropdown
+    wb[SHEET_TYPES]["B5"] = "4 嘱託"
+    wb.save(path)
+    book = read_workbook(path)
+    assert [m.division_code for m in book.divisions][-1] == "1300"
+    assert [m.type_code for m in book.types][-1] == "4"
+    refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW + dt.timedelta(days=1))
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_DIVISIONS]
+    assert ws["E6"].value is None and ws["A6"].fill.fill_type is None  # note and fill cleared
+    assert ws["D6"].value == "新規事業部"
+    assert ws["E5"].value.endswith("を入力してください")  # 0300 still waits for its code
+    assert wb[SHEET_TYPES]["C5"].value == "嘱託"
+
+
+def test_backups_go_to_the_folder_given(tmp_path):
+    path = hr_workbook(tmp_path)
+    result = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW, backup_dir=tmp_path / "reports" / "backups")
+    assert result.backup.parent == tmp_path / "reports" / "backups"
+    assert not list(path.parent.glob("*.bak*.xlsx"))

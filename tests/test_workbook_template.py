@@ -139,7 +139,8 @@ def test_with_masters_the_dropdowns_list_them_and_mapping_rows_are_added(tmp_pat
     wb = openpyxl.load_workbook(path)
     dv = _validations(wb[SHEET_DIVISIONS])["C2:C1048576"]
     ref = dv.formula1.split("!")[1].replace("$", "")
-    assert [c.value for row in wb[SHEET_MASTER][ref] for c in row] == list(MASTERS.divisions)
+    # HR picks 「1000 本社」; the reader takes the code part
+    assert [c.value for row in wb[SHEET_MASTER][ref] for c in row] == [f"{c} {n}" for c, n in MASTERS.divisions.items()]
     rows = list(wb[SHEET_DIVISIONS].iter_rows(min_row=2, values_only=True))
     assert rows == [("100", "総務部", None, None, None), ("0110", "営業部", None, None, None)]
     assert wb[SHEET_DIVISIONS]["A3"].number_format == "@"

@@ -11,7 +11,7 @@ import datetime as dt
 from etl.app.context import Context
 from etl.app.importing import import_attendance
 from etl.app.options import ImportOptions, RunOptions, SyncCommandOptions
-from etl.app.runner import run_job, status_label, worst_exit
+from etl.app.runner import mail_rule, run_job, status_label, worst_exit
 from etl.app.sync import sync_employees
 from etl.attendance.fetch import paid_leave_check, people
 from etl.attendance.summary import leave_only_section
@@ -19,7 +19,6 @@ from etl.clock import month_refusal, previous_month
 from etl.errors import ERROR, StopRun, UsageError
 from etl.lock import RunLock, default_lock_path
 from etl.report.result import RunResult
-from etl.text import split_emails
 from etl.workbook.model import MappingBook
 
 
@@ -51,7 +50,6 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
     """The nightly batch as one result with sections."""
     settings = ctx.settings
     path = ctx.workbook_path(opts.workbook)
-    recipients: list[str] = []
     refusal = month_refusal(opts.month, settings.clock.today()) if opts.month else None
     if refusal:  # before any request and before the report: one line, exit 2
         raise UsageError(f"--month: {refusal}")
@@ -61,7 +59,6 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
         parts: list[dict[str, str]] = []
         result.sections["sections"] = parts
         book = ctx.book(path)  # a broken workbook stops here (exit 3), before any request
-        recipients.extend(split_emails(",".join(book.settings.notify_emails)))
         sync = SyncCommandOptions(dry_run=opts.dry_run, wait=opts.wait, workbook=opts.workbook)
         try:
             sync_employees(ctx, result, sync)
@@ -94,4 +91,4 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
 
     with RunLock(default_lock_path(settings), settings.clock, command="run"):
         return run_job(ctx, "run", body, dry_run=opts.dry_run, annotate_from=path,
-                       notify=lambda _result: recipients)
+                       notify=mail_rule(ctx, path, asked=opts.mail, batch=True, dry_run=opts.dry_run))

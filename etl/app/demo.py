@@ -21,7 +21,7 @@ from etl.app.context import Context
 from etl.app.options import DemoOptions
 from etl.clock import JST, OffsetClock, parse_now, previous_month
 from etl.errors import ExitCode, UsageError
-from etl.records import Employee
+from etl.records import Employee, Masters
 from etl.text import one_line
 
 MARKER = ".kintai-etl-demo"
@@ -83,14 +83,16 @@ def _sandbox_state(today: dt.date, employees: list[Employee]):
     return state
 
 
-def _map_workbook(path: Path, today: dt.date, employees: list[Employee]) -> None:
-    """Fill the mapping sheets as HR would: every department and class mapped, defaults set, and
-    a few per-employee overrides (a future transfer, an exclusion, a transfer dated last month)."""
+def _map_workbook(path: Path, today: dt.date, employees: list[Employee], masters: Masters) -> None:
+    """Fill the mapping sheets as HR would: every department and class mapped (the names beside the
+    codes filled in, as `template --refresh` does), defaults set, and a few per-employee overrides
+    (a future transfer, an exclusion, a transfer dated last month)."""
     from openpyxl import load_workbook
 
     from etl.demo_data import CLASSES, DEPARTMENTS
     from etl.workbook.layout import save_workbook
     from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
+    from etl.workbook.names import fill_names
 
     wb = load_workbook(path)
     division_of = {d: div for d, _, div in DEPARTMENTS}
@@ -119,6 +121,7 @@ def _map_workbook(path: Path, today: dt.date, employees: list[Employee]) -> None
     last_month_first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     ws.append([active[22].code, f"{active[22].last_name} {active[22].first_name}", "2000", None,
                last_month_first, "いいえ", "先月付の異動 (当月より前: 警告の例)"])
+    fill_names(wb, masters)
     save_workbook(wb, path, dt.datetime.now(JST))
 
 
@@ -187,7 +190,7 @@ def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
         with KotClient(sandbox.url, TOKEN, clock=clock) as client:
             masters = client.masters()
         build_template(folder / "mapping.xlsx", masters, ledger.departments(), ledger.employee_classes())
-        _map_workbook(folder / "mapping.xlsx", today, ledger.employees())
+        _map_workbook(folder / "mapping.xlsx", today, ledger.employees(), masters)
         ctx.out("  [0] マッピングブック: 勤怠マスタと台帳から作成し、所属・雇用区分を設定しました (mapping.xlsx)")
 
         step("ブックの検証", ["validate"])

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from etl.app.context import Context
 from etl.app.options import ImportOptions
-from etl.app.runner import run_job
+from etl.app.runner import mail_rule, run_job
 from etl.attendance import checks, history
 from etl.attendance.cp932 import encoding_label
 from etl.attendance.fetch import fetch_month, paid_leave_check, people
@@ -60,10 +60,21 @@ def import_command(ctx: Context, opts: ImportOptions) -> int:
     refusal = month_refusal(opts.month, ctx.settings.clock.today())
     if refusal:  # before any request and before the report: one line, exit 2, nothing written
         raise UsageError(f"--month: {refusal}")
-    def body(result: RunResult) -> None:
-        import_attendance(ctx, result, opts)
 
-    return run_job(ctx, "import-attendance", body, dry_run=opts.dry_run)
+    def body(result: RunResult) -> None:
+        outcome = import_attendance(ctx, result, opts)
+        result.tallies.update(import_counts(outcome))
+
+    return run_job(ctx, "import-attendance", body, dry_run=opts.dry_run,
+                   notify=mail_rule(ctx, ctx.workbook_path(opts.workbook), asked=opts.mail))
+
+
+def import_counts(outcome: ImportOutcome) -> dict[str, int]:
+    """result.json counts of an import: employee-months written / not written (a dry run writes none)."""
+    n = outcome.employees
+    written = n if outcome.written else 0
+    return {"total": n, "succeeded": written, "failed": 0, "created": 0, "updated": 0,
+            "retired": 0, "unchanged": 0, "skipped": 0}
 
 
 def import_attendance(ctx: Context, result: RunResult, options: ImportOptions) -> ImportOutcome:

@@ -1,4 +1,6 @@
-"""`init [DIR]`: a commented etl.toml with every setting, and a copy of the workbook template."""
+"""`init [DIR]`: a commented etl.toml with every setting, and a copy of the workbook template in
+DIR/data/ (the workbook HR edits holds employee codes and names: an owner-only folder, and never the
+tracked templates/mapping.xlsx of the repository)."""
 from __future__ import annotations
 
 import shutil
@@ -14,7 +16,7 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "mapping.xlsx"
 
 
 def init_project(target: Path, *, force: bool = False) -> list[Path]:
-    """Write target/etl.toml and target/templates/mapping.xlsx; returns what was written."""
+    """Write target/etl.toml and target/data/mapping.xlsx; returns what was written."""
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     cfg = target / "etl.toml"
@@ -22,13 +24,12 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
         raise UsageError(f"{cfg} は既にあります。上書きするには --force を付けてください")
     write_text(cfg, render_default_toml(), private=False)
     written.append(cfg)
-    book = target / "templates" / "mapping.xlsx"
-    if TEMPLATE.is_file() and not book.exists():
-        book.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(TEMPLATE, book)
-        written.append(book)
     for folder in ("data", "reports", "output", "logs"):  # personal data: owner-only folders
         private_dir(target / folder)
+    book = target / "data" / "mapping.xlsx"
+    if TEMPLATE.is_file() and not book.exists():
+        shutil.copyfile(TEMPLATE, book)
+        written.append(book)
     return written
 
 

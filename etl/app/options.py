@@ -30,6 +30,7 @@ class TemplateOptions:
 @dataclass(frozen=True)
 class ValidateOptions:
     workbook: str | None = None
+    mail: bool = False  # mail the result to the workbook's 連携結果通知メールアドレス
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class SyncCommandOptions:
     full: bool = False
     wait: bool = False
     workbook: str | None = None
+    mail: bool = False  # mail the result (a manual command mails only when asked)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class PullOptions:
     update_existing: bool = False
     wait: bool = False
     workbook: str | None = None
+    mail: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class ImportOptions:
     dry_run: bool = False
     workbook: str | None = None
     backfill: int = 0  # fetch up to N earlier months into the ledger's history first
+    mail: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class RunOptions:
     dry_run: bool = False
     wait: bool = False
     workbook: str | None = None
+    mail: bool = False  # a dry run mails HR only when asked
 
 
 @dataclass(frozen=True)

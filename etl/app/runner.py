@@ -108,6 +108,30 @@ def as_stop(e: Exception) -> StopRun | None:
     return None
 
 
+def notify_workbook_list(ctx: Context, path: Path) -> Callable[[RunResult], list[str]]:
+    """The recipients of the result mail: the workbook's 連携結果通知メールアドレス (none when the
+    workbook cannot be read: the report says why)."""
+    from etl.text import split_emails
+
+    def recipients(_result: RunResult) -> list[str]:
+        try:
+            book = ctx.book(path)
+        except Exception:  # noqa: BLE001 - an unreadable workbook is in the report already
+            return []
+        return split_emails(",".join(book.settings.notify_emails))
+
+    return recipients
+
+
+def mail_rule(ctx: Context, path: Path, *, asked: bool, batch: bool = False,
+              dry_run: bool = False) -> Callable[[RunResult], list[str]] | None:
+    """Who gets the result mail: the nightly `run` mails HR's list; a dry run never does unless
+    ``--mail`` asks; a manual command mails only with ``--mail``."""
+    if asked or (batch and not dry_run):
+        return notify_workbook_list(ctx, path)
+    return None
+
+
 def run_job(ctx: Context, job: str, body: Body, *, dry_run: bool = False, annotate_from: Path | None = None,
             notify: Callable[[RunResult], list[str]] | None = None) -> int:
     """Run ``body(result)``; whatever happens, write the report and print its path last.
@@ -194,17 +218,24 @@ def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = Non
         raise UsageError(one_line(f"レポートを書き込めません ({e.filename or folder}: {e.strerror or e})。{done}")) from None
     _record_run(ctx, result)
     ctx.out(result.summary_line())
+    partial = result.failure_line(html_path)
+    if partial:  # exit 1 says little on its own: the counts and where to look, on stderr
+        ctx.err(partial)
     ctx.out(f"report: {html_path}")
     return int(result.exit_code)
 
 
 def _annotate(result: RunResult, source: Path, folder: Path) -> None:
-    from etl.workbook.annotate import annotate
+    from etl.records import Masters
+    from etl.workbook.annotate import annotate, count_marks
     try:
         dest = folder / f"検証結果_{source.stem}.xlsx"
-        annotate(source, result.problems, dest)
+        names = result.sections.get("names") or {}
+        masters = Masters(names.get("divisionCode") or {}, names.get("typeCode") or {}) if names else None
+        annotate(source, result.problems, dest, masters=masters)
         result.outputs.append(str(dest))
         result.meta["annotated_workbook"] = dest.name
+        result.meta["annotated_marks"] = count_marks(result.problems)
     except Exception as e:  # the annotated copy is a convenience; the report still goes out
         log.warning("annotated workbook not written: %s", e)
 

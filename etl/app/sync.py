@@ -12,10 +12,11 @@ import logging
 
 from etl.app.context import Context
 from etl.app.options import PullOptions, SyncCommandOptions
-from etl.app.runner import exit_for_rows, run_job, writer_lock
+from etl.app.runner import exit_for_rows, mail_rule, run_job, writer_lock
 from etl.clock import date_refusal
 from etl.errors import ERROR, InputError, RowFailed, UsageError
 from etl.kot.waiting import call_waiting
+from etl.report.labels import names_section
 from etl.report.result import RunResult
 from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
@@ -38,7 +39,8 @@ def sync_command(ctx: Context, opts: SyncCommandOptions) -> int:
         sync_employees(ctx, result, opts)
 
     with writer_lock(ctx, "sync-employees", opts.dry_run):
-        return run_job(ctx, "sync-employees", body, dry_run=opts.dry_run, annotate_from=path)
+        return run_job(ctx, "sync-employees", body, dry_run=opts.dry_run, annotate_from=path,
+                       notify=mail_rule(ctx, path, asked=opts.mail))
 
 
 def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) -> Plan:
@@ -54,6 +56,7 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     client = ctx.client()
     result.meta["base_url"] = client.base_url
     masters = call_waiting(clock, wait, client.masters)
+    result.sections["names"] = names_section(masters.divisions, masters.working_types)
     ledger = ctx.ledger()
     employees = ledger.employees()
     problems = validate_book(book, masters, employees, today)
@@ -80,6 +83,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     result.problems.extend(plan.problems)
     result.sections["queue"] = plan.queue
     result.meta["plan"] = plan.counts()
+    # a row the plan could not send (code unusable, division unresolved…) is a problem with its own code
+    result.problems.extend(a.problem for a in plan.actions if a.problem is not None)
 
     if opts.dry_run:
         result.rows = planned_rows(plan)
@@ -105,7 +110,8 @@ def pull_command(ctx: Context, opts: PullOptions) -> int:
         pull_employees(ctx, result, opts)
 
     with writer_lock(ctx, "pull-employees", opts.dry_run):
-        return run_job(ctx, "pull-employees", body, dry_run=opts.dry_run, annotate_from=path)
+        return run_job(ctx, "pull-employees", body, dry_run=opts.dry_run, annotate_from=path,
+                       notify=mail_rule(ctx, path, asked=opts.mail))
 
 
 def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
@@ -119,6 +125,7 @@ def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
     client = ctx.client()
     result.meta["base_url"] = client.base_url
     masters = call_waiting(clock, opts.wait, client.masters)
+    result.sections["names"] = names_section(masters.divisions, masters.working_types)
     remote = call_waiting(clock, opts.wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
     ledger = ctx.ledger()
     plan = plan_pull(remote, ledger.employees(), book, masters, ledger.links(), ledger.departments(),

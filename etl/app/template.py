@@ -36,12 +36,14 @@ def _refresh_command(ctx: Context, opts: TemplateOptions) -> int:
     dest = from_cwd(opts.out) if opts.out else None
     masters = ctx.client().masters()
     ledger = ctx.ledger()
-    result = refresh(path, masters, ledger.departments(), ledger.employee_classes(), settings.clock.now(), dest=dest)
+    # the backup goes under the reports folder: never an untracked file beside the workbook
+    result = refresh(path, masters, ledger.departments(), ledger.employee_classes(), settings.clock.now(), dest=dest,
+                     backup_dir=settings.path("reports") / "backups")
     ctx.out(f"ブックを更新しました: {result.path}")
     ctx.out(f"  勤怠所属 {len(masters.divisions)} 件・勤怠雇用区分 {len(masters.working_types)} 件の一覧を反映")
     if result.added_departments or result.added_classes:
-        ctx.out(f"  未設定の行を追加 (黄色): 部署 {len(result.added_departments)} 件・"
-                f"社員区分 {len(result.added_classes)} 件。勤怠側のコードを入力してください")
+        ctx.out(f"  未設定の行を追加 (水色): 部署 {len(result.added_departments)} 件・"
+                f"社員区分 {len(result.added_classes)} 件。勤怠側のコードをドロップダウンから選んでください")
     if result.backup:
         ctx.out(f"  元のブックのバックアップ: {result.backup}")
     return 0

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from etl.app.context import Context
 from etl.app.options import ValidateOptions
-from etl.app.runner import run_job
+from etl.app.runner import mail_rule, run_job
 from etl.errors import ERROR, ExitCode, WorkbookError
+from etl.report.labels import names_section
 from etl.report.result import RunResult
 from etl.workbook.validate import validate_book
 
@@ -30,6 +31,7 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)
         masters = ctx.client().masters()
+        result.sections["names"] = names_section(masters.divisions, masters.working_types)
         employees = ctx.ledger().employees()
         problems = validate_book(book, masters, employees, ctx.settings.clock.today())
         result.problems.extend(problems)
@@ -42,4 +44,4 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
             result.exit_code = ExitCode.SUCCESS
             ctx.out(f"{path.name}: エラーはありません (警告 {len(problems)} 件)。")
 
-    return run_job(ctx, "validate", body, annotate_from=path)
+    return run_job(ctx, "validate", body, annotate_from=path, notify=mail_rule(ctx, path, asked=opts.mail))

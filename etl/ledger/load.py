@@ -107,8 +107,8 @@ def _megabytes(n: int) -> str:
 
 def position(p: Problem) -> str:
     """Where a problem is, in Japanese: 「12行目」 (CSV) or 「セル C5」 (XLSX)."""
-    if p.cell.startswith("line "):
-        return f"{p.cell[5:]}行目"
+    if p.cell.startswith("行 "):
+        return f"{p.cell[2:]}行目"
     return f"セル {p.cell}" if p.cell else ""
 
 
@@ -155,7 +155,7 @@ def _read_bytes(path: Path, max_bytes: int = MAX_CSV_BYTES) -> bytes:
                         break
                     size += len(line)
                 shown = f"{size:,}" if size < _MEASURE_CAP else f"{_MEASURE_CAP:,} 以上"
-                _fail(path.name, [Problem.of("ledger-line-too-long", sheet=path.name, cell=f"line {line_no}",
+                _fail(path.name, [Problem.of("ledger-line-too-long", sheet=path.name, cell=f"行 {line_no}",
                                              size=shown)])
             chunks.append(line)
     return b"".join(chunks)
@@ -170,7 +170,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """(text, encoding): UTF-8 with or without BOM, else cp932; LedgerFileError saying where it broke."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        _fail(name, [Problem.of("ledger-encoding", sheet=name, cell="line 1", path=name,
+        _fail(name, [Problem.of("ledger-encoding", sheet=name, cell="行 1", path=name,
                                 where="UTF-16 のファイルです")])
     if data.startswith(codecs.BOM_UTF8):
         candidates = ("utf-8-sig",)
@@ -186,7 +186,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     offset = worst.start + (3 if candidates == ("utf-8-sig",) else 0)
     line, byte = _position(data, offset)
     where = f"{line}行目の {byte} バイト目 (0x{data[offset]:02X}) で読めません"
-    _fail(name, [Problem.of("ledger-encoding", sheet=name, cell=f"line {line}", path=name, where=where)])
+    _fail(name, [Problem.of("ledger-encoding", sheet=name, cell=f"行 {line}", path=name, where=where)])
     raise AssertionError  # unreachable
 
 
@@ -212,13 +212,13 @@ def _read_csv(path: Path, limits: Limits = Limits()) -> Rows:
             break
         except csv.Error as e:
             reason = next((v for k, v in _CSV_REASONS.items() if k in str(e)), str(e))
-            _fail(name, [Problem.of("ledger-bad-row", sheet=name, cell=f"line {start}", reason=reason)])
+            _fail(name, [Problem.of("ledger-bad-row", sheet=name, cell=f"行 {start}", reason=reason)])
         if record and not all(is_blank(v) for v in record):
             records.append((start, record))
     if not records:
         _fail(name, [Problem.of("ledger-empty", sheet=name, path=name)])
     (header_line, header), body = records[0], records[1:]
-    return parse_rows(header, body, sheet=name, cell=lambda row, _col: f"line {row}",
+    return parse_rows(header, body, sheet=name, cell=lambda row, _col: f"行 {row}",
                       header_row=header_line, unescape=True, max_rows=limits.max_rows, blank_run=limits.blank_run)
 
 

@@ -243,7 +243,7 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
                max_rows: int = MAX_ROWS, blank_run: int = BLANK_RUN) -> Rows:
     """Header + numbered non-blank rows → Rows (employees, fields present, every problem). Pure.
 
-    ``cell(row_no, col_index)`` names a position as the user sees it ("line 12" or "C5").
+    ``cell(row_no, col_index)`` names a position as the user sees it ("行 12" or "C5").
     Header problems stop before the rows are read. ``unescape`` undoes CSV-for-Excel quoting.
     Bounded: more than ``max_rows`` rows is an error; ``blank_run`` rows in a row blank in every
     used column end the reading (a warning says where); problems are kept up to 100 per code.

@@ -13,11 +13,11 @@ from html import escape
 
 COLOURS = {"": "#3b6ea8", "warning": "#d08a00", "error": "#c62828"}
 ROW_H = 22
-LABEL_W = 170
-VALUE_W = 70
+LABEL_W = 150
+VALUE_W = 44
 TOP = 8
 AXIS_H = 26
-MAX_LABEL_CHARS = 12
+MAX_LABEL_CHARS = 11
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,11 @@ def _short(label: str) -> str:
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, unit: str = "", lines: Sequence[RefLine] = (),
-              width: int = 720, limit: int = 60) -> str:
-    """An SVG horizontal bar chart; at most ``limit`` bars (the caller says so when it cuts)."""
+              width: int = 440, limit: int = 60) -> str:
+    """An SVG horizontal bar chart; at most ``limit`` bars (the caller says so when it cuts).
+
+    The drawing is 440 units wide and the page scales it to the column (CSS width 100%, at most
+    600 px): on a 390 px phone its 12-unit text stays about 10 px tall, on a desktop about 16 px."""
     bars = list(bars)[:limit]
     if not bars:
         return ""

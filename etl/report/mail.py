@@ -1,6 +1,11 @@
-"""The result mail: a text + HTML summary of a run, errors.csv attached, sent over SMTP.
+"""The result mail: a text + HTML summary of a run with report.html (and the annotated workbook
+when it marks cells, and errors.csv) attached, sent over SMTP.
 
-``build_message`` is pure (RunResult → EmailMessage). ``send_report`` is the thin SMTP shell and
+The body names every failed employee (the first 20, then 他 N 件), shows the same counts as the
+report's banner, states a stopped run's cause once, and links to the report through
+``[mail] report_url_base`` (a shared folder or intranet URL) instead of a path on the server.
+
+``build_message`` is pure apart from reading the attachments. ``send_report`` is the thin SMTP shell and
 never raises: a failure comes back as ``MailOutcome(sent=False, error=...)`` with the password
 and the token masked, so a mail problem never fails the run (``record_outcome`` puts it in the
 result).
@@ -20,12 +25,12 @@ from jinja2 import Environment, FileSystemLoader
 
 from etl.config import mask
 from etl.errors import Problem
-from etl.report.html import TEMPLATES, environment, summary_context
+from etl.report.html import TEMPLATES, environment, has_marks, summary_context
 from etl.report.result import RunResult
 from etl.text import one_line
 
-LIST_LIMIT = 20  # problems and alerts listed in the mail body; the rest are in the report
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+LIST_LIMIT = 20  # failed employees, problems and findings listed in the mail body; the rest are in the report
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # per attachment; a bigger file is named in a note instead
 NO_HOST = "メール設定 ([mail] host) がありません"
 NO_RECIPIENTS = "通知先のメールアドレスがありません (設定シート「連携結果通知メールアドレス」に入力してください)"
 
@@ -48,39 +53,100 @@ def _text_environment() -> Environment:
 
 
 def subject_of(result: RunResult) -> str:
-    subject = f"[kintai-etl] {result.status_label} {result.job} {result.started_at:%Y-%m-%d %H:%M}"
+    """「[kintai-etl] 一部エラー 従業員の同期 2026-11-26 02:00 (失敗 1件)」."""
+    subject = f"[kintai-etl] {result.status_label} {result.job_label} {result.started_at:%Y-%m-%d %H:%M}"
+    failed = result.counts()["failed"]
+    if failed:
+        subject += f" (失敗 {failed:,}件)"
     return subject + " (ドライラン)" if result.dry_run else subject
 
 
+def report_link(result: RunResult, report_url_base: str) -> str:
+    """Where HR opens the report: ``report_url_base`` + run folder + report.html (a URL joined with
+    /, a shared folder with its own separator); "" without a base (the report is attached)."""
+    base = (report_url_base or "").strip()
+    if not base:
+        return ""
+    if "://" in base:
+        from urllib.parse import quote
+        return f"{base.rstrip('/')}/{quote(result.run_id)}/report.html"
+    sep = "\\" if "\\" in base else "/"
+    return f"{base.rstrip(sep)}{sep}{result.run_id}{sep}report.html"
+
+
+@dataclass
+class Attachment:
+    filename: str
+    data: bytes
+    maintype: str
+    subtype: str
+
+
+def _attachments(result: RunResult, report_path: Path | None, errors_csv: Path | None
+                 ) -> tuple[list[Attachment], list[str]]:
+    """report.html, the annotated workbook when it marks cells, errors.csv; a file over the cap is
+    left out with a note naming it."""
+    wanted: list[tuple[Path, str, str, str]] = []
+    if report_path is not None:
+        wanted.append((Path(report_path), "text", "html", "レポート"))
+    annotated = str(result.meta.get("annotated_workbook") or "")
+    if annotated and report_path is not None and has_marks(result):
+        wanted.append((Path(report_path).parent / annotated, "application",
+                       "vnd.openxmlformats-officedocument.spreadsheetml.sheet", "検証結果ブック"))
+    if errors_csv is not None:
+        wanted.append((Path(errors_csv), "text", "csv", "問題の一覧"))
+    out, notes = [], []
+    for path, main, sub, what in wanted:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if size > MAX_ATTACHMENT_BYTES:
+            notes.append(f"{what} ({path.name}) は大きいため ({size / 1024 / 1024:.1f} MB、上限 "
+                         f"{MAX_ATTACHMENT_BYTES // 1024 // 1024} MB) 添付していません。レポートの保存先から開いてください。")
+            continue
+        out.append(Attachment(path.name, path.read_bytes(), main, sub))
+    if out:
+        names = "・".join(a.filename for a in out)
+        notes.insert(0, f"添付: {names} (report.html はブラウザ、.xlsx と .csv は Excel で開けます)")
+    return out, notes
+
+
+def mail_context(result: RunResult, *, link: str = "", notes: list[str] | None = None) -> dict[str, object]:
+    """What the mail shows (pure): the report's summary, the failed employees (the first
+    LIST_LIMIT), and the stop reason said once."""
+    ctx = summary_context(result)
+    error_line = ctx["error_line"]
+    # the stop reason is in the banner: not again among the problems or the parts of the batch
+    errors = [p for p in ctx["errors"] if p["message"] != error_line]
+    batch = [dict(s, summary="停止 (停止理由のとおり)") if error_line and s.get("summary") == error_line else s
+             for s in ctx["batch"]]
+    return ctx | {"subject": subject_of(result), "limit": LIST_LIMIT, "errors": errors, "batch": batch,
+                  "report_link": link, "notes": list(notes or [])}
+
+
 def build_message(result: RunResult, recipients: list[str], sender: str, report_path: Path | None,
-                  errors_csv: Path | None) -> EmailMessage:
-    """The summary as text + HTML alternatives, errors.csv attached when present (and not huge)."""
-    attachment: bytes | None = None
-    note = ""
-    if errors_csv is not None and Path(errors_csv).is_file():
-        size = Path(errors_csv).stat().st_size
-        if size <= MAX_ATTACHMENT_BYTES:
-            attachment = Path(errors_csv).read_bytes()
-            note = "問題の一覧を errors.csv として添付しています (Excel で開けます)。"
-        else:
-            note = (f"errors.csv は大きいため ({size / 1024 / 1024:.1f} MB) 添付していません: "
-                    f"{errors_csv}")
-    ctx = summary_context(result) | {
-        "subject": subject_of(result), "limit": LIST_LIMIT, "attachment_note": note,
-        "report_path": str(report_path) if report_path else ""}
+                  errors_csv: Path | None, *, report_url_base: str = "") -> EmailMessage:
+    """The summary as text + HTML alternatives, with its attachments."""
+    attachments, notes = _attachments(result, report_path, errors_csv)
+    ctx = mail_context(result, link=report_link(result, report_url_base), notes=notes)
     msg = EmailMessage()
-    msg["Subject"] = ctx["subject"]
+    msg["Subject"] = str(ctx["subject"])
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(result.finished_at or result.started_at)
     msg["Message-ID"] = make_msgid("kintai-etl", domain=sender.rpartition("@")[2] or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(_text_environment().get_template("mail.txt.j2").render(ctx))
-    msg.add_alternative(environment().get_template("mail.html.j2").render(ctx), subtype="html")
-    if attachment is not None:
-        msg.add_attachment(attachment, maintype="text", subtype="csv", filename="errors.csv",
-                           params={"charset": "utf-8"})
+    msg.add_alternative(render_mail_html(ctx), subtype="html")
+    for a in attachments:
+        params = {"charset": "utf-8"} if a.maintype == "text" else {}
+        msg.add_attachment(a.data, maintype=a.maintype, subtype=a.subtype, filename=a.filename, params=params)
     return msg
+
+
+def render_mail_html(ctx: dict[str, object]) -> str:
+    return environment().get_template("mail.html.j2").render(ctx)
 
 
 def _describe(e: Exception, host: str, port: int, mail: Any) -> str:
@@ -124,7 +190,8 @@ def send_report(settings, result: RunResult, recipients: list[str], report_path:
                                               f"([mail] username {mail.username} の認証に必要です)")
     host, port = mail.host, int(mail.port)
     try:
-        msg = build_message(result, recipients, mail.sender, report_path, errors_csv)
+        msg = build_message(result, recipients, mail.sender, report_path, errors_csv,
+                            report_url_base=str(getattr(mail, "report_url_base", "") or ""))
         tls = ssl.create_default_context()
         if mail.ssl:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=mail.timeout_s, context=tls)

@@ -72,7 +72,8 @@ def _static_result(action: Action) -> str:
 def _row(action: Action, result: str, message: str) -> RowResult:
     date = action.effective_date.isoformat() if action.effective_date else ""
     return RowResult(employee_code=action.code, action=action.kind, result=result,
-                     changes=action.diff(), message=message, effective_date=date)
+                     changes=action.diff(), message=message, effective_date=date,
+                     name=action.name)
 
 
 def _execute(client: Any, action: Action) -> str:

@@ -1,6 +1,7 @@
 """Write the validator's problems into a copy of the workbook: each problem cell filled red
-(error) or yellow (warning) with a comment holding the message, and a 検証結果 sheet listing
-every problem with a hyperlink to its cell. The user's file is never modified.
+(error) or yellow (warning) with a comment holding the message, a 検証結果 sheet listing every
+problem with a hyperlink to its cell, and (given the live masters) the resolved name beside each
+code. The user's file is never modified.
 """
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from etl.errors import ERROR, Problem
+from etl.errors import ERROR, Problem, is_labour_law
+from etl.records import Masters
 from etl.text import formula_cells
 from etl.workbook import layout
+from etl.workbook.model import HEADERS
+from etl.workbook.names import fill_names
 from etl.workbook.opening import open_workbook
 
 SHEET_RESULTS = "検証結果"
@@ -28,9 +32,17 @@ COMMENT_AUTHOR = "kintai-etl 検証"
 MESSAGE_WIDTH = 90
 
 
-def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
-    """Copy ``src`` to ``dest`` with the problems painted in; returns ``dest``."""
+def count_marks(problems: list[Problem]) -> int:
+    """How many cells of the mapping sheets the annotated copy marks (0: nothing to point HR at,
+    e.g. when the API was down or the problems concern the ledger file)."""
+    return len({(p.sheet, p.cell) for p in problems if p.sheet in HEADERS and _valid_cell(p.cell)})
+
+
+def annotate(src: Path, problems: list[Problem], dest: Path, masters: Masters | None = None) -> Path:
+    """Copy ``src`` to ``dest`` with the problems painted in (and, given ``masters``, the names
+    beside the codes); returns ``dest``."""
     src, dest = Path(src), Path(dest)
+    problems = [p for p in problems if not is_labour_law(p.code)]  # working hours: the report's own section
     if dest.resolve() == src.resolve():
         raise ValueError("annotate() never writes over the workbook it reads")
     with open_workbook(src, read_only=False) as wb:
@@ -43,6 +55,8 @@ def annotate(src: Path, problems: list[Problem], dest: Path) -> Path:
                 by_cell[(p.sheet, p.cell)].append(p)
         for (sheet, ref), found in by_cell.items():
             _paint(_anchor(wb[sheet], ref), found)
+        if masters is not None:
+            fill_names(wb, masters)
         _results_sheet(wb, problems, set(by_cell))
         layout.apply_validations(wb, _master_ranges(wb))
     return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC), keep_formulas=hr_formulas)

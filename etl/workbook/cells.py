@@ -83,6 +83,18 @@ def code(value: object) -> str:
     raise FormulaError()
 
 
+def choice(value: object) -> str:
+    """A code picked from a 「1000 本社」 dropdown: the code part, before the first space (an
+    attendance-side code is 3–10 alphanumerics, never a space). A bare code reads as itself."""
+    text = code(value)
+    return text.split(maxsplit=1)[0] if text else ""
+
+
+def choice_label(code_text: str, name: str) -> str:
+    """The dropdown entry for a code: 「1000 本社」 (the bare code when the name is unknown)."""
+    return f"{code_text} {name}".strip() if name else code_text
+
+
 def boolean(value: object, *, blank: bool = False) -> bool:
     """はい/いいえ, する/しない, TRUE/FALSE, ○/×, 1/0 (and yes/no, on/off). Blank → ``blank``."""
     if value is None:

@@ -18,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation, DataValidationList
 
 from etl.fileio import atomic_open
 from etl.text import text_cells
-from etl.workbook.cells import norm_label
+from etl.workbook.cells import choice_label, norm_label
 from etl.workbook.howto import PROMPTS
 from etl.workbook.model import (
     OUTPUT_FORMATS,
@@ -38,7 +38,8 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)  # template properties and zip ent
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 REQUIRED_FILL = PatternFill("solid", fgColor="E7E6E6")
-ADDED_FILL = PatternFill("solid", fgColor="FFF2CC")
+# rows the refresh added for HR to fill: pale blue, far from the warning yellow (FFEB9C) of the annotated copy
+ADDED_FILL = PatternFill("solid", fgColor="DDEBF7")
 THIN = Side(style="thin", color="A6A6A6")
 HEADER_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
@@ -99,8 +100,11 @@ class Lists:
     def columns(self) -> list[tuple[str, str, list[str], str, list[str]]]:
         """(list name, header, values, name header, names) in マスタ column order (a gap between)."""
         return [
-            ("divisions", "勤怠所属コード", list(self.divisions), "勤怠所属名", list(self.divisions.values())),
-            ("types", "勤怠雇用区分コード", list(self.types), "勤怠雇用区分名", list(self.types.values())),
+            # the dropdowns offer 「1000 本社」: HR picks by name, the reader takes the code part
+            ("divisions", "勤怠所属コード", [choice_label(c, n) for c, n in self.divisions.items()],
+             "勤怠所属名", list(self.divisions.values())),
+            ("types", "勤怠雇用区分コード", [choice_label(c, n) for c, n in self.types.items()],
+             "勤怠雇用区分名", list(self.types.values())),
             ("departments", "本体部署コード", list(self.departments), "本体部署名", list(self.departments.values())),
             ("classes", "本体社員区分", list(self.classes), "", []),
             ("yes_no", "はい/いいえ", ["はい", "いいえ"], "", []),
@@ -258,8 +262,8 @@ def apply_validations(wb: Any, ranges: dict[str, str]) -> None:
         if item_col and value_col:
             for row in range(2, last_used_row(ws) + 1):
                 label = ws[f"{item_col}{row}"].value
-                name = SETTING_LISTS.get(label.strip()) if isinstance(label, str) else None
-                dv = _validation(name, ranges) if name else None
+                list_name = SETTING_LISTS.get(label.strip()) if isinstance(label, str) else None
+                dv = _validation(list_name, ranges) if list_name else None
                 if dv is not None:
                     dv.add(f"{value_col}{row}")
                     ws.add_data_validation(dv)

@@ -267,7 +267,7 @@ class _Reader:
             yield DivisionMapping(
                 department_code=self.code(get, "department_code", pos),
                 department_name=cells.text(get("department_name")),
-                division_code=self.code(get, "division_code", pos),
+                division_code=self.code(get, "division_code", pos, cells.choice),
                 division_name=cells.text(get("division_name")),
                 note=cells.text(get("note")),
                 pos=pos,
@@ -282,14 +282,15 @@ class _Reader:
             pos = Pos(sh.name, n, cols=sh.cols)
             yield TypeMapping(
                 employee_class=self.code(get, "employee_class", pos),
-                type_code=self.code(get, "type_code", pos),
+                type_code=self.code(get, "type_code", pos, cells.choice),
                 type_name=cells.text(get("type_name")),
                 note=cells.text(get("note")),
                 pos=pos,
             )
 
-    def code(self, get: Callable[[str], Any], attr: str, pos: Pos) -> str:
-        return self.parse(cells.code, get(attr), pos.sheet, pos.cell(attr), "invalid-code", default="")
+    def code(self, get: Callable[[str], Any], attr: str, pos: Pos,
+             read: Callable[[object], str] = cells.code) -> str:
+        return self.parse(read, get(attr), pos.sheet, pos.cell(attr), "invalid-code", default="")
 
     # --- 個別設定 ------------------------------------------------------------------------------
     def read_overrides(self) -> Iterator[Override]:
@@ -298,16 +299,16 @@ class _Reader:
         sh = self.sheet(SHEET_OVERRIDES, labels, ("employee_code",))
         if sh is None:
             return
-        code, text, date, boolean = cells.code, cells.text, cells.date, cells.boolean
+        code, choice, text, date, boolean = cells.code, cells.choice, cells.text, cells.date, cells.boolean
         cols = sh.cols
         for n, get in sh.records():
             pos = Pos(sh.name, n, cols=cols)
             try:
-                values = (code(get("employee_code")), code(get("division_code")), code(get("type_code")),
+                values = (code(get("employee_code")), choice(get("division_code")), choice(get("type_code")),
                           date(get("effective_date")), boolean(get("exclude")))
             except cells.CellError:  # slow path: find and report each bad cell
-                values = (self.code(get, "employee_code", pos), self.code(get, "division_code", pos),
-                          self.code(get, "type_code", pos),
+                values = (self.code(get, "employee_code", pos), self.code(get, "division_code", pos, choice),
+                          self.code(get, "type_code", pos, choice),
                           self.parse(date, get("effective_date"), sh.name, pos.cell("effective_date"), "invalid-date"),
                           self.parse(boolean, get("exclude"), sh.name, pos.cell("exclude"), "invalid-boolean",
                                      default=False))

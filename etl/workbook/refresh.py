@@ -19,6 +19,7 @@ from etl.text import formula_cells
 from etl.workbook import cells, layout
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
+from etl.workbook.names import AUTO_NOTE, fill_names, settle_added_rows
 from etl.workbook.opening import open_workbook
 from etl.workbook.template import DATA_SHEETS, write_fields
 
@@ -32,8 +33,10 @@ class RefreshResult:
 
 
 def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: list[str], now: dt.datetime,
-            *, dest: Path | None = None) -> RefreshResult:
-    """Refresh the workbook at ``path`` into ``dest`` (default: in place, after a backup)."""
+            *, dest: Path | None = None, backup_dir: Path | None = None) -> RefreshResult:
+    """Refresh the workbook at ``path`` into ``dest`` (default: in place, after a backup). The
+    backup goes to ``backup_dir`` (e.g. reports/backups, outside the tracked tree) or beside the
+    file."""
     path = Path(path)
     dest = Path(dest) if dest is not None else path
     with open_workbook(path, read_only=False) as wb:
@@ -43,7 +46,9 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
                                             "勤怠所属コード")
         added_classes = _append_missing(wb[SHEET_TYPES], HEADERS[SHEET_TYPES], dict.fromkeys(classes, ""), now,
                                          "勤怠雇用区分コード")
+        settle_added_rows(wb)  # rows added earlier whose code HR has filled since
         _ensure_settings(wb[SHEET_SETTINGS])
+        fill_names(wb, masters)
         for sheet in DATA_SHEETS:
             layout.style_sheet(wb[sheet], sheet, widths=False)
         ranges = layout.write_master(wb, layout.Lists(dict(masters.divisions), dict(masters.working_types),
@@ -51,7 +56,7 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
         layout.apply_validations(wb, ranges)
     backup = None
     if dest.exists():
-        backup = _backup_path(dest, now)
+        backup = _backup_path(dest, now, backup_dir)
         shutil.copy2(dest, backup)
     layout.save_workbook(wb, dest, now, keep_formulas=hr_formulas)
     if backup is not None:
@@ -59,12 +64,15 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
     return RefreshResult(dest, backup, added_departments, added_classes)
 
 
-def _backup_path(path: Path, now: dt.datetime) -> Path:
+def _backup_path(path: Path, now: dt.datetime, folder: Path | None = None) -> Path:
+    from etl.fileio import private_dir
+
+    where = private_dir(Path(folder)) if folder is not None else path.parent
     base = f"{path.stem}.{now:%Y%m%d-%H%M%S}.bak"
-    candidate, n = path.with_name(base + path.suffix), 1
+    candidate, n = where / (base + path.suffix), 1
     while candidate.exists():
         n += 1
-        candidate = path.with_name(f"{base}-{n}{path.suffix}")
+        candidate = where / f"{base}-{n}{path.suffix}"
     return candidate
 
 
@@ -137,7 +145,7 @@ def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], n
         if name_col and name:
             ws[f"{name_col}{last}"] = name
         if note_col:
-            ws[f"{note_col}{last}"] = f"{now:%Y-%m-%d} 自動追加: {target_label}を入力してください"
+            ws[f"{note_col}{last}"] = f"{now:%Y-%m-%d} {AUTO_NOTE}{target_label}を入力してください"
         for letter in letters:
             ws[f"{letter}{last}"].fill = layout.ADDED_FILL
         added.append(key)

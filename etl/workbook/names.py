@@ -1,0 +1,77 @@
+"""The name columns beside the code columns: 勤怠所属名 from 勤怠所属コード, 勤怠雇用区分名 from
+勤怠雇用区分コード, written as plain values (never formulas: HR's Excel may not recalculate them, and
+the reader refuses formulas). Used by the refresh and the annotated copy.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from etl.records import Masters
+from etl.workbook import cells, layout
+from etl.workbook.model import SHEET_DIVISIONS, SHEET_TYPES
+
+# sheet → (code header, name header, which master list)
+NAME_COLUMNS = {
+    SHEET_DIVISIONS: ("勤怠所属コード", "勤怠所属名", "divisions"),
+    SHEET_TYPES: ("勤怠雇用区分コード", "勤怠雇用区分名", "working_types"),
+}
+AUTO_NOTE = "自動追加: "  # the start of the note the refresh leaves on a row it added
+
+
+def fill_names(wb: Any, masters: Masters) -> int:
+    """Write the master's name beside each code HR picked; returns how many cells changed. A code
+    the masters do not know keeps whatever name is there (the validator reports the code)."""
+    changed = 0
+    for sheet, (code_label, name_label, which) in NAME_COLUMNS.items():
+        if sheet not in wb.sheetnames:
+            continue
+        names: dict[str, str] = getattr(masters, which)
+        ws = wb[sheet]
+        cols = layout.header_columns(ws)
+        code_col, name_col = cols.get(cells.norm_label(code_label)), cols.get(cells.norm_label(name_label))
+        if not code_col or not name_col:
+            continue
+        for row in range(2, layout.last_used_row(ws) + 1):
+            try:
+                code = cells.choice(ws[f"{code_col}{row}"].value)
+            except cells.CellError:
+                continue
+            name = names.get(code)
+            cell = ws[f"{name_col}{row}"]
+            if name and cell.value != name:
+                cell.value = name
+                changed += 1
+    return changed
+
+
+def settle_added_rows(wb: Any) -> int:
+    """Rows the refresh added (pale fill, 「… 自動追加: …を入力してください」 in 備考) whose code HR has
+    since filled: the note and the fill are cleared. Returns how many rows were settled."""
+    settled = 0
+    for sheet, (code_label, _name_label, _which) in NAME_COLUMNS.items():
+        if sheet not in wb.sheetnames:
+            continue
+        ws = wb[sheet]
+        cols = layout.header_columns(ws)
+        code_col, note_col = cols.get(cells.norm_label(code_label)), cols.get(cells.norm_label("備考"))
+        if not code_col or not note_col:
+            continue
+        letters = list(cols.values())
+        for row in range(2, layout.last_used_row(ws) + 1):
+            note = ws[f"{note_col}{row}"]
+            if not (isinstance(note.value, str) and AUTO_NOTE in note.value):
+                continue
+            if ws[f"{code_col}{row}"].value in (None, ""):
+                continue
+            note.value = None
+            for letter in letters:
+                cell = ws[f"{letter}{row}"]
+                if _is_added_fill(cell.fill):
+                    cell.fill = layout.PatternFill()
+            settled += 1
+    return settled
+
+
+def _is_added_fill(fill: Any) -> bool:
+    rgb = str(getattr(getattr(fill, "fgColor", None), "rgb", "") or "")
+    return getattr(fill, "fill_type", None) == "solid" and rgb[-6:] in ("DDEBF7", "FFF2CC")  # now / before
