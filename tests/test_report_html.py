@@ -322,3 +322,12 @@ def test_five_day_leave_findings_join_the_employee_row():
     assert "月45時間超" in law["0001"][2] and "年5日の取得が不足" in law["0001"][2]
     assert "従業員 0009" not in law["0009"][2]  # the row already says who
     assert len(cells(html, "leave-table")) == 1
+
+
+def test_an_interrupted_run_has_its_own_banner_and_mail():
+    from etl.report.mail import build_message
+    result = sample_result(ExitCode.INTERRUPTED)
+    html = render_report(result)
+    assert '<section class="banner interrupted" role="status">' in html and ">中断<" in html
+    msg = build_message(result, ["hr@example.co.jp"], "etl@example.co.jp", None, None)
+    assert "中断" in msg["Subject"] and "中断" in msg.get_body(("html",)).get_content()

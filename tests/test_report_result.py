@@ -31,7 +31,15 @@ def test_counts_have_succeeded_and_failed():
     c = sync_result().counts()
     assert tuple(c) == COUNT_KEYS
     assert c == {"total": 7, "succeeded": 4, "failed": 2, "created": 1, "updated": 1, "retired": 1,
-                 "unchanged": 1, "skipped": 1}
+                 "unchanged": 1, "skipped": 1, "not_run": 0}
+
+
+def test_rows_never_sent_are_not_run_not_succeeded():
+    r = sync_result()
+    r.rows.append(RowResult("0009", "create", "planned", message="未実行: 利用制限時間帯のため中断しました"))
+    c = r.counts()
+    assert c["not_run"] == 1 and c["succeeded"] == 4 and c["created"] == 1
+    assert "・未実行 1)" in r.summary_line()
 
 
 def test_a_dry_run_confirms_nothing():
