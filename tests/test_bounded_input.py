@@ -61,7 +61,7 @@ def test_twins_inside_one_file_are_named_both_ways(tmp_path):
     with pytest.raises(LedgerFileError) as e:
         read_ledger(ledger_csv(tmp_path, "7", "E1", "007", "0007"))
     found = [(p.cell, p.value) for p in e.value.problems]
-    assert found == [("line 4", "007"), ("line 5", "0007")]
+    assert found == [("行 4", "007"), ("行 5", "0007")]
 
 
 def test_clashes_are_pure_data():
