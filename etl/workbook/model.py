@@ -48,6 +48,8 @@ SETTING_ITEMS: dict[str, tuple[str, str]] = {
 }
 # headers a workbook made by an older template may lack: no problem when missing
 OPTIONAL_HEADERS: dict[str, tuple[str, ...]] = {SHEET_OVERRIDES: ("旧従業員番号",)}
+# 旧従業員番号 words that say "another person, not a code change"
+NEW_PERSON_WORDS = frozenset({"なし", "別人"})
 # 照合レポート: 値 → when the nightly run adds the reconcile section
 RECONCILE_SCHEDULES = {"しない": "never", "毎日": "daily", "毎週月曜": "monday"}
 
