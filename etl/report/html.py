@@ -22,6 +22,7 @@ from markupsafe import Markup
 from etl.errors import ERROR, cap_problems, is_labour_law
 from etl.fileio import write_text
 from etl.report import charts
+from etl.report.reconcile import page_section
 from etl.report.result import STATUS_LABELS, RunResult
 from etl.workbook.model import SYNC_FIELDS
 
@@ -246,6 +247,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "queue": queue_of(result),
         "attendance": _attendance(result.sections["attendance"]) if result.sections.get("attendance") else None,
         "batch": list(result.sections.get("sections") or []),
+        "reconcile": page_section(result.sections.get("reconcile")),
         "mail": result.sections.get("mail"),
         "meta": meta, "extra_meta": extra_meta,
         "started": _when(result.started_at), "finished": _when(finished),

@@ -304,3 +304,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return value
+
+
+def due(schedule: str, today: dt.date) -> bool:
+    """照合レポート: whether the nightly run on ``today`` adds the reconcile section."""
+    return schedule == "daily" or (schedule == "monday" and today.weekday() == 0)
+
+
+def pending_dates(result: Reconciliation) -> list[dt.date]:
+    """The days of the pending changes (within a year): compare again with 勤怠 as of each day
+    to tell a change already booked there from one not sent (as the sync does)."""
+    today = result.today
+    limit = today + dt.timedelta(days=365)
+    days = {dt.date.fromisoformat(d.effective_date) for d in result.differences
+            if d.kind == "pending-change" and d.effective_date}
+    return sorted(d for d in days if today < d <= limit)
