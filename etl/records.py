@@ -86,7 +86,12 @@ class RowResult:
     changes: dict[str, list[Any]] = field(default_factory=dict)  # field → [old, new]
     message: str = ""
     effective_date: str = ""  # for the report's queue of future-dated changes (not in the contract)
+    kind: str = ""  # reconcile: the kind of difference (etl.sync.reconcile.KINDS); "" elsewhere
+    side: str = ""  # reconcile: ledger | attendance | unknown — who changed since the last sync
 
     def to_dict(self) -> dict[str, Any]:
-        return {"employee_code": self.employee_code, "action": self.action, "result": self.result,
-                "changes": self.changes, "message": self.message}
+        out = {"employee_code": self.employee_code, "action": self.action, "result": self.result,
+               "changes": self.changes, "message": self.message}
+        if self.kind:
+            out |= {"kind": self.kind, "side": self.side}
+        return out

@@ -145,8 +145,9 @@ def test_every_kind_of_difference_and_nothing_written(h):
     assert sum(result.counts().values()) == len(result.differences) == 14
 
     # the rows and the CSV
-    rows = [d.to_row() for d in result.differences]
+    rows = [d.to_row().to_dict() for d in result.differences]
     assert {r["kind"] for r in rows} == set(result.counts()) and all(r["result"] == "ok" for r in rows)
+    assert next(r for r in rows if r["employee_code"] == "E0002")["changes"] == {"firstName": ["太郎2", "次郎"]}
     data = differences_csv(result.section())
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     text = data.decode("utf-8-sig")
@@ -194,3 +195,20 @@ def test_nightly_summary_is_cut_and_says_so(h):
 ], ids=["never", "daily", "monday-on-monday", "monday-on-thursday"])
 def test_due(schedule, day, expected):
     assert due(schedule, day) is expected
+
+
+def test_report_html_and_result_json_show_the_differences(h):
+    from etl.clock import JST
+    from etl.report.html import render_report
+    from etl.report.result import RunResult
+    remote_edit(h, "E0002", {"firstName": "<b>次郎</b>"})
+    rec = run_reconcile(h)
+    result = RunResult(job="reconcile", started_at=dt.datetime(2026, 11, 26, 12, tzinfo=JST))
+    result.rows = [d.to_row() for d in rec.differences]
+    result.sections["reconcile"] = rec.section()
+    page = render_report(result)
+    assert 'id="reconcile"' in page and "台帳と勤怠の照合 (2026-11-26 時点)" in page
+    assert "勤怠側 (勤怠の画面での変更)" in page and "&lt;b&gt;次郎&lt;/b&gt;" in page and "<b>次郎" not in page
+    assert "照合: 差異 1 件 (項目の違い 1)" in page
+    row = result.to_dict()["rows"][0]
+    assert (row["kind"], row["side"], row["action"], row["result"]) == ("field-difference", "attendance", "skip", "ok")

@@ -72,6 +72,11 @@ class CodeChanges:
                 a.problem = probable_problem(change)
 
 
+def plan_warnings(actions: Iterable[Any]) -> list[Problem]:
+    """The warnings ``settle`` attached to the actions it held back (for the dry run's report)."""
+    return [a.problem for a in actions if a.kind == "skip" and a.problem is not None]
+
+
 def probable_problem(change: CodeChange) -> Problem:
     return Problem.of("probable-code-change", employee_code=change.new, value=change.old, name=change.name)
 

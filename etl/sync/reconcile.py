@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl.records import Employee, Link, Masters
+from etl.records import Employee, Link, Masters, RowResult
 from etl.sync import code_change
 from etl.sync.fields import DATED_FIELDS, LABELS, FieldRules, desired_fields, remote_value, sync_fingerprint
 from etl.sync.plan import override_values, plan_context
@@ -67,11 +67,13 @@ class Difference:
     reason: str = ""  # Japanese, for HR
     effective_date: str = ""  # pending-change: the day it takes effect
 
-    def to_row(self) -> dict[str, Any]:
-        """One result.json row (reconcile writes nothing: action skip, result ok)."""
+    def to_row(self) -> RowResult:
+        """One result.json row: reconcile writes nothing (action skip, result ok); ``changes`` is
+        field → [ledger, attendance]."""
         changes = {self.field: [_plain(self.ledger), _plain(self.attendance)]} if self.field else {}
-        return {"employee_code": self.employee_code, "action": "skip", "result": "ok", "kind": self.kind,
-                "side": self.side, "changes": changes, "message": self.message()}
+        return RowResult(employee_code=self.employee_code, action="skip", result="ok", changes=changes,
+                         message=self.message(), effective_date=self.effective_date, kind=self.kind,
+                         side=self.side)
 
     def message(self) -> str:
         text = KINDS[self.kind]
