@@ -90,7 +90,8 @@ def test_every_kind_of_difference_and_nothing_written(h):
             dataclasses.replace(employees["E0004"], resignation_date=dt.date(2026, 10, 31)),
             dataclasses.replace(employees["E0001"], code="E0100", first_name="新人"),
             dataclasses.replace(employees["E0001"], code="E0101", first_name="除外"),
-            dataclasses.replace(employees["E0001"], code="E0102", first_name="未入社", hired_date=None)])
+            dataclasses.replace(employees["E0001"], code="E0102", first_name="未入社", hired_date=None),
+            dataclasses.replace(employees["E0001"], code="E0103", resignation_date=dt.date(2025, 3, 31))])
     renumber(h, "E0007", "N0007")
     renumber(h, "E0009", "N0009")
 
@@ -116,6 +117,7 @@ def test_every_kind_of_difference_and_nothing_written(h):
     only_ledger = {c: d[0].reason for c, d in found(result, "only-in-ledger").items()}
     assert only_ledger == {"E0100": "未連携 (次回の連携で新規登録されます)", "E0101": "連携除外 (個別設定)",
                            "E0102": "入社年月日が未登録 (入社年月日登録者のみ連携)"}
+    assert result.not_compared == [("E0103", "2025-03-31 に退職済みで勤怠に未登録 (連携しません)")]
     only_remote = {c: d[0].reason for c, d in found(result, "only-in-attendance").items()}
     assert set(only_remote) == {"X0001", "X0002"}
     assert "pull-employees" in only_remote["X0001"] and "退職済み" in only_remote["X0002"]
@@ -210,5 +212,6 @@ def test_report_html_and_result_json_show_the_differences(h):
     assert 'id="reconcile"' in page and "台帳と勤怠の照合 (2026-11-26 時点)" in page
     assert "勤怠側 (勤怠の画面での変更)" in page and "&lt;b&gt;次郎&lt;/b&gt;" in page and "<b>次郎" not in page
     assert "照合: 差異 1 件 (項目の違い 1)" in page
+    assert 'id="counts"' not in page and 'id="rows"' not in page  # findings, not sync counts
     row = result.to_dict()["rows"][0]
     assert (row["kind"], row["side"], row["action"], row["result"]) == ("field-difference", "attendance", "skip", "ok")

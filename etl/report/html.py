@@ -235,9 +235,13 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     extra_meta = [(META_LABELS.get(k, k), _plain(v)) for k, v in meta.items()
                   if k not in META_LABELS and isinstance(v, str | int | float | bool)]
     finished = result.finished_at or result.started_at
+    reconcile = page_section(result.sections.get("reconcile"))
+    # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
+    findings_only = reconcile is not None and all(r.kind for r in result.rows)
     return {
         "r": result, "status": result.status, "status_label": result.status_label,
-        "summary": _summary(result), "error_line": str(meta.get("error") or ""),
+        "summary": reconcile["summary"] if findings_only else _summary(result),
+        "error_line": str(meta.get("error") or ""), "findings_only": findings_only,
         "counts": counts, "count_labels": PLAN_COUNT_LABELS if result.dry_run else COUNT_LABELS,
         "n_errors": sum(p.severity == ERROR for p in result.problems),
         "n_warnings": sum(p.severity != ERROR for p in result.problems),
@@ -247,7 +251,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "queue": queue_of(result),
         "attendance": _attendance(result.sections["attendance"]) if result.sections.get("attendance") else None,
         "batch": list(result.sections.get("sections") or []),
-        "reconcile": page_section(result.sections.get("reconcile")),
+        "reconcile": reconcile,
         "mail": result.sections.get("mail"),
         "meta": meta, "extra_meta": extra_meta,
         "started": _when(result.started_at), "finished": _when(finished),

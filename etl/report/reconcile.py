@@ -47,6 +47,8 @@ def page_section(section: dict[str, Any] | None) -> dict[str, Any] | None:
     if not section:
         return None
     counts, kinds = section.get("counts") or {}, section.get("kinds") or {}
+    not_compared = list(section.get("not_compared") or [])
     return section | {"cards": [(kinds.get(k, k), n) for k, n in counts.items()],
                       "summary": section.get("summary") or summary_line(section),
-                      "cut": section.get("cut", 0)}
+                      "cut": section.get("cut", 0), "not_compared": not_compared[:SUMMARY_LIMIT],
+                      "not_compared_cut": max(0, len(not_compared) - SUMMARY_LIMIT)}

@@ -158,7 +158,11 @@ class _Compare:
         if rec is None:
             rec = self.code_changed(e, name)
         if rec is None:
-            if code not in self.renames.probable:  # told once, as a code change
+            link = self.links.get(code)
+            if e.resignation_date is not None and e.resignation_date < self.month_start and link is None:
+                # as the sync means it: a leaver never registered is not sent (not a difference)
+                self.out.not_compared.append((code, f"{e.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録 (連携しません)"))
+            elif code not in self.renames.probable:  # a probable code change is told once, as a code change
                 self.add("only-in-ledger", code, name, reason=self.why_not_there(e))
             return
         self.matched.add(str(rec["code"]))
@@ -249,8 +253,6 @@ class _Compare:
             return "エラー: 従業員番号が勤怠で使えない形式です (半角英数字3〜10文字)"
         if self.book.settings.hired_only and e.hired_date is None:
             return "入社年月日が未登録 (入社年月日登録者のみ連携)"
-        if e.resignation_date is not None and e.resignation_date < self.month_start:
-            return f"{e.resignation_date:%Y-%m-%d} に退職済みのため登録しません"
         if self.resolver.division(e)[0] is None:
             return "エラー: 勤怠所属が決まりません (所属マッピング)"
         if self.resolver.employment_type(e)[0] is None:
