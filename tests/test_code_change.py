@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, empty_company, ledger_employees
 
 from etl.ledger.schema import employees as employees_table
 from etl.records import Employee

@@ -11,7 +11,7 @@ from contextlib import closing
 import pytest
 import sqlalchemy as sa
 from conftest import client_for_sandbox
-from test_sync_support import Harness, empty_company, ledger_employees
+from support.sync import Harness, empty_company, ledger_employees
 
 from etl.ledger.schema import employees as employees_table
 from etl.report.reconcile import differences_csv, nightly_section, summary_line

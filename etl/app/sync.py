@@ -17,6 +17,7 @@ from etl.clock import date_refusal
 from etl.errors import ERROR, InputError, RowFailed, UsageError
 from etl.kot.waiting import call_waiting
 from etl.report.result import RunResult
+from etl.sync import code_change
 from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
 from etl.sync.plan import Plan, SyncOptions, plan_sync_dated
@@ -65,6 +66,7 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
 
     rules = FieldRules.from_book(book)
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
+    result.problems.extend(code_change.detect(employees, book, remote).problems)  # 旧従業員番号, probable ones
     options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
                           selection=selection)
     def as_of(day):  # compare dated changes with the attendance side as of their date: never send one twice

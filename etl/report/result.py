@@ -37,6 +37,7 @@ class RunResult:
     outputs: list[str] = field(default_factory=list)
     sections: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # workbook path, month, base URL, error line…
+    files: dict[str, bytes] = field(default_factory=dict)  # more files for the report folder: name → bytes
 
     def __post_init__(self) -> None:
         if not self.run_id:
@@ -101,8 +102,9 @@ class RunResult:
         c = self.counts()
         errors = self.error_count()
         warnings = len(self.problems) - errors
-        if not self.rows:
-            return f"状況: {self.status_label} エラー {errors}件 警告 {warnings}件"
+        if not self.rows or all(r.kind for r in self.rows):  # no rows, or findings (reconcile)
+            found = f" 差異 {len(self.rows)}件 (書き込みなし)" if self.job == "reconcile" else ""
+            return f"状況: {self.status_label}{found} エラー {errors}件 警告 {warnings}件"
         detail = (f"作成 {c['created']}・更新 {c['updated']}・退職 {c['retired']}・変更なし {c['unchanged']}"
                   f"・対象外 {c['skipped']}" + (f"・未実行 {c['not_run']}" if c["not_run"] else ""))
         if self.dry_run:
@@ -147,6 +149,12 @@ def write_result_files(result: RunResult, folder: Path) -> list[Path]:
         p = folder / "errors.csv"
         write_bytes(p, errors_csv(result).encode("utf-8-sig"))
         written.append(p)
+    for name, data in result.files.items():
+        p = folder / name
+        write_bytes(p, data)
+        written.append(p)
+        if str(p) not in result.outputs:
+            result.outputs.append(str(p))
     p = folder / "result.json"
     write_text(p, json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
     written.append(p)
