@@ -82,7 +82,8 @@ def test_in_step_after_a_sync_finds_nothing(h):
     assert snapshot(h) == before and h.sandbox.writes() == 0
 
 
-def test_every_kind_of_difference_and_nothing_written(h):
+def every_kind(h: Harness) -> None:
+    """Both sides edited so that every kind of difference shows up once or more."""
     employees = {e.code: e for e in h.ledger.employees()}
     # ledger edits, not synced
     h.load([dataclasses.replace(employees["E0001"], last_name="佐藤"),
@@ -109,6 +110,10 @@ def test_every_kind_of_difference_and_nothing_written(h):
                          "typeCode": "1", "gender": "male"})
     h.sandbox.state.add({"code": "X0002", "lastName": "外部", "firstName": "二郎", "divisionCode": "1100",
                          "typeCode": "1", "gender": "male", "resignationDate": "2025-03-31"})
+
+
+def test_every_kind_of_difference_and_nothing_written(h):
+    every_kind(h)
     before = snapshot(h)
 
     result = run_reconcile(h)
@@ -215,3 +220,72 @@ def test_report_html_and_result_json_show_the_differences(h):
     assert 'id="counts"' not in page and 'id="rows"' not in page  # findings, not sync counts
     row = result.to_dict()["rows"][0]
     assert (row["kind"], row["side"], row["action"], row["result"]) == ("field-difference", "attendance", "skip", "ok")
+
+
+# --- the command, through main() ------------------------------------------------------------------
+
+
+def test_reconcile_command_reports_every_kind_and_writes_nothing(h):
+    every_kind(h)
+    before = snapshot(h)
+    run = h.run("reconcile")
+    assert run.code == 0, run.err
+    assert snapshot(h) == before and h.sandbox.writes() == 0
+    lines = run.out.splitlines()
+    assert lines[0] == ("照合: 差異 14 件 (台帳のみ 3・勤怠のみ 2・項目の違い 3・退職者が勤怠で在籍中 1・"
+                        "勤怠では退職済み 1・予定の変更 1・従業員番号の変更 3)")
+    assert lines[-2].startswith("状況: 正常終了 差異 14件 (書き込みなし)") and lines[-1].startswith("report: ")
+    kinds = [r["kind"] for r in run.result["rows"]]
+    assert len(kinds) == 14 and set(kinds) == {"only-in-ledger", "only-in-attendance", "field-difference",
+                                               "leaver-active-in-attendance", "retired-in-attendance",
+                                               "pending-change", "code-change"}
+    assert run.result["status"] == "success" and run.result["job"] == "reconcile"
+    # probable code changes are warnings too (E0008 is linked by key; the sync holds it back as well)
+    assert [(p["code"], p["employee_code"]) for p in run.result["problems"]] == [
+        ("probable-code-change", "E0008"), ("probable-code-change", "N0009")]
+    csv_path = run.report.parent / "照合結果.csv"
+    assert str(csv_path) in run.result["outputs"]
+    data = csv_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and len(data.decode("utf-8-sig").splitlines()) == 15
+    page = run.report.read_text(encoding="utf-8")
+    assert 'id="reconcile"' in page and "従業員番号の変更" in page
+
+
+def test_reconcile_in_restricted_hours_is_exit_5(tmp_path, make_sandbox):
+    from etl.clock import ManualClock
+    h = Harness(tmp_path, make_sandbox(empty_company(), clock=ManualClock("2026-11-26T08:45:00+09:00")))
+    h.load(ledger_employees(2))
+    run = h.run("reconcile")
+    assert run.code == 5 and h.sandbox.writes() == 0 and "利用制限時間帯" in run.err
+    h.close()
+
+
+def test_reconcile_with_a_refused_token_is_exit_4(h):
+    h.env = dict(h.env, KOT_TOKEN="wrong-token")
+    run = h.run("reconcile")
+    assert run.code == 4 and run.report is not None
+
+
+@pytest.mark.parametrize("value, shown", [("毎日", True), ("しない", False)], ids=["daily", "never"])
+def test_nightly_run_adds_the_reconcile_summary_when_set(h, value, shown):
+    h.setting("照合レポート", value)
+    remote_edit(h, "E0002", {"firstName": "次郎"})
+    run = h.run("run")
+    assert run.code == 0, run.err
+    page = run.report.read_text(encoding="utf-8")
+    assert ('id="reconcile"' in page) is shown
+    if shown:
+        assert "照合: 差異 1 件 (項目の違い 1)" in page
+        # the sync in the same run does not undo a change made in 勤怠 when the ledger did not change
+        assert h.remote()["E0002"]["firstName"] == "次郎"
+    else:
+        assert "照合レポートが「しない」のため照合していません" in page
+
+
+def test_validate_and_the_dry_run_warn_about_a_probable_code_change(h):
+    renumber(h, "E0002", "N0002")
+    validate = h.run("validate")
+    assert validate.code == 0 and [p["code"] for p in validate.result["problems"]] == ["probable-code-change"]
+    dry = h.sync("--dry-run")
+    assert dry.code == 0 and [p["code"] for p in dry.result["problems"]] == ["probable-code-change"]
+    assert "E0002" in dry.result["problems"][0]["message"] and h.sandbox.writes() == 0

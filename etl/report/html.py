@@ -237,7 +237,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     finished = result.finished_at or result.started_at
     reconcile = page_section(result.sections.get("reconcile"))
     # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
-    findings_only = reconcile is not None and all(r.kind for r in result.rows)
+    findings_only = reconcile is not None and result.job == "reconcile"
     return {
         "r": result, "status": result.status, "status_label": result.status_label,
         "summary": reconcile["summary"] if findings_only else _summary(result),

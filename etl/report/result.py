@@ -102,9 +102,10 @@ class RunResult:
         c = self.counts()
         errors = self.error_count()
         warnings = len(self.problems) - errors
-        if not self.rows or all(r.kind for r in self.rows):  # no rows, or findings (reconcile)
-            found = f" 差異 {len(self.rows)}件 (書き込みなし)" if self.job == "reconcile" else ""
-            return f"状況: {self.status_label}{found} エラー {errors}件 警告 {warnings}件"
+        if self.job == "reconcile":  # its rows are findings, not writes
+            return f"状況: {self.status_label} 差異 {len(self.rows)}件 (書き込みなし) エラー {errors}件 警告 {warnings}件"
+        if not self.rows:
+            return f"状況: {self.status_label} エラー {errors}件 警告 {warnings}件"
         detail = (f"作成 {c['created']}・更新 {c['updated']}・退職 {c['retired']}・変更なし {c['unchanged']}"
                   f"・対象外 {c['skipped']}" + (f"・未実行 {c['not_run']}" if c["not_run"] else ""))
         if self.dry_run:
