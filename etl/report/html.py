@@ -240,7 +240,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     findings_only = reconcile is not None and result.job == "reconcile"
     return {
         "r": result, "status": result.status, "status_label": result.status_label,
-        "summary": reconcile["summary"] if findings_only else _summary(result),
+        "summary": reconcile["summary"] if findings_only and reconcile is not None else _summary(result),
         "error_line": str(meta.get("error") or ""), "findings_only": findings_only,
         "counts": counts, "count_labels": PLAN_COUNT_LABELS if result.dry_run else COUNT_LABELS,
         "n_errors": sum(p.severity == ERROR for p in result.problems),
