@@ -32,12 +32,12 @@ def run_reconcile(h: Harness) -> Reconciliation:
     with closing(client_for_sandbox(h.sandbox)) as client:
         masters = client.masters()
         remote = client.employees(include_resigned=True, fields=ADDITIONAL_FIELDS)
-        employees, links = ledger.employees(), ledger.links()
-        result = reconcile(employees, book, masters, remote, links, TODAY)
+        employees, links, synced = ledger.employees(), ledger.links(), ledger.synced_values()
+        result = reconcile(employees, book, masters, remote, links, TODAY, synced=synced)
         days = pending_dates(result)
         if days:
             views = {d: client.employees(as_of=d, include_resigned=True, fields=ADDITIONAL_FIELDS) for d in days}
-            result = reconcile(employees, book, masters, remote, links, TODAY, remote_as_of=views)
+            result = reconcile(employees, book, masters, remote, links, TODAY, remote_as_of=views, synced=synced)
     return result
 
 
@@ -160,6 +160,33 @@ def test_every_kind_of_difference_and_nothing_written(h):
     text = data.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("種類,従業員番号,氏名,項目,台帳の値,勤怠の値,変更した側")
     assert len(text.splitlines()) == 1 + 14
+
+
+def test_the_side_that_changed_is_told_per_field(h):
+    e1 = next(e for e in h.ledger.employees() if e.code == "E0001")
+    h.load([dataclasses.replace(e1, last_name="佐藤", email="new@example.co.jp")])
+    remote_edit(h, "E0001", {"firstName": "一郎", "emailAddresses": ["other@example.co.jp"]})
+    sides = {d.field: d.side for d in run_reconcile(h).differences}
+    assert sides == {"lastName": "ledger", "firstName": "attendance", "emailAddresses": "both"}
+
+
+def test_without_stored_values_the_fingerprint_decides_per_employee(h):
+    from etl.ledger.schema import attendance_synced
+    with h.ledger.engine.begin() as conn:  # a ledger synced before the values were kept
+        conn.execute(sa.delete(attendance_synced))
+    e1 = next(e for e in h.ledger.employees() if e.code == "E0001")
+    h.load([dataclasses.replace(e1, last_name="佐藤")])
+    remote_edit(h, "E0002", {"firstName": "次郎"})
+    sides = {(d.employee_code, d.field): d.side for d in run_reconcile(h).differences}
+    assert sides == {("E0001", "lastName"): "ledger", ("E0002", "firstName"): "attendance"}
+
+
+def test_the_sync_keeps_the_values_it_had_confirmed(h):
+    stored = h.ledger.synced_values()
+    links = h.ledger.links()
+    assert set(stored) == set(links) and all(stored[c][0] == links[c].fingerprint for c in links)
+    assert stored["E0001"][1]["lastName"] == "山田" and stored["E0001"][1]["divisionCode"] == "2100"
+    assert "code" not in stored["E0001"][1]
 
 
 def test_a_pending_change_already_sent_is_booked(h):

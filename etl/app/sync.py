@@ -22,6 +22,7 @@ from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
 from etl.sync.plan import Plan, SyncOptions, plan_sync_dated
 from etl.sync.pull import apply_pull, plan_pull, pull_rows
+from etl.sync.reconcile import synced_values
 from etl.sync.selection import selection_from_args
 from etl.workbook.validate import validate_book
 
@@ -92,6 +93,9 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     outcome = apply_plan(plan, client, ledger, clock=clock, concurrency=settings.attendance_api.concurrency,
                          wait=wait, progress=ctx.progress_stream())
     result.rows = outcome.rows
+    # beside the links: the values now confirmed on the attendance side (reconcile's "which side changed")
+    ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters),
+                              clock.now().isoformat(timespec="seconds"))
     if outcome.waited_s:
         result.meta["waited_s"] = round(outcome.waited_s)
     if outcome.stopped is not None:

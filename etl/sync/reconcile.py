@@ -15,13 +15,13 @@ fields) and the links kept by the sync — and returns one ``Difference`` per fi
 * ``code-change`` — the same person under another code: a confirmed 旧従業員番号 not sent yet, the
   code changed in 勤怠's own screens (the link's key now has another code), or a probable one.
 
-Which side changed since the last sync comes from the link the sync stores after each success:
-its fingerprint covers the employee's ledger values, the workbook/masters context and the
-employee's 個別設定. The same fingerprint today means the ledger is as it was when both sides
-last agreed, so a difference was made in 勤怠 (``attendance``); another fingerprint means a ledger
-or workbook change not sent yet (``ledger``; a 勤怠 edit of the same employee since then cannot be
-told apart, and the report says so); no link means ``unknown``. The last-sent values themselves
-are not stored, so the side is known per employee, not per field.
+Which side changed since the last sync, per field: the sync stores, beside each link, the values
+it last had confirmed on the attendance side (``synced_values``, table attendance_synced). A field
+whose ledger value moved from them is a ledger edit not sent yet (``ledger``); one whose attendance
+value moved is a change made in 勤怠's own screens (``attendance``); both moved is ``both``. For an
+employee synced before those values were kept, the link's fingerprint decides per employee: the
+same fingerprint today means the ledger is as it was when both sides last agreed (``attendance``),
+another one a ledger or workbook change not sent yet (``ledger``); no link is ``unknown``.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from typing import Any
 from etl.records import Employee, Link, Masters, RowResult
 from etl.sync import code_change
 from etl.sync.fields import DATED_FIELDS, LABELS, FieldRules, desired_fields, remote_value, sync_fingerprint
-from etl.sync.plan import override_values, plan_context
+from etl.sync.plan import WRITE_KINDS, Plan, override_values, plan_context
 from etl.workbook.model import MappingBook
 from etl.workbook.resolve import Resolver
 
@@ -50,9 +50,11 @@ KINDS: dict[str, str] = {  # kind → HR's words (report, CSV)
 SIDES: dict[str, str] = {
     "ledger": "台帳側 (未送信の変更)",
     "attendance": "勤怠側 (勤怠の画面での変更)",
+    "both": "両方 (台帳の変更が未送信で、勤怠の画面でも変更)",
     "unknown": "不明 (前回の連携記録なし)",
     "": "",
 }
+SyncedValues = Mapping[str, tuple[str, dict[str, Any]]]  # code → (link fingerprint, {API field: value})
 
 
 @dataclass(frozen=True)
@@ -116,14 +118,16 @@ class Reconciliation:
 
 def reconcile(employees: list[Employee], book: MappingBook, masters: Masters, remote: list[dict[str, Any]],
               links: Mapping[str, Link], today: dt.date, *,
-              remote_as_of: Mapping[dt.date, list[dict[str, Any]]] | None = None) -> Reconciliation:
-    """Every difference between the ledger and ``remote`` (GET /employees, includeResigner, today)."""
-    return _Compare(book, masters, remote, links, today, remote_as_of or {}).run(employees)
+              remote_as_of: Mapping[dt.date, list[dict[str, Any]]] | None = None,
+              synced: SyncedValues | None = None) -> Reconciliation:
+    """Every difference between the ledger and ``remote`` (GET /employees, includeResigner, today);
+    ``synced`` is the ledger's ``synced_values()``."""
+    return _Compare(book, masters, remote, links, today, remote_as_of or {}, synced or {}).run(employees)
 
 
 class _Compare:
-    def __init__(self, book, masters, remote, links, today, remote_as_of):
-        self.book, self.links, self.today = book, links, today
+    def __init__(self, book, masters, remote, links, today, remote_as_of, synced):
+        self.book, self.links, self.today, self.synced = book, links, today, synced
         self.rules = FieldRules.from_book(book)
         self.resolver = Resolver(book, masters)
         self.override_rows = self.resolver.overrides
@@ -172,19 +176,25 @@ class _Compare:
             return
         self.out.compared += 1
         side = self.side(e, rec)
+        then = self.last_synced(e, rec)
         left = e.resignation_date is not None and e.resignation_date < self.today
         remote_end = _date(rec.get("resignationDate"))
         remote_left = remote_end is not None and remote_end < self.today
         status_told = False
+        if then is not None:  # the side of the resignation date, from the values of the last sync
+            side_end = _field_side(_iso(e.resignation_date), _iso(remote_end), then.get("resignationDate"),
+                                   blank_sent=True)
+        else:
+            side_end = side
         if left and not remote_left:
             status_told = True
             self.add("leaver-active-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
-                     attendance=remote_end, side=side,
+                     attendance=remote_end, side=side_end,
                      reason=f"台帳では {e.resignation_date:%Y-%m-%d} に退職済みですが、勤怠では在籍中です")
         elif remote_left and not left:
             status_told = True
             self.add("retired-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
-                     attendance=remote_end, side=side,
+                     attendance=remote_end, side=side_end,
                      reason=f"台帳では在籍中ですが、勤怠では {remote_end:%Y-%m-%d} に退職済みです")
         division, _ = self.resolver.division(e)
         type_code, _ = self.resolver.employment_type(e)
@@ -209,7 +219,9 @@ class _Compare:
                 self.pending(e, name, f, new, old, e.resignation_date)
                 continue
             reason = "台帳が空欄 (連携では空欄を送らないため、勤怠の値が残ります)" if new is None else ""
-            self.add("field-difference", code, name, field=f, ledger=new, attendance=old, side=side, reason=reason)
+            self.add("field-difference", code, name, field=f, ledger=new, attendance=old, reason=reason,
+                     side=side if then is None else _field_side(new, old, then.get(f),
+                                                                blank_sent=f == "resignationDate"))
 
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
@@ -269,6 +281,15 @@ class _Compare:
         now = sync_fingerprint(e, self.context, self.overrides.get(e.code))
         return "attendance" if now == link.fingerprint else "ledger"
 
+    def last_synced(self, e: Employee, rec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The values of the last sync, when they belong to the current link (same fingerprint, same key)."""
+        for code in (e.code, str(rec.get("code"))):
+            stored, link = self.synced.get(code), self.links.get(code)
+            if stored is not None and link is not None and link.fingerprint and stored[0] == link.fingerprint \
+                    and link.key == str(rec.get("key") or ""):
+                return stored[1]
+        return None
+
     # --- attendance employees the ledger does not have ------------------------------------------
     def leftovers(self) -> None:
         linked = {link.code for link in self.links.values()}
@@ -284,6 +305,10 @@ class _Compare:
             else:
                 reason = "台帳にない在籍者です (pull-employees で台帳に取り込めます)"
             self.add("only-in-attendance", code, name, attendance=code, reason=reason)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _date(value: Any) -> dt.date | None:
@@ -308,6 +333,38 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return value
+
+
+def _field_side(new: Any, old: Any, then: Any, *, blank_sent: bool = False) -> str:
+    """Who moved one field away from the value of the last sync (``then``). ``blank_sent``: a blank
+    is sent too (a withdrawn 退職年月日), so a blank ``then`` is a value both sides had."""
+    if then is None and not blank_sent:  # blank in the ledger at the last sync: nothing was sent, 勤怠 kept its own
+        return "ledger" if new is not None else ""
+    moved_ledger, moved_remote = new != then, old != then
+    return "both" if moved_ledger and moved_remote else "ledger" if moved_ledger else "attendance"
+
+
+def synced_values(plan: Plan, rows: list[RowResult], employees: list[Employee], book: MappingBook,
+                  masters: Masters) -> dict[str, tuple[str, dict[str, Any]]]:
+    """What to store after a sync, for the employees whose link it saved: the link's fingerprint and
+    the values the attendance side was confirmed to hold (the ledger's, through the workbook)."""
+    ok = {r.employee_code for r in rows if r.result == "ok" and r.action in WRITE_KINDS}
+    chosen = [a for a in plan.actions if (a.writes and a.code in ok) or (a.link and not a.writes)]
+    if not chosen:
+        return {}
+    rules = FieldRules.from_book(book)
+    resolver = Resolver(book, masters)
+    fields = rules.on_update()
+    by_code = {e.code: e for e in employees}
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for a in chosen:
+        emp = by_code.get(a.code)
+        if emp is None:
+            continue
+        desired = desired_fields(emp, resolver.division(emp)[0], resolver.employment_type(emp)[0],
+                                 rules.business_name)
+        out[a.code] = (a.fingerprint, {f: v for f, v in desired.items() if f in fields})
+    return out
 
 
 def due(schedule: str, today: dt.date) -> bool:
