@@ -240,6 +240,7 @@ CATALOGUE: dict[str, Code] = {
     "pending-change-superseded": Code(WARNING, "予約した異動を取り消し", "従業員 {employee_code}: 異動日 {date} で予約していた{field}「{value}」は台帳の変更により取り消しました (予約の記録を削除)。勤怠側にその日付の変更が登録済みなら勤怠で確認してください。"),
     "pending-dates-differ": Code(ERROR, "異動日が項目で異なる", "従業員 {employee_code}: 所属と雇用区分の変更の異動日が異なります ({value})。1回の送信には1つの異動日しか使えないため送信しません。--effective-date で異動日を指定するか、個別設定に異動日を入力してください。"),
     "probable-code-change": Code(WARNING, "従業員番号の変更の可能性", "従業員 {employee_code} ({name}) は、台帳にない勤怠の従業員 {value} と氏名・生年月日・入社年月日が同じです。番号を変えた同じ人ならシート「個別設定」の旧従業員番号に {value} を、別人なら「なし」を入力してください。それまでどちらの番号も連携しません。"),
+    "code-changed-in-attendance": Code(WARNING, "勤怠側で従業員番号が変更", "従業員 {employee_code} として前回連携した勤怠の従業員 (同じ識別キー) の番号が、勤怠側で {value} に変わっています。同じ人ならシート「個別設定」の {employee_code} の行の旧従業員番号に {value} を入力すると、勤怠の番号を {employee_code} に戻します。それまでどちらの番号も連携しません。"),
     "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}: 勤怠APIが処理を拒否しました: {value}"),
     "pull-unmapped-division": Code(WARNING, "部署に戻せない所属", "勤怠所属「{value}」に対応する本体部署がないため、台帳の部署には書き込みませんでした (従業員 {employee_code})。シート「所属マッピング」に行を追加するか、台帳に部署を入力してください。"),
     "pull-unmapped-type": Code(WARNING, "社員区分に戻せない雇用区分", "勤怠雇用区分「{value}」に対応する本体社員区分がないため、台帳の社員区分には書き込みませんでした (従業員 {employee_code})。シート「雇用区分マッピング」に行を追加するか、台帳に社員区分を入力してください。"),

@@ -186,3 +186,21 @@ def test_sandbox_put_changes_the_code_and_keeps_the_key(h):
     assert (answer["code"], answer["key"]) == ("Z0001", rec["key"])
     assert "E0001" not in h.remote() and h.remote()["Z0001"]["key"] == rec["key"]
 
+
+
+def test_code_changed_in_the_attendance_screens_is_held_then_restored(h):
+    rec = h.sandbox.state.record_by_code("E0001")
+    key = rec.key
+    # renumbered and renamed in 勤怠: the name no longer matches, the key still does
+    h.sandbox.state.update(key, {"code": "Z0001", "lastName": "別姓"}, TODAY)
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.writes() == 0
+    assert run.rows(employee_code="E0001")[0]["action"] == "skip"
+    assert [(p["code"], p["employee_code"]) for p in run.result["problems"] if "code" in p["code"]] == [
+        ("code-changed-in-attendance", "E0001")]
+    confirm(h, "E0001", "Z0001")  # HR: the same person; the ledger's code is the right one
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.counts["PUT"] == 1 and h.sandbox.counts.get("POST", 0) == 0
+    after = h.remote()
+    assert after["E0001"]["key"] == key and after["E0001"]["lastName"] == "山田" and "Z0001" not in after

@@ -269,7 +269,7 @@ def test_reconcile_command_reports_every_kind_and_writes_nothing(h):
     assert run.result["status"] == "success" and run.result["job"] == "reconcile"
     # probable code changes are warnings too (E0008 is linked by key; the sync holds it back as well)
     assert [(p["code"], p["employee_code"]) for p in run.result["problems"]] == [
-        ("probable-code-change", "E0008"), ("probable-code-change", "N0009")]
+        ("code-changed-in-attendance", "E0008"), ("probable-code-change", "N0009")]
     csv_path = run.report.parent / "照合結果.csv"
     assert str(csv_path) in run.result["outputs"]
     data = csv_path.read_bytes()

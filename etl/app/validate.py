@@ -34,11 +34,12 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
         result.meta["workbook"] = str(path)
         client = ctx.client()
         masters = client.masters()
-        employees = ctx.ledger().employees()
+        ledger = ctx.ledger()
+        employees = ledger.employees()
         problems = validate_book(book, masters, employees, ctx.settings.clock.today())
         # code changes: 旧従業員番号 that cannot apply, and probable ones not yet confirmed (warnings)
         remote = client.employees(include_resigned=True, fields=CODE_CHANGE_FIELDS)
-        problems += code_change.detect(employees, book, remote).problems
+        problems += code_change.detect(employees, book, remote, ledger.links()).problems
         result.problems.extend(problems)
         errors = [p for p in problems if p.severity == ERROR]
         if errors:

@@ -67,9 +67,9 @@ class CodeChanges:
             change = self.probable.get(a.code)
             if change is not None and a.kind == "create":
                 a.kind, a.body, a.changes = "skip", None, None
-                a.reason = (f"従業員番号の変更の可能性 (勤怠の従業員 {change.old} と氏名・生年月日・入社年月日が同じ): "
+                a.reason = (f"従業員番号の変更の可能性 (勤怠の従業員 {change.old} と同じ人とみられます): "
                             "個別設定の旧従業員番号で確認されるまで、どちらの番号も連携しません")
-                a.problem = probable_problem(change)
+                a.problem = next((p for p in self.problems if p.employee_code == a.code), probable_problem(change))
 
 
 def plan_warnings(actions: Iterable[Any]) -> list[Problem]:
@@ -82,8 +82,11 @@ def probable_problem(change: CodeChange) -> Problem:
 
 
 def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, Any]],
-           business_name: bool | None = None) -> CodeChanges:
-    """The confirmed and probable code changes between the ledger and the attendance side."""
+           links: Mapping[str, Any] | None = None, business_name: bool | None = None) -> CodeChanges:
+    """The confirmed and probable code changes between the ledger and the attendance side.
+
+    Probable: the key this ledger code was last synced to (``links``) now has another code that the
+    ledger lacks (changed in 勤怠's own screens), or else the same name, birth and hire date."""
     out = CodeChanges()
     by_code = {str(r["code"]): r for r in remote if r.get("code")}
     ledger = {e.code: e for e in employees}
@@ -112,17 +115,30 @@ def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, 
             continue
         out.confirmed[new] = CodeChange(old, new, str(before.get("key") or ""), _name(ledger[new]), True)
 
+    taken: set[str] = set()
+    if links:
+        by_key = {str(r["key"]): r for r in remote if r.get("key")}
+        for e in employees:
+            link = links.get(e.code)
+            r = by_key.get(link.key) if link is not None and e.code not in by_code else None
+            if r is None or e.code in out.confirmed or e.code in new_person:
+                continue
+            old = str(r.get("code") or "")
+            if old and old not in ledger and old not in claimed and old not in taken:
+                taken.add(old)
+                change = CodeChange(old, e.code, str(r.get("key") or ""), _name(e), False)
+                out.probable[e.code] = change
+                out.problems.append(Problem.of("code-changed-in-attendance", employee_code=e.code, value=old))
     gone: dict[tuple, list[dict[str, Any]]] = {}
     for code, r in by_code.items():
-        if code not in ledger and code not in claimed:
+        if code not in ledger and code not in claimed and code not in taken:
             for key in _remote_keys(r):
                 gone.setdefault(key, []).append(r)
     if not gone:
         return out
     use_business = book.settings.business_name_as_name if business_name is None else business_name
-    taken: set[str] = set()
     for e in employees:
-        if e.code in by_code or e.code in out.confirmed or e.code in new_person:
+        if e.code in by_code or e.code in out.confirmed or e.code in out.probable or e.code in new_person:
             continue
         match = next((r for k in _ledger_keys(e, use_business) for r in gone.get(k, ())
                       if str(r["code"]) not in taken), None)

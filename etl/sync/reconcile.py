@@ -146,7 +146,7 @@ class _Compare:
         self.out.differences.append(Difference(kind, emp_code, name, **kw))
 
     def run(self, employees: list[Employee]) -> Reconciliation:
-        self.renames = code_change.detect(employees, self.book, self.remote)
+        self.renames = code_change.detect(employees, self.book, self.remote, self.links)
         self.ledger_codes = {e.code for e in employees}
         self.out.ledger_count, self.out.attendance_count = len(employees), len(self.remote)
         for e in employees:
