@@ -59,7 +59,7 @@ def compare_now(ctx: Context, opts: ReconcileOptions, *, validate: bool) -> tupl
     ledger = ctx.ledger()
     employees, links = ledger.employees(), ledger.links()
     problems = validate_book(book, masters, employees, today) if validate else []
-    problems += code_change.detect(employees, book, remote, links).problems
+    problems += code_change.detect(employees, book, remote, links, today).problems
     synced = ledger.synced_values()
     found = reconcile(employees, book, masters, remote, links, today, synced=synced)
     days = pending_dates(found)

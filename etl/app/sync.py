@@ -67,7 +67,7 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
 
     rules = FieldRules.from_book(book)
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
-    result.problems.extend(code_change.detect(employees, book, remote, ledger.links()).problems)  # 旧従業員番号, probable ones
+    result.problems.extend(code_change.detect(employees, book, remote, ledger.links(), today).problems)  # 旧従業員番号, probable ones
     options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
                           selection=selection)
     def as_of(day):  # compare dated changes with the attendance side as of their date: never send one twice

@@ -39,7 +39,7 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
         problems = validate_book(book, masters, employees, ctx.settings.clock.today())
         # code changes: 旧従業員番号 that cannot apply, and probable ones not yet confirmed (warnings)
         remote = client.employees(include_resigned=True, fields=CODE_CHANGE_FIELDS)
-        problems += code_change.detect(employees, book, remote, ledger.links()).problems
+        problems += code_change.detect(employees, book, remote, ledger.links(), ctx.settings.clock.today()).problems
         result.problems.extend(problems)
         errors = [p for p in problems if p.severity == ERROR]
         if errors:

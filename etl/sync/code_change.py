@@ -53,6 +53,8 @@ class CodeChanges:
 
     def settle(self, actions: Iterable[Any]) -> None:
         """Put the confirmed code changes into the plan's actions; hold back the probable ones."""
+        if not self.confirmed and not self.probable:
+            return
         for a in actions:
             change = self.confirmed.get(a.code)
             if change is not None and a.kind in ("update", "retire", "unchanged"):
@@ -82,25 +84,33 @@ def probable_problem(change: CodeChange) -> Problem:
 
 
 def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, Any]],
-           links: Mapping[str, Any] | None = None, business_name: bool | None = None) -> CodeChanges:
+           links: Mapping[str, Any] | None = None, today: dt.date | None = None,
+           business_name: bool | None = None) -> CodeChanges:
     """The confirmed and probable code changes between the ledger and the attendance side.
 
     Probable: the key this ledger code was last synced to (``links``) now has another code that the
     ledger lacks (changed in 勤怠's own screens), or else the same name, birth and hire date."""
     out = CodeChanges()
-    by_code = {str(r["code"]): r for r in remote if r.get("code")}
-    ledger = {e.code: e for e in employees}
+    by_code = {c: r for r in remote if (c := r.get("code"))}  # codes are JSON strings
+    excluded = {o.employee_code for o in book.overrides if o.exclude}  # 連携除外: never sent anyway
+    # ledger codes the attendance side lacks and the sync would create (not a leaver of an earlier month)
+    start = today.replace(day=1) if today is not None else None
+    missing = [e for e in employees if e.code not in by_code and e.code not in excluded
+               and (start is None or e.resignation_date is None or e.resignation_date >= start)]
+    renumbered = [o for o in book.overrides if o.previous_code and o.employee_code]
+    if not missing and not renumbered:  # the nightly common case: nothing to look at
+        return out
+    ledger = {e.code: e for e in employees} if renumbered else {e.code: e for e in missing}
+    ledger_codes = ledger.keys() if renumbered else {e.code for e in employees}
     new_person: set[str] = set()
     claimed: set[str] = set()  # old codes named by 旧従業員番号
-    for o in book.overrides:
+    for o in renumbered:
         old, new = o.previous_code, o.employee_code
-        if not old or not new:
-            continue
         if old in NEW_PERSON_WORDS:
             new_person.add(new)
             continue
         claimed.add(old)
-        if old == new or old in ledger or new not in ledger:
+        if old == new or old in ledger_codes or new not in ledger_codes:
             continue  # validator errors (previous-code-*, override-unknown-employee)
         cell = o.pos.cell("previous_code")
         before, after = by_code.get(old), by_code.get(new)
@@ -116,29 +126,35 @@ def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, 
         out.confirmed[new] = CodeChange(old, new, str(before.get("key") or ""), _name(ledger[new]), True)
 
     taken: set[str] = set()
-    if links:
-        by_key = {str(r["key"]): r for r in remote if r.get("key")}
-        for e in employees:
+    if not missing:
+        return out
+    linked = [e for e in missing if e.code in links] if links else []
+    if linked:
+        assert links is not None
+        by_key = {k: r for r in remote if (k := r.get("key"))}
+        for e in linked:
             link = links.get(e.code)
-            r = by_key.get(link.key) if link is not None and e.code not in by_code else None
+            r = by_key.get(link.key) if link is not None else None
             if r is None or e.code in out.confirmed or e.code in new_person:
                 continue
             old = str(r.get("code") or "")
-            if old and old not in ledger and old not in claimed and old not in taken:
+            if old and old not in ledger_codes and old not in claimed and old not in taken:
                 taken.add(old)
                 change = CodeChange(old, e.code, str(r.get("key") or ""), _name(e), False)
                 out.probable[e.code] = change
                 out.problems.append(Problem.of("code-changed-in-attendance", employee_code=e.code, value=old))
+    if not any(e.birth_date and e.hired_date for e in missing):  # nothing to match on
+        return out
     gone: dict[tuple, list[dict[str, Any]]] = {}
     for code, r in by_code.items():
-        if code not in ledger and code not in claimed and code not in taken:
+        if code not in ledger_codes and code not in claimed and code not in taken:
             for key in _remote_keys(r):
                 gone.setdefault(key, []).append(r)
     if not gone:
         return out
     use_business = book.settings.business_name_as_name if business_name is None else business_name
-    for e in employees:
-        if e.code in by_code or e.code in out.confirmed or e.code in out.probable or e.code in new_person:
+    for e in missing:
+        if e.code in out.confirmed or e.code in out.probable or e.code in new_person:
             continue
         match = next((r for k in _ledger_keys(e, use_business) for r in gone.get(k, ())
                       if str(r["code"]) not in taken), None)

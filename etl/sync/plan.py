@@ -143,7 +143,7 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     ``Ledger.pending_changes()``; the plan says which of them to store and drop
     (``Plan.pending_save`` / ``pending_drop``: the caller writes them before sending, not on a dry run).
     """
-    renames = code_change.detect(employees, book, remote, links)  # one person, a new 従業員番号
+    renames = code_change.detect(employees, book, remote, links, today)  # one person, a new 従業員番号
     planner = _Planner(book, masters, renames.view(remote), links, options, today,
                        {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {})
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all

@@ -146,7 +146,7 @@ class _Compare:
         self.out.differences.append(Difference(kind, emp_code, name, **kw))
 
     def run(self, employees: list[Employee]) -> Reconciliation:
-        self.renames = code_change.detect(employees, self.book, self.remote, self.links)
+        self.renames = code_change.detect(employees, self.book, self.remote, self.links, self.today)
         self.ledger_codes = {e.code for e in employees}
         self.out.ledger_count, self.out.attendance_count = len(employees), len(self.remote)
         for e in employees:
@@ -229,8 +229,10 @@ class _Compare:
             reason = f"{day:%Y-%m-%d} から反映 (勤怠に予約済み)"
         elif view is not None:
             reason = f"{day:%Y-%m-%d} から反映の予定ですが、勤怠には未送信です"
+        elif self.future:  # the views were asked for, this day's could not be read
+            reason = f"{day:%Y-%m-%d} から反映の予定 (勤怠のその日時点の情報を読めず、予約済みか確認できませんでした)"
         else:
-            reason = f"{day:%Y-%m-%d} から反映の予定 (勤怠への送信は次回の連携で確認)"
+            reason = f"{day:%Y-%m-%d} から反映の予定 (勤怠に予約済みかは確認していません)"
         self.add("pending-change", e.code, name, field=f, ledger=new, attendance=old, reason=reason,
                  effective_date=day.isoformat())
 
