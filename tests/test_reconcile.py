@@ -134,7 +134,8 @@ def test_every_kind_of_difference_and_nothing_written(h):
     assert (fields["E0002", "firstName"].ledger, fields["E0002", "firstName"].attendance,
             fields["E0002", "firstName"].side) == ("太郎2", "次郎", "attendance")
     blank = fields["E0003", "emailAddresses"]
-    assert blank.ledger is None and blank.attendance == ["e3@example.co.jp"] and "空欄" in blank.reason
+    assert blank.ledger is None and blank.attendance == ["e3@example.co.jp"] and blank.side == "ledger"
+    assert blank.reason.startswith("台帳が空欄 (連携で勤怠の値を消します")  # linked: the sync clears it
 
     leaver = found(result, "leaver-active-in-attendance")["E0004"][0]
     assert (leaver.ledger, leaver.attendance, leaver.side) == (dt.date(2026, 10, 31), None, "ledger")
@@ -170,6 +171,13 @@ def test_the_side_that_changed_is_told_per_field(h):
     assert sides == {"lastName": "ledger", "firstName": "attendance", "emailAddresses": "both"}
 
 
+def test_a_value_added_in_attendance_to_a_blank_is_an_attendance_change(h):
+    remote_edit(h, "E0001", {"resignationDate": "2027-03-31"})
+    diff = next(d for d in run_reconcile(h).differences if d.employee_code == "E0001")
+    assert (diff.kind, diff.field, diff.side) == ("field-difference", "resignationDate", "attendance")
+    assert "連携で勤怠の値を消します" in diff.reason
+
+
 def test_without_stored_values_the_fingerprint_decides_per_employee(h):
     from etl.ledger.schema import attendance_synced
     with h.ledger.engine.begin() as conn:  # a ledger synced before the values were kept
@@ -187,6 +195,7 @@ def test_the_sync_keeps_the_values_it_had_confirmed(h):
     assert set(stored) == set(links) and all(stored[c][0] == links[c].fingerprint for c in links)
     assert stored["E0001"][1]["lastName"] == "山田" and stored["E0001"][1]["divisionCode"] == "2100"
     assert "code" not in stored["E0001"][1]
+    assert stored["E0001"][1]["resignationDate"] is None  # created without one: a blank both sides had
 
 
 def test_a_pending_change_already_sent_is_booked(h):

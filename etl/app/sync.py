@@ -67,7 +67,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
 
     rules = FieldRules.from_book(book)
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
-    result.problems.extend(code_change.detect(employees, book, remote, ledger.links(), today).problems)  # 旧従業員番号, probable ones
+    links = ledger.links()  # as before this run (the values kept after it depend on them)
+    result.problems.extend(code_change.detect(employees, book, remote, links, today).problems)  # 旧従業員番号, probable ones
     options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
                           selection=selection)
     def as_of(day):  # compare dated changes with the attendance side as of their date: never send one twice
@@ -78,7 +79,7 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
             log.info("GET /employees?date=%s failed: %s", day, e)
             return None
 
-    plan = plan_sync_dated(employees, book, masters, remote, ledger.links(), options, today, as_of=as_of,
+    plan = plan_sync_dated(employees, book, masters, remote, links, options, today, as_of=as_of,
                            pending=ledger.pending_changes())
     result.problems.extend(plan.problems)
     result.sections["queue"] = plan.queue
@@ -94,7 +95,7 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
                          wait=wait, progress=ctx.progress_stream())
     result.rows = outcome.rows
     # beside the links: the values now confirmed on the attendance side (reconcile's "which side changed")
-    ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters),
+    ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters, links),
                               clock.now().isoformat(timespec="seconds"))
     if outcome.waited_s:
         result.meta["waited_s"] = round(outcome.waited_s)

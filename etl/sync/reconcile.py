@@ -33,7 +33,17 @@ from typing import Any
 
 from etl.records import Employee, Link, Masters, RowResult
 from etl.sync import code_change
-from etl.sync.fields import DATED_FIELDS, LABELS, FieldRules, desired_fields, remote_value, sync_fingerprint
+from etl.sync.fields import (
+    CLEARABLE,
+    DATED_FIELDS,
+    LABELS,
+    REQUIRED_ON_UPDATE,
+    FieldRules,
+    desired_fields,
+    remote_value,
+    sync_fingerprint,
+    withheld_kana,
+)
 from etl.sync.plan import WRITE_KINDS, Plan, override_values, plan_context
 from etl.workbook.model import MappingBook
 from etl.workbook.resolve import Resolver
@@ -181,11 +191,9 @@ class _Compare:
         remote_end = _date(rec.get("resignationDate"))
         remote_left = remote_end is not None and remote_end < self.today
         status_told = False
-        if then is not None:  # the side of the resignation date, from the values of the last sync
-            side_end = _field_side(_iso(e.resignation_date), _iso(remote_end), then.get("resignationDate"),
-                                   blank_sent=True)
-        else:
-            side_end = side
+        # the side of the resignation date, from the values of the last sync when kept
+        side_end = side if then is None else _field_side(_iso(e.resignation_date), _iso(remote_end), then,
+                                                          "resignationDate")
         if left and not remote_left:
             status_told = True
             self.add("leaver-active-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
@@ -218,10 +226,20 @@ class _Compare:
             if f == "resignationDate" and e.resignation_date is not None and e.resignation_date > self.today:
                 self.pending(e, name, f, new, old, e.resignation_date)
                 continue
-            reason = "台帳が空欄 (連携では空欄を送らないため、勤怠の値が残ります)" if new is None else ""
+            reason = self.blank_reason(e, rec, f) if new is None else ""
             self.add("field-difference", code, name, field=f, ledger=new, attendance=old, reason=reason,
-                     side=side if then is None else _field_side(new, old, then.get(f),
-                                                                blank_sent=f == "resignationDate"))
+                     side=side if then is None else _field_side(new, old, then, f))
+
+    def blank_reason(self, e: Employee, rec: Mapping[str, Any], f: str) -> str:
+        """What the sync does with a field blank in the ledger that 勤怠 has (as etl.sync.plan does)."""
+        if f in REQUIRED_ON_UPDATE:
+            return "台帳が空欄 (必須項目のため、連携はこの従業員を送りません: エラー)"
+        if f in withheld_kana(e, self.rules.business_name):
+            return "台帳のビジネスネームのフリガナが空欄 (連携は送らず、勤怠の値が残ります)"
+        link = self.links.get(e.code)
+        if link is None or link.key != str(rec.get("key") or "") or not link.fingerprint:
+            return "台帳が空欄 (まだ連携していないため、連携は勤怠の値を消さずに残します)"
+        return "台帳が空欄 (連携で勤怠の値を消します。台帳が前回の連携から変わっていなければ sync-employees --full のとき)"
 
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
@@ -337,19 +355,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _field_side(new: Any, old: Any, then: Any, *, blank_sent: bool = False) -> str:
-    """Who moved one field away from the value of the last sync (``then``). ``blank_sent``: a blank
-    is sent too (a withdrawn 退職年月日), so a blank ``then`` is a value both sides had."""
-    if then is None and not blank_sent:  # blank in the ledger at the last sync: nothing was sent, 勤怠 kept its own
+def _field_side(new: Any, old: Any, then: Mapping[str, Any], name: str) -> str:
+    """Who moved one field away from the value of the last sync. A field absent from ``then`` was
+    blank in the ledger and left as it was in 勤怠 (not confirmed): only a ledger value is a move."""
+    if name not in then:
         return "ledger" if new is not None else ""
-    moved_ledger, moved_remote = new != then, old != then
+    value = then[name]
+    moved_ledger, moved_remote = new != value, old != value
     return "both" if moved_ledger and moved_remote else "ledger" if moved_ledger else "attendance"
 
 
 def synced_values(plan: Plan, rows: list[RowResult], employees: list[Employee], book: MappingBook,
-                  masters: Masters) -> dict[str, tuple[str, dict[str, Any]]]:
+                  masters: Masters, links: Mapping[str, Link]) -> dict[str, tuple[str, dict[str, Any]]]:
     """What to store after a sync, for the employees whose link it saved: the link's fingerprint and
-    the values the attendance side was confirmed to hold (the ledger's, through the workbook)."""
+    the values the attendance side was confirmed to hold (the ledger's, through the workbook). A
+    blank is stored (as null) where the sync makes 勤怠 blank too: on a create, and for a clearable
+    field of an employee linked before (``links``: as they were before the sync); elsewhere a blank
+    is left out (勤怠 kept its own value)."""
     ok = {r.employee_code for r in rows if r.result == "ok" and r.action in WRITE_KINDS}
     chosen = [a for a in plan.actions if (a.writes and a.code in ok) or (a.link and not a.writes)]
     if not chosen:
@@ -365,7 +387,13 @@ def synced_values(plan: Plan, rows: list[RowResult], employees: list[Employee], 
             continue
         desired = desired_fields(emp, resolver.division(emp)[0], resolver.employment_type(emp)[0],
                                  rules.business_name)
-        out[a.code] = (a.fingerprint, {f: v for f, v in desired.items() if f in fields})
+        values = {f: v for f, v in desired.items() if f in fields}
+        link = links.get(a.code)
+        linked = link is not None and link.key == a.key and bool(link.fingerprint)
+        if a.kind == "create" or linked:
+            withheld = withheld_kana(emp, rules.business_name)
+            values |= {f: None for f in CLEARABLE if f in fields and f not in values and f not in withheld}
+        out[a.code] = (a.fingerprint, values)
     return out
 
 
