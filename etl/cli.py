@@ -25,6 +25,7 @@ from etl.app.options import (
     LedgerExportOptions,
     LedgerLoadOptions,
     PullOptions,
+    ReconcileOptions,
     RunOptions,
     SandboxOptions,
     ScheduleOptions,
@@ -66,6 +67,7 @@ COMMANDS: dict[str, str] = {
     "pull-employees": "勤怠 → 台帳: 台帳にない従業員を追加",
     "import-attendance": "指定月の月別勤怠を CSV または台帳に取り込み (履歴は常に台帳にも)、36協定と年5日をチェック",
     "run": "バッチ: 検証 → 同期 → (取込日なら) 勤怠取込 (ほかの日は年5日の確認) → レポート → メール",
+    "reconcile": "台帳と勤怠を照合して違いをレポート (どちらにも書き込まない)",
     "schedule": "常駐スケジューラ (自動連携時刻に run を実行) / --once で1回だけ",
     "sandbox": "ローカルの勤怠API互換サーバーを起動 (デモ・テスト用)",
 }
@@ -92,6 +94,8 @@ EXAMPLES: dict[str, str] = {
                           "python run_etl.py import-attendance --month 2026-10 --encoding utf-8-sig --out 給与/10月.csv"),
     "run": ("python run_etl.py run                    夜間バッチ (取込日なら先月の勤怠も)\n"
             "python run_etl.py run --month 2026-10    勤怠の月を指定して実行"),
+    "reconcile": ("python run_etl.py reconcile          台帳と勤怠の違い (台帳のみ・勤怠のみ・項目の違い・退職・番号変更…)\n"
+                  "python run_etl.py reconcile --wait   利用制限時間帯なら終わるまで待つ"),
     "schedule": ("python run_etl.py schedule          常駐 (Ctrl+C で停止)\n"
                  "python run_etl.py schedule --once   cron / タスク スケジューラから10分ごとに"),
     "sandbox": ("python run_etl.py sandbox --port 8080 --employees 300 --seed 1\n"
@@ -230,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
     c.add_argument("--mail", action="store_true", help="--dry-run でも結果をメールする (通常の実行は常にメールします)")
 
+    c = cmd["reconcile"]
+    c.add_argument("--wait", action="store_true", help="利用制限時間帯は終了まで待って続行する")
+    c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
+
     c = cmd["schedule"]
     c.add_argument("--once", action="store_true", help="今やるべきことだけを実行して終了 (cron / タスク スケジューラ向け)")
     c.add_argument("--workbook", metavar="PATH", help="使うブック (既定 [paths] workbook)")
@@ -307,6 +315,10 @@ def command_for(args: argparse.Namespace) -> Command:
         run = RunOptions(month=args.month, dry_run=args.dry_run, wait=args.wait, workbook=args.workbook,
                          mail=args.mail)
         return lambda ctx: run_command(ctx, run)
+    if name == "reconcile":
+        from etl.app.reconcile import reconcile_command
+        reconcile = ReconcileOptions(wait=args.wait, workbook=args.workbook)
+        return lambda ctx: reconcile_command(ctx, reconcile)
     if name == "schedule":
         from etl.app.schedule import schedule_command
         schedule = ScheduleOptions(once=args.once, workbook=args.workbook)

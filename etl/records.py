@@ -87,7 +87,12 @@ class RowResult:
     message: str = ""
     effective_date: str = ""  # for the report's queue of future-dated changes (not in the contract)
     name: str = ""  # the employee's name as HR knows it, for the report's list of failed rows
+    kind: str = ""  # reconcile: the kind of difference (etl.sync.reconcile.KINDS); "" elsewhere
+    side: str = ""  # reconcile: ledger | attendance | unknown — who changed since the last sync
 
     def to_dict(self) -> dict[str, Any]:
-        return {"employee_code": self.employee_code, "action": self.action, "result": self.result,
-                "changes": self.changes, "message": self.message}
+        out = {"employee_code": self.employee_code, "action": self.action, "result": self.result,
+               "changes": self.changes, "message": self.message}
+        if self.kind:
+            out |= {"kind": self.kind, "side": self.side}
+        return out

@@ -12,7 +12,7 @@ from etl.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGN_COMMANDS = ["demo", "init", "template", "validate", "ledger", "test-connection", "sync-employees",
-                   "pull-employees", "import-attendance", "run", "schedule", "sandbox"]
+                   "pull-employees", "import-attendance", "run", "reconcile", "schedule", "sandbox"]
 
 
 def call(*argv: str) -> tuple[int, str, str]:

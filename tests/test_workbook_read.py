@@ -135,11 +135,11 @@ def test_many_bad_cells_in_one_row_are_all_reported(tmp_path):
 
 def test_missing_settings_rows_fall_back_to_defaults(tmp_path):
     def edit(wb):
-        wb[SHEET_SETTINGS].delete_rows(11, 2)  # 勤怠CSV文字コード, 勤怠データ自動取込日
+        wb[SHEET_SETTINGS].delete_rows(11, 3)  # 勤怠CSV文字コード, 勤怠データ自動取込日, 照合レポート
     book = read_workbook(hr_workbook(tmp_path, edit))
     assert book.settings.csv_encoding == "cp932" and book.settings.auto_import_day is None
-    assert [(p.code, p.severity, p.cell) for p in book.read_problems] == [
-        ("missing-setting", "warning", "A11"), ("missing-setting", "warning", "A11")]
+    assert book.settings.reconcile_report == "never"
+    assert [(p.code, p.severity, p.cell) for p in book.read_problems] == [("missing-setting", "warning", "A11")] * 3
 
 
 def test_settings_values(tmp_path):

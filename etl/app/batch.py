@@ -1,5 +1,5 @@
 """`run`: the nightly batch — validate → sync → import when due or asked (else the 年5日 check
-alone) → report → mail.
+alone) → reconcile on the days of 照合レポート → report → mail.
 
 One context serves every step: the workbook is read once, one API client (one rate-limit window)
 makes every request, and the report counts them all.
@@ -10,7 +10,8 @@ import datetime as dt
 
 from etl.app.context import Context
 from etl.app.importing import import_attendance
-from etl.app.options import ImportOptions, RunOptions, SyncCommandOptions
+from etl.app.options import ImportOptions, ReconcileOptions, RunOptions, SyncCommandOptions
+from etl.app.reconcile import compare_now
 from etl.app.runner import mail_rule, run_job, status_label, worst_exit
 from etl.app.sync import sync_employees
 from etl.attendance.fetch import paid_leave_check, people
@@ -18,7 +19,9 @@ from etl.attendance.summary import leave_only_section
 from etl.clock import month_refusal, previous_month
 from etl.errors import ERROR, StopRun, UsageError
 from etl.lock import RunLock, default_lock_path
+from etl.report.reconcile import nightly_section
 from etl.report.result import RunResult
+from etl.sync.reconcile import due
 from etl.workbook.model import MappingBook
 
 
@@ -44,6 +47,22 @@ def _paid_leave(ctx: Context, result: RunResult) -> dict[str, str]:
         return {"job": "年5日の確認", "status_label": "確認できず", "summary": " / ".join(part["unavailable"])}
     return {"job": "年5日の確認", "status_label": "正常終了",
             "summary": f"10日以上の付与 {part['checked']}件、取得不足 {len(part['rows'])}件"}
+
+
+def reconcile_step(ctx: Context, result: RunResult, book: MappingBook, opts: RunOptions) -> dict[str, str]:
+    """照合レポート: on its days, compare both sides after the sync (reads only) and add the summary."""
+    schedule = book.settings.reconcile_report
+    if not due(schedule, ctx.settings.clock.today()):
+        why = "照合レポートが「しない」" if schedule == "never" else "今日は照合レポートの日 (毎週月曜) ではありません"
+        return {"job": "reconcile", "status_label": "対象外", "summary": f"{why}のため照合していません"}
+    try:
+        found, _ = compare_now(ctx, ReconcileOptions(wait=opts.wait, workbook=opts.workbook), validate=False)
+    except StopRun as e:
+        result.sections["sections"].append({"job": "reconcile", "status_label": "異常終了", "summary": str(e)})
+        raise
+    section = nightly_section(found.section())
+    result.sections["reconcile"] = section
+    return {"job": "reconcile", "status_label": "正常終了", "summary": section["summary"]}
 
 
 def run_command(ctx: Context, opts: RunOptions) -> int:
@@ -87,6 +106,7 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
             parts.append({"job": "import-attendance", "status_label": "対象外",
                           "summary": "今日は勤怠データ自動取込日ではありません (--month で指定できます)"})
             parts.append(_paid_leave(ctx, result))
+        parts.append(reconcile_step(ctx, result, book, opts))
         result.exit_code = worst_exit(codes)
 
     with RunLock(default_lock_path(settings), settings.clock, command="run"):

@@ -98,6 +98,12 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class ReconcileOptions:
+    wait: bool = False
+    workbook: str | None = None
+
+
+@dataclass(frozen=True)
 class ScheduleOptions:
     once: bool = False
     workbook: str | None = None

@@ -18,10 +18,12 @@ from etl.errors import ERROR, InputError, RowFailed, UsageError
 from etl.kot.waiting import call_waiting
 from etl.report.labels import names_section
 from etl.report.result import RunResult
+from etl.sync import code_change
 from etl.sync.apply import apply_plan, planned_rows
 from etl.sync.fields import ADDITIONAL_FIELDS, FieldRules, additional_fields
 from etl.sync.plan import Plan, SyncOptions, plan_sync_dated
 from etl.sync.pull import apply_pull, plan_pull, pull_rows
+from etl.sync.reconcile import synced_values
 from etl.sync.selection import selection_from_args
 from etl.workbook.validate import validate_book
 
@@ -68,6 +70,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
 
     rules = FieldRules.from_book(book)
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=additional_fields(rules))
+    links = ledger.links()  # as before this run (the values kept after it depend on them)
+    result.problems.extend(code_change.detect(employees, book, remote, links, today).problems)  # 旧従業員番号, probable ones
     options = SyncOptions(mode=opts.mode or "all", effective_date=opts.effective_date, full=opts.full,
                           selection=selection)
     def as_of(day):  # compare dated changes with the attendance side as of their date: never send one twice
@@ -78,13 +82,14 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
             log.info("GET /employees?date=%s failed: %s", day, e)
             return None
 
-    plan = plan_sync_dated(employees, book, masters, remote, ledger.links(), options, today, as_of=as_of,
+    plan = plan_sync_dated(employees, book, masters, remote, links, options, today, as_of=as_of,
                            pending=ledger.pending_changes())
     result.problems.extend(plan.problems)
     result.sections["queue"] = plan.queue
     result.meta["plan"] = plan.counts()
     # a row the plan could not send (code unusable, division unresolved…) is a problem with its own code
-    result.problems.extend(a.problem for a in plan.actions if a.problem is not None)
+    said = set(result.problems)  # a held code change is already said by code_change.detect above
+    result.problems.extend(a.problem for a in plan.actions if a.problem is not None and a.problem not in said)
 
     if opts.dry_run:
         result.rows = planned_rows(plan)
@@ -95,6 +100,9 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     outcome = apply_plan(plan, client, ledger, clock=clock, concurrency=settings.attendance_api.concurrency,
                          wait=wait, progress=ctx.progress_stream())
     result.rows = outcome.rows
+    # beside the links: the values now confirmed on the attendance side (reconcile's "which side changed")
+    ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters, links),
+                              clock.now().isoformat(timespec="seconds"))
     if outcome.waited_s:
         result.meta["waited_s"] = round(outcome.waited_s)
     if outcome.stopped is not None:

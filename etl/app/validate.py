@@ -12,7 +12,10 @@ from etl.app.runner import mail_rule, run_job
 from etl.errors import ERROR, ExitCode, WorkbookError
 from etl.report.labels import names_section
 from etl.report.result import RunResult
+from etl.sync import code_change
 from etl.workbook.validate import validate_book
+
+CODE_CHANGE_FIELDS = ("birthDate", "hiredDate")  # what a probable code change is matched on (with the name)
 
 
 def validate_command(ctx: Context, opts: ValidateOptions) -> int:
@@ -30,10 +33,15 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
 
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)
-        masters = ctx.client().masters()
+        client = ctx.client()
+        masters = client.masters()
         result.sections["names"] = names_section(masters.divisions, masters.working_types)
-        employees = ctx.ledger().employees()
+        ledger = ctx.ledger()
+        employees = ledger.employees()
         problems = validate_book(book, masters, employees, ctx.settings.clock.today())
+        # code changes: 旧従業員番号 that cannot apply, and probable ones not yet confirmed (warnings)
+        remote = client.employees(include_resigned=True, fields=CODE_CHANGE_FIELDS)
+        problems += code_change.detect(employees, book, remote, ledger.links(), ctx.settings.clock.today()).problems
         result.problems.extend(problems)
         errors = [p for p in problems if p.severity == ERROR]
         if errors:

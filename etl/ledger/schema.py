@@ -71,6 +71,17 @@ pending_changes = sa.Table(
     _text("recorded_at"),  # ISO 8601 (+09:00)
 )
 
+# the values the sync last had confirmed on the attendance side, per employee (JSON: API field →
+# value): reconcile tells from them which side changed a field. A table of its own, so an existing
+# ledger gets it from create_all without a migration; ``fingerprint`` ties it to its link.
+attendance_synced = sa.Table(
+    "attendance_synced", metadata,
+    sa.Column("employee_code", sa.String, primary_key=True),
+    _text("fingerprint"),  # the link's fingerprint when these values were saved
+    sa.Column("field_values", sa.Text, nullable=False, server_default="{}"),  # JSON
+    _text("synced_at"),
+)
+
 MONTHLY_MINUTES = (
     "late_minutes", "early_leave_minutes", "total_work_minutes", "assigned_minutes",
     "unassigned_minutes", "overtime_minutes", "night_minutes", "holiday_work_minutes",

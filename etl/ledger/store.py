@@ -285,6 +285,27 @@ class Ledger:
                     {"employee_code": p.employee_code, "field": p.field, "value": p.value,
                      "effective_date": p.effective_date, "recorded_at": _iso(p.recorded_at)} for p in save])
 
+    # --- the values of the last sync (reconcile) -------------------------------------------
+    def synced_values(self) -> dict[str, tuple[str, dict]]:
+        """code → (fingerprint, {API field: value}) as the sync last had them confirmed."""
+        c = t.attendance_synced.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.employee_code, c.fingerprint, c.field_values)).all()
+        return {code: (fp, json.loads(values or "{}")) for code, fp, values in rows}
+
+    def save_synced_values(self, values: dict[str, tuple[str, dict]], synced_at: str) -> None:
+        """Replace the stored values of these employees (one transaction)."""
+        if not values:
+            return
+        table = t.attendance_synced
+        rows = [{"employee_code": code, "fingerprint": fp, "synced_at": synced_at,
+                 "field_values": json.dumps(v, ensure_ascii=False, sort_keys=True)} for code, (fp, v) in values.items()]
+        codes = list(values)
+        with self.engine.begin() as conn:
+            for i in range(0, len(codes), 500):  # bound the IN list
+                conn.execute(sa.delete(table).where(table.c.employee_code.in_(codes[i:i + 500])))
+            conn.execute(sa.insert(table), rows)
+
     # --- monthly attendance ------------------------------------------------------------
     def upsert_monthly(self, month: str, records: list[dict]) -> int:
         """Replace ``month``'s rows of the employees in ``records`` (one transaction); returns the count."""

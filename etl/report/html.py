@@ -23,6 +23,7 @@ from etl.errors import CATALOGUE, ERROR, Problem, cap_problems, is_labour_law
 from etl.fileio import write_text
 from etl.report import charts
 from etl.report.labels import gender_label, job_label
+from etl.report.reconcile import page_section
 from etl.report.result import ACTION_WORDS, STATUS_LABELS, RunResult, is_failed
 from etl.workbook.model import HEADERS, SHEET_MASTER, SYNC_FIELDS
 
@@ -371,10 +372,14 @@ def summary_context(result: RunResult) -> dict[str, Any]:
                   and isinstance(v, str | int | float | bool)]
     finished = result.finished_at or result.started_at
     is_import = result.job == "import-attendance" or "succeeded" in result.tallies
+    reconcile = page_section(result.sections.get("reconcile"))
+    # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
+    findings_only = reconcile is not None and result.job == "reconcile"
     return {
+        "findings_only": findings_only,
         "r": result, "job_label": job_label(result.job), "status": result.status,
         "status_label": result.status_label,
-        "summary": result.headline(), "error_line": str(meta.get("error") or ""),
+        "summary": reconcile["summary"] if findings_only and reconcile is not None else result.headline(), "error_line": str(meta.get("error") or ""),
         "counts": counts,
         "count_labels": PLAN_COUNT_LABELS if result.dry_run else (
             IMPORT_COUNT_LABELS if is_import and not result.rows else COUNT_LABELS),
@@ -389,6 +394,7 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "queue": queue_of(result),
         "attendance": attendance,
         "batch": [dict(s, job_label=job_label(s.get("job", ""))) for s in result.sections.get("sections") or []],
+        "reconcile": reconcile,
         "mail": result.sections.get("mail"),
         "meta": meta, "extra_meta": extra_meta,
         "started": _when(result.started_at), "finished": _when(finished),

@@ -41,6 +41,7 @@ class RunResult:
     # counts a job sets itself when its rows are not employees (an import: employee-months
     # written / not written); they replace the counts taken from the rows
     tallies: dict[str, int] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # more files for the report folder: name → bytes
 
     def __post_init__(self) -> None:
         if not self.run_id:
@@ -122,6 +123,8 @@ class RunResult:
     def headline(self) -> str:
         """The counts as HR reads them: 「成功 120件 / 失敗 1件」 (a dry run: 予定 … / エラー …)."""
         c = self.counts()
+        if self.job == "reconcile":  # its rows are findings, not writes
+            return f"差異 {len(self.rows):,}件 (書き込みなし)"
         if self.dry_run:
             planned = sum(1 for r in self.rows if r.result == "planned") if self.rows else c["total"]
             return f"予定 {planned:,}件 / エラー {c['failed']:,}件 (送信していません)"
@@ -136,7 +139,7 @@ class RunResult:
         line = f"状況: {self.status_label}"
         if self.rows or self.tallies:  # a job without rows (validate) has nothing to count
             line += f" {self.headline()}"
-        if self.rows:
+        if self.rows and self.job != "reconcile":
             line += (f" (作成 {c['created']}・更新 {c['updated']}・退職 {c['retired']}・変更なし {c['unchanged']}"
                      f"・対象外 {c['skipped']}" + (f"・未実行 {c['not_run']}" if c["not_run"] else "") + ")")
         line += f" エラー {errors}件 警告 {len(problems) - errors}件"
@@ -201,6 +204,12 @@ def write_result_files(result: RunResult, folder: Path) -> list[Path]:
         p = folder / "errors.csv"
         write_bytes(p, errors_csv(result).encode("utf-8-sig"))
         written.append(p)
+    for name, data in result.files.items():
+        p = folder / name
+        write_bytes(p, data)
+        written.append(p)
+        if str(p) not in result.outputs:
+            result.outputs.append(str(p))
     p = folder / "result.json"
     write_text(p, json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
     written.append(p)

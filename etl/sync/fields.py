@@ -66,7 +66,7 @@ class FieldRules:
 
 def additional_fields(rules: FieldRules) -> tuple[str, ...]:
     """The additionalFields the plan needs from GET /employees."""
-    wanted = rules.on_create() | {"resignationDate"}
+    wanted = rules.on_create() | {"resignationDate", "birthDate", "hiredDate"}  # the last two: code changes
     return tuple(f for f in ADDITIONAL_FIELDS if f in wanted)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from etl.bulk import gc_paused
 from etl.errors import Problem
 from etl.records import Employee, Masters, PendingChange
+from etl.sync import code_change
 from etl.sync.fields import (
     API_FIELDS,
     BUSINESS_KANA,
@@ -142,9 +143,12 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     ``Ledger.pending_changes()``; the plan says which of them to store and drop
     (``Plan.pending_save`` / ``pending_drop``: the caller writes them before sending, not on a dry run).
     """
-    planner = _Planner(book, masters, remote, links, options, today, remote_as_of or {}, pending or {})
+    renames = code_change.detect(employees, book, remote, links, today)  # one person, a new 従業員番号
+    planner = _Planner(book, masters, renames.view(remote), links, options, today,
+                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {})
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
+    renames.settle(actions)
     if options.selection is not None:
         known = {e.code for e in employees}
         for code in sorted(options.selection - known):

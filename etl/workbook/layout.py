@@ -22,6 +22,7 @@ from etl.workbook.cells import choice_label, norm_label
 from etl.workbook.howto import PROMPTS
 from etl.workbook.model import (
     OUTPUT_FORMATS,
+    RECONCILE_SCHEDULES,
     SHEET_DIVISIONS,
     SHEET_FIELDS,
     SHEET_MASTER,
@@ -51,7 +52,7 @@ WIDTHS: dict[str, dict[str, float]] = {
     SHEET_DIVISIONS: {"本体部署コード": 16, "本体部署名": 26, "勤怠所属コード": 16, "勤怠所属名": 26, "備考": 50},
     SHEET_TYPES: {"本体社員区分": 18, "勤怠雇用区分コード": 20, "勤怠雇用区分名": 24, "備考": 50},
     SHEET_OVERRIDES: {"従業員番号": 14, "氏名": 20, "勤怠所属コード": 16, "勤怠雇用区分コード": 20, "異動日": 14,
-                      "連携除外": 10, "備考": 40},
+                      "連携除外": 10, "備考": 40, "旧従業員番号": 14},
     SHEET_OUTPUT: {"出力列名": 22, "勤怠データ項目": 22, "形式": 14, "出力する": 10},
 }
 # columns whose cells are text ("@") so leading zeros survive
@@ -59,7 +60,7 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     SHEET_SETTINGS: ("値",),
     SHEET_DIVISIONS: ("本体部署コード", "勤怠所属コード"),
     SHEET_TYPES: ("本体社員区分", "勤怠雇用区分コード"),
-    SHEET_OVERRIDES: ("従業員番号", "勤怠所属コード", "勤怠雇用区分コード"),
+    SHEET_OVERRIDES: ("従業員番号", "勤怠所属コード", "勤怠雇用区分コード", "旧従業員番号"),
 }
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {SHEET_OVERRIDES: ("異動日",)}
 
@@ -83,6 +84,7 @@ SETTING_LISTS: dict[str, str] = {
     "勤怠データ出力先": "outputs",
     "勤怠CSV文字コード": "encodings",
     "勤怠データ自動取込日": "day",
+    "照合レポート": "reconcile",
 }
 PROMPT_ONLY = {"emails", "time"}  # an input message, no restriction
 
@@ -228,6 +230,9 @@ def _validation(name: str, ranges: dict[str, str]) -> DataValidation | None:
     if name == "day":
         return DataValidation(type="whole", operator="between", formula1="1", formula2="28", showErrorMessage=True,
                               errorTitle=title, error="1〜28 の整数を入力してください。", **common)
+    if name == "reconcile":  # a fixed list written in the rule itself (not a マスタ column)
+        return DataValidation(type="list", formula1='"' + ",".join(RECONCILE_SCHEDULES) + '"', showErrorMessage=True,
+                              errorTitle=title, error="しない・毎日・毎週月曜 から選んでください。", **common)
     if name == "date":
         return DataValidation(type="date", operator="greaterThan", formula1="36526", showErrorMessage=True,
                               errorStyle="warning", errorTitle=title,

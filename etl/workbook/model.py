@@ -26,7 +26,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     SHEET_FIELDS: ("本体項目", "勤怠項目", "連携する", "必須"),
     SHEET_DIVISIONS: ("本体部署コード", "本体部署名", "勤怠所属コード", "勤怠所属名", "備考"),
     SHEET_TYPES: ("本体社員区分", "勤怠雇用区分コード", "勤怠雇用区分名", "備考"),
-    SHEET_OVERRIDES: ("従業員番号", "氏名", "勤怠所属コード", "勤怠雇用区分コード", "異動日", "連携除外", "備考"),
+    SHEET_OVERRIDES: ("従業員番号", "氏名", "勤怠所属コード", "勤怠雇用区分コード", "異動日", "連携除外", "備考",
+                      "旧従業員番号"),
     SHEET_OUTPUT: ("出力列名", "勤怠データ項目", "形式", "出力する"),
 }
 
@@ -43,7 +44,14 @@ SETTING_ITEMS: dict[str, tuple[str, str]] = {
     "勤怠データ出力先": ("attendance_output", "CSV"),
     "勤怠CSV文字コード": ("csv_encoding", "Shift_JIS"),
     "勤怠データ自動取込日": ("auto_import_day", ""),
+    "照合レポート": ("reconcile_report", "しない"),
 }
+# headers a workbook made by an older template may lack: no problem when missing
+OPTIONAL_HEADERS: dict[str, tuple[str, ...]] = {SHEET_OVERRIDES: ("旧従業員番号",)}
+# 旧従業員番号 words that say "another person, not a code change"
+NEW_PERSON_WORDS = frozenset({"なし", "別人"})
+# 照合レポート: 値 → when the nightly run adds the reconcile section
+RECONCILE_SCHEDULES = {"しない": "never", "毎日": "daily", "毎週月曜": "monday"}
 
 # 連携項目: ledger label → (API field, required on create ※1, Employee attribute(s))
 SYNC_FIELDS: dict[str, tuple[str, bool]] = {
@@ -127,6 +135,7 @@ class Override:
     exclude: bool  # 連携除外
     note: str
     pos: Pos
+    previous_code: str = ""  # 旧従業員番号: HR confirms the same person had this code before
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ class WorkbookSettings:
     attendance_output: str = "csv"  # 勤怠データ出力先: "csv" | "ledger"
     csv_encoding: str = "cp932"  # 勤怠CSV文字コード: "cp932" | "utf-8-sig"
     auto_import_day: int | None = None  # 勤怠データ自動取込日 (1–28)
+    reconcile_report: str = "never"  # 照合レポート: "never" | "daily" | "monday" (RECONCILE_SCHEDULES)
     cells: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # key → cell of its 値
     raw: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # key → 値 as written
 

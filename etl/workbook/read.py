@@ -20,6 +20,7 @@ from etl.errors import Problem, WorkbookError
 from etl.workbook import cells
 from etl.workbook.model import (
     HEADERS,
+    OPTIONAL_HEADERS,
     SETTING_ITEMS,
     SHEET_DIVISIONS,
     SHEET_FIELDS,
@@ -94,8 +95,11 @@ class _Sheet:
         free = len(header) + 1
         while free > 1 and (header[free - 2] is None or str(header[free - 2]).strip() == ""):
             free -= 1
+        optional = OPTIONAL_HEADERS.get(name, ())
         for place, (attr, label) in enumerate(fields.items()):
             i = found.get(cells.norm_label(label))
+            if i is None and label in optional:
+                continue  # a column added after the workbook was made: its values read as blank
             if i is None:
                 # point at the template's column for it when that cell is blank, else at the end of row 1
                 blank = place >= len(header) or header[place] is None or str(header[place]).strip() == ""
@@ -294,8 +298,8 @@ class _Reader:
 
     # --- 個別設定 ------------------------------------------------------------------------------
     def read_overrides(self) -> Iterator[Override]:
-        labels = dict(zip(("employee_code", "name", "division_code", "type_code", "effective_date", "exclude", "note"),
-                          HEADERS[SHEET_OVERRIDES], strict=True))
+        labels = dict(zip(("employee_code", "name", "division_code", "type_code", "effective_date", "exclude", "note",
+                           "previous_code"), HEADERS[SHEET_OVERRIDES], strict=True))
         sh = self.sheet(SHEET_OVERRIDES, labels, ("employee_code",))
         if sh is None:
             return
@@ -313,7 +317,10 @@ class _Reader:
                           self.parse(boolean, get("exclude"), sh.name, pos.cell("exclude"), "invalid-boolean",
                                      default=False))
             emp, division, wtype, effective, exclude = values
-            yield Override(emp, text(get("name")), division, wtype, effective, exclude, text(get("note")), pos)
+            previous = get("previous_code")
+            previous = self.code(get, "previous_code", pos) if previous is not None else ""
+            yield Override(emp, text(get("name")), division, wtype, effective, exclude, text(get("note")), pos,
+                           previous_code=previous)
 
     # --- 勤怠出力項目 ----------------------------------------------------------------------------
     def read_output(self) -> Iterator[OutputColumn]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from etl.text import split_emails
 from etl.workbook import cells
-from etl.workbook.model import ENCODINGS, WorkbookSettings
+from etl.workbook.model import ENCODINGS, RECONCILE_SCHEDULES, WorkbookSettings
 
 OUTPUT_TARGETS = {"csv": "csv", "台帳": "ledger", "ledger": "ledger", "本体": "ledger", "従業員台帳": "ledger"}
 _ENCODINGS = {k.replace("-", "_"): v for k, v in ENCODINGS.items()}
@@ -68,6 +68,16 @@ def _day(value: Any) -> int | None:
         raise cells.CellError("1〜28 の整数を入力してください (空欄なら自動では取り込みません)。") from None
 
 
+def _reconcile(value: Any) -> str:
+    word = cells.norm_label(cells.text(value))
+    if not word:
+        return _DEFAULTS.reconcile_report
+    for label, key in RECONCILE_SCHEDULES.items():
+        if word in (cells.norm_label(label), key):
+            return key
+    raise cells.CellError("しない・毎日・毎週月曜 のどれかを選んでください。")
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "template_version": _version,
     "hired_only": _flag("hired_only"),
@@ -80,4 +90,5 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "attendance_output": _output,
     "csv_encoding": _encoding,
     "auto_import_day": _day,
+    "reconcile_report": _reconcile,
 }

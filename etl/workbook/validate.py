@@ -16,6 +16,7 @@ from etl.errors import ERROR, Problem
 from etl.records import Employee, Masters
 from etl.workbook.model import (
     HEADERS,
+    NEW_PERSON_WORDS,
     SHEET_DIVISIONS,
     SHEET_FIELDS,
     SHEET_HOWTO,
@@ -171,6 +172,7 @@ class _Checks:
         ledger = self.ledger_codes
         far = api_date_window(self.today)[1]
         seen: dict[str, tuple[tuple, str]] = {}
+        previous_seen: dict[str, str] = {}
         for o in self.book.overrides:
             pos = o.pos
             if o.division_code and o.division_code not in divisions:
@@ -197,6 +199,7 @@ class _Checks:
             if o.employee_code not in ledger:
                 self.add("override-unknown-employee", sheet=pos.sheet, cell=pos.cell("employee_code"),
                          value=o.employee_code, employee_code=o.employee_code)
+            self._previous_code(o, previous_seen)
             target = (o.division_code, o.type_code, o.effective_date, o.exclude)
             prev = seen.get(o.employee_code)
             if prev is None:
@@ -205,6 +208,22 @@ class _Checks:
                 code = "duplicate-mapping" if prev[0] == target else "duplicate-mapping-conflict"
                 self.add(code, sheet=pos.sheet, cell=pos.cell("employee_code"), value=o.employee_code,
                          employee_code=o.employee_code, other=f"セル {prev[1]}")
+
+    def _previous_code(self, o, seen: dict[str, str]) -> None:
+        """旧従業員番号: the code this person had before (see etl.sync.code_change)."""
+        old, pos = o.previous_code, o.pos
+        if not old or old in NEW_PERSON_WORDS:
+            return
+        cell = pos.cell("previous_code")
+        if old == o.employee_code:
+            self.add("previous-code-same", sheet=pos.sheet, cell=cell, value=old, employee_code=o.employee_code)
+        elif old in self.ledger_codes:
+            self.add("previous-code-in-ledger", sheet=pos.sheet, cell=cell, value=old, employee_code=o.employee_code)
+        elif old in seen:
+            self.add("previous-code-duplicate", sheet=pos.sheet, cell=cell, value=old, employee_code=o.employee_code,
+                     other=f"セル {seen[old]}")
+        else:
+            seen[old] = cell
 
     # --- 勤怠出力項目 ------------------------------------------------------------------------------
     def output_columns(self) -> None:

@@ -1,0 +1,54 @@
+"""The reconcile report pieces: the differences CSV (opens in Excel), the summary line, and the
+short section the nightly run adds (pure; they take ``Reconciliation.section()``'s plain data)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from etl.text import neutralise
+
+CSV_NAME = "照合結果.csv"
+CSV_HEADER = ("種類", "従業員番号", "氏名", "項目", "台帳の値", "勤怠の値", "変更した側", "適用日", "説明", "kind")
+SUMMARY_LIMIT = 50  # differences listed in the nightly report (all of them are in `reconcile`'s own)
+
+
+def differences_csv(section: dict[str, Any]) -> bytes:
+    """UTF-8 with BOM and CRLF (Excel opens it as is); every cell guarded against formulas."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_HEADER)
+    for d in section.get("differences") or []:
+        w.writerow([neutralise(v) for v in (
+            d.get("kind_label"), d.get("employee_code"), d.get("name"), d.get("field_label"), d.get("ledger"),
+            d.get("attendance"), d.get("side_label"), d.get("effective_date"), d.get("reason"), d.get("kind"))])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def summary_line(section: dict[str, Any]) -> str:
+    """「照合: 差異 5 件 (台帳のみ 1・項目の違い 4)」 or 「照合: 差異なし (比較 120 名)」."""
+    counts, kinds = section.get("counts") or {}, section.get("kinds") or {}
+    total = sum(counts.values())
+    if not total:
+        return f"照合: 差異なし (台帳 {section.get('ledger', 0)} 名・勤怠 {section.get('attendance', 0)} 名)"
+    detail = "・".join(f"{kinds.get(k, k)} {n}" for k, n in counts.items() if n)
+    return f"照合: 差異 {total} 件 ({detail})"
+
+
+def nightly_section(section: dict[str, Any], limit: int = SUMMARY_LIMIT) -> dict[str, Any]:
+    """The nightly report's summary: the counts and the first ``limit`` differences (said when cut)."""
+    diffs = list(section.get("differences") or [])
+    return section | {"differences": diffs[:limit], "cut": max(0, len(diffs) - limit),
+                      "summary": summary_line(section)}
+
+
+def page_section(section: dict[str, Any] | None) -> dict[str, Any] | None:
+    """report.html's 照合 section: the kinds with their counts, in HR's order, then the rows."""
+    if not section:
+        return None
+    counts, kinds = section.get("counts") or {}, section.get("kinds") or {}
+    not_compared = list(section.get("not_compared") or [])
+    return section | {"cards": [(kinds.get(k, k), n) for k, n in counts.items()],
+                      "summary": section.get("summary") or summary_line(section),
+                      "cut": section.get("cut", 0), "not_compared": not_compared[:SUMMARY_LIMIT],
+                      "not_compared_cut": max(0, len(not_compared) - SUMMARY_LIMIT)}

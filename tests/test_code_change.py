@@ -1,0 +1,206 @@
+"""Code changes: 旧従業員番号 renumbers the attendance employee (same key, history kept); a probable
+code change without it sends nothing for either code. Pure detection, then the sync end to end."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from support.sync import Harness, empty_company, ledger_employees
+
+from etl.ledger.schema import employees as employees_table
+from etl.records import Employee
+from etl.sync import code_change
+from etl.workbook.model import SHEET_OVERRIDES, MappingBook, Override, Pos, WorkbookSettings
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def _book(*rows: tuple[str, str]) -> MappingBook:
+    overrides = tuple(Override(new, "", "", "", None, False, "", Pos(SHEET_OVERRIDES, i + 2, cols={"previous_code": "H"}),
+                               previous_code=old) for i, (new, old) in enumerate(rows))
+    return MappingBook(path="x.xlsx", settings=WorkbookSettings(), overrides=overrides)
+
+
+def _remote(code: str, key: str, last="山田", first="花子", birth="1990-01-02", hired="2020-04-01") -> dict:
+    return {"code": code, "key": key, "lastName": last, "firstName": first, "birthDate": birth, "hiredDate": hired}
+
+
+HANAKO = Employee(code="N002", last_name="山田", first_name="花子", birth_date=dt.date(1990, 1, 2),
+                  hired_date=dt.date(2020, 4, 1))
+
+
+@pytest.mark.parametrize("remote, book, confirmed, probable", [
+    ([_remote("E002", "k2")], _book(("N002", "E002")), {"N002": "E002"}, {}),
+    ([_remote("E002", "k2")], _book(), {}, {"N002": "E002"}),
+    ([_remote("E002", "k2")], _book(("N002", "なし")), {}, {}),
+    ([_remote("E002", "k2", first="次郎")], _book(), {}, {}),
+    ([_remote("E002", "k2", birth="1990-01-03")], _book(), {}, {}),
+    ([_remote("E002", "k2", hired="")], _book(), {}, {}),
+    ([_remote("E002", "k2"), _remote("N002", "k3")], _book(), {}, {}),
+], ids=["confirmed", "probable", "confirmed-another-person", "other-name", "other-birth-date",
+        "hire-date-unknown", "new-code-already-there"])
+def test_detect(remote, book, confirmed, probable):
+    found = code_change.detect([HANAKO], book, remote)
+    assert {c.new: c.old for c in found.confirmed.values()} == confirmed
+    assert {c.new: c.old for c in found.probable.values()} == probable
+    assert [p.code for p in found.problems] == ["probable-code-change"] * len(probable)
+
+
+def test_confirmed_view_shows_the_old_record_under_the_new_code():
+    found = code_change.detect([HANAKO], _book(("N002", "E002")), [_remote("E002", "k2")])
+    assert [(r["code"], r["key"]) for r in found.view([_remote("E002", "k2")])] == [("N002", "k2")]
+    assert found.confirmed["N002"].key == "k2"
+
+
+@pytest.mark.parametrize("remote, code", [
+    ([], "previous-code-not-in-attendance"),
+    ([_remote("E002", "k2"), _remote("N002", "k3")], "previous-code-both-in-attendance"),
+], ids=["old-code-absent", "both-codes-present"])
+def test_confirmation_that_cannot_apply_is_a_warning(remote, code):
+    found = code_change.detect([HANAKO], _book(("N002", "E002")), remote)
+    assert found.confirmed == {} and [(p.code, p.cell, p.employee_code) for p in found.problems] == [
+        (code, "H2", "N002")]
+
+
+# --- end to end: the sync against the sandbox ----------------------------------------------------------
+
+
+@pytest.fixture
+def h(tmp_path, make_sandbox):
+    harness = Harness(tmp_path, make_sandbox(empty_company()))
+    harness.load(ledger_employees(3))
+    assert harness.sync().code == 0
+    yield harness
+    harness.close()
+
+
+def renumber(h: Harness, old: str, new: str, **changes) -> None:
+    """The ledger's row for ``old`` becomes ``new`` (HR renumbered the person)."""
+    with h.ledger.engine.begin() as conn:
+        conn.execute(sa.update(employees_table).where(employees_table.c.code == old).values(code=new, **changes))
+
+
+def confirm(h: Harness, new: str, old: str) -> None:
+    def edit(wb):
+        wb[SHEET_OVERRIDES].append([new, None, None, None, None, None, None, old])
+    h.write_book(edit)
+
+
+def test_confirmed_code_change_keeps_one_attendance_employee(h):
+    before = h.remote()
+    key = before["E0002"]["key"]
+    renumber(h, "E0002", "N0002", last_name="佐藤")
+    confirm(h, "N0002", "E0002")
+    h.sandbox.reset_counts()
+    plan = h.sync("--dry-run")
+    row = plan.rows(employee_code="N0002")[0]
+    assert (row["action"], row["result"]) == ("update", "planned")
+    assert row["changes"] == {"code": ["E0002", "N0002"], "lastName": ["山田", "佐藤"]}
+    assert h.sandbox.writes() == 0
+
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0, run.err
+    assert h.sandbox.counts["PUT"] == 1 and h.sandbox.counts.get("POST", 0) == 0
+    after = h.remote()
+    assert sorted(after) == ["E0001", "E0003", "N0002"] and len(h.sandbox.state) == 3
+    assert after["N0002"]["key"] == key and after["N0002"]["lastName"] == "佐藤"
+    assert h.ledger.links()["N0002"].key == key
+    h.sandbox.reset_counts()
+    assert h.sync().code == 0 and h.sandbox.writes() == 0  # done: nothing more to send
+
+
+def test_code_change_alone_is_one_put_of_the_code(h):
+    key = h.remote()["E0003"]["key"]
+    renumber(h, "E0003", "N0003")
+    confirm(h, "N0003", "E0003")
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.counts["PUT"] == 1
+    assert run.rows(employee_code="N0003")[0]["changes"] == {"code": ["E0003", "N0003"]}
+    assert h.remote()["N0003"]["key"] == key and "E0003" not in h.remote()
+
+
+def test_probable_code_change_sends_nothing_for_either_code(h):
+    state_before = h.sandbox.state.to_dict()
+    renumber(h, "E0002", "N0002")
+    dry = h.sync("--dry-run")
+    row = dry.rows(employee_code="N0002")[0]
+    assert row["action"] == "skip" and "従業員番号の変更の可能性" in row["message"] and "E0002" in row["message"]
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.writes() == 0
+    assert h.sandbox.state.to_dict() == state_before
+    assert run.rows(employee_code="N0002")[0]["action"] == "skip"
+
+
+def test_another_person_confirmed_with_nashi_is_created(h):
+    renumber(h, "E0002", "N0002")
+    confirm(h, "N0002", "なし")
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.counts["POST"] == 1
+    assert {"E0002", "N0002"} <= set(h.remote())
+
+
+def test_validate_flags_a_previous_code_still_in_the_ledger(h):
+    from etl.workbook.read import read_workbook
+    from etl.workbook.validate import validate_book
+    confirm(h, "E0001", "E0002")
+    book = read_workbook(h.workbook)
+    assert book.overrides[0].previous_code == "E0002"
+    problems = validate_book(book, _masters(h), h.ledger.employees(), TODAY)
+    assert [(p.code, p.cell) for p in problems if p.code.startswith("previous-code")] == [
+        ("previous-code-in-ledger", "H2")]
+
+
+def _masters(h: Harness):
+    from etl.records import Masters
+    state = h.sandbox.state
+    return Masters(divisions=dict(state.division_names), working_types=dict(state.type_names))
+
+
+def test_old_workbook_without_the_column_reads_blank(tmp_path, make_sandbox):
+    h = Harness(tmp_path, make_sandbox(empty_company()))
+
+    def drop(wb):
+        ws = wb[SHEET_OVERRIDES]
+        ws.delete_cols(8)
+        ws.append(["E0001", None, None, None, None, "はい", None])
+    h.write_book(drop)
+    from etl.workbook.read import read_workbook
+    book = read_workbook(h.workbook)
+    assert book.read_problems == () and book.overrides[0].previous_code == ""
+    h.close()
+
+
+def test_sandbox_put_changes_the_code_and_keeps_the_key(h):
+    rec = h.remote()["E0001"]
+    from conftest import client_for_sandbox
+    client = client_for_sandbox(h.sandbox)
+    try:
+        answer = client.update_employee(rec["key"], {"code": "Z0001"})
+    finally:
+        client.close()
+    assert (answer["code"], answer["key"]) == ("Z0001", rec["key"])
+    assert "E0001" not in h.remote() and h.remote()["Z0001"]["key"] == rec["key"]
+
+
+
+def test_code_changed_in_the_attendance_screens_is_held_then_restored(h):
+    rec = h.sandbox.state.record_by_code("E0001")
+    key = rec.key
+    # renumbered and renamed in 勤怠: the name no longer matches, the key still does
+    h.sandbox.state.update(key, {"code": "Z0001", "lastName": "別姓"}, TODAY)
+    h.sandbox.reset_counts()
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.writes() == 0
+    assert run.rows(employee_code="E0001")[0]["action"] == "skip"
+    assert [(p["code"], p["employee_code"]) for p in run.result["problems"] if "code" in p["code"]] == [
+        ("code-changed-in-attendance", "E0001")]
+    confirm(h, "E0001", "Z0001")  # HR: the same person; the ledger's code is the right one
+    run = h.sync()
+    assert run.code == 0 and h.sandbox.counts["PUT"] == 1 and h.sandbox.counts.get("POST", 0) == 0
+    after = h.remote()
+    assert after["E0001"]["key"] == key and after["E0001"]["lastName"] == "山田" and "Z0001" not in after
