@@ -111,7 +111,7 @@ def as_entries(raw: Iterable[Any]) -> list[Any]:
     a test). Dicts are converted strictly in one call; when that fails they are read one by one,
     keeping only values of the right type."""
     items = raw if isinstance(raw, list) else list(raw)
-    if all(type(e) is Entry for e in items):
+    if set(map(type, items)) <= {Entry}:
         return items
     dicts = [e for e in items if type(e) is not Entry]
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -94,28 +93,40 @@ def directory(remote_employees: Iterable[Mapping[str, Any]], links: Mapping[str,
     return out
 
 
-def _rows(entries: list[Any]) -> list[tuple[Any, ...]]:
-    """Each entry's values as a tuple, in ``Entry`` field order (one C call per entry)."""
-    return list(map(astuple, entries))
+_BLOCK = 512  # entries read at a time: a block's structs and tuples stay in the CPU cache
 
 
-def _fields(rows: list[tuple[Any, ...]]) -> tuple[dict[str, np.ndarray], set[str]]:
+def _extract(entries: list[Any]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
+    """The ``LISTED`` values as lists, and every numeric KOT path as a column (``ABSENT`` where an
+    entry lacks it). Block by block: each entry becomes a tuple (one C call), the block is turned
+    field-major, and each ``entries.BLOCKS`` group is converted in one C-level pass; 50,000 entries
+    are far bigger than the CPU cache, so every field of a block is read before the next block."""
+    n = len(entries)
+    listed: list[list[Any]] = [[] for _ in LISTED]
+    arrays = [np.empty((len(names), n), dtype=dtype) for _, names, dtype in BLOCKS]
+    first = len(LISTED)
+    for lo in range(0, n, _BLOCK):
+        fields = list(zip(*map(astuple, entries[lo:lo + _BLOCK]), strict=True))  # one tuple per struct field
+        hi = lo + len(fields[0])
+        for values, column in zip(listed, fields, strict=False):
+            values.extend(column)
+        at = first
+        for (outer, names, dtype), out in zip(BLOCKS, arrays, strict=True):
+            if outer:
+                values = itertools.chain.from_iterable(zip(*map(astuple, fields[at]), strict=True))
+                at += 1
+            else:
+                values = itertools.chain.from_iterable(fields[at:at + len(names)])
+                at += len(names)
+            out[:, lo:hi] = np.fromiter(values, dtype=dtype, count=(hi - lo) * len(names)).reshape(len(names), -1)
+    columns = {f"{outer}.{name}" if outer else name: out[j]
+               for (outer, names, _), out in zip(BLOCKS, arrays, strict=True) for j, name in enumerate(names)}
+    return listed, columns
+
+
+def _fields(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], set[str]]:
     """Each KOT source path (by its catalogue spelling) → a number column, absent values as 0; and
-    the paths no entry has. The numbers are converted a block at a time (``entries.BLOCKS``: the
-    top-level slices of each row, then each object's values) in one C-level pass each."""
-    n = len(rows)
-    columns: dict[str, np.ndarray] = {}
-    at = len(LISTED)
-    for outer, names, dtype in BLOCKS:
-        if outer:
-            values = map(astuple, map(operator.itemgetter(at), rows))
-            at += 1
-        else:
-            values = map(operator.itemgetter(slice(at, at + len(names))), rows)
-            at += len(names)
-        block = np.fromiter(itertools.chain.from_iterable(values), dtype=dtype, count=n * len(names))
-        block = block.reshape(n, len(names))
-        columns.update((f"{outer}.{name}" if outer else name, block[:, j]) for j, name in enumerate(names))
+    the paths no entry has."""
     fields: dict[str, np.ndarray] = {}
     missing: set[str] = set()
     for path in _SOURCES:
@@ -212,19 +223,18 @@ def transform_month(raw: Iterable[Any], month: str, people: Mapping[str, Person]
 def _transform(entries: list[Any], month: str, people: Mapping[str, Person],
                paid_leave_codes: Iterable[Any], imported_at: str) -> MonthTable:
     table = MonthTable(month)
-    rows = _rows(entries)
-    keys = list(map(_KEY, rows))
+    listed, columns = _extract(entries)
+    keys, starts, ends, leave, closing = listed
     persons = list(map(people.get, keys))
     if None in persons:
         table.unknown_keys = [str(k or "") for k, p in zip(keys, persons, strict=True) if p is None]
         kept = [p is not None for p in persons]
-        rows = list(itertools.compress(rows, kept))
-        keys = list(itertools.compress(keys, kept))
-        persons = list(itertools.compress(persons, kept))
-    fields, missing = _fields(rows)
+        keys, starts, ends, leave, closing, persons = (list(itertools.compress(values, kept)) for values in
+                                                       (keys, starts, ends, leave, closing, persons))
+        mask = np.array(kept, dtype=bool)
+        columns = {path: values[mask] for path, values in columns.items()}
+    fields, missing = _fields(columns)
     table.problems = missing_problems(month, missing)
-    starts, ends, leave, closing = (list(map(operator.itemgetter(LISTED.index(name)), rows))
-                                    for name in ("startDate", "endDate", "holidaysObtained", "isClosing"))
     n = len(persons)
     codes, names, division_codes, division_names = (list(c) for c in zip(*persons, strict=True)) if n else ([],) * 4
     cols: dict[str, Any] = {
@@ -241,7 +251,7 @@ def _transform(entries: list[Any], month: str, people: Mapping[str, Person],
     cols["paid_leave_days"] = np.asarray(_paid_leave(leave, _code_set(paid_leave_codes)), dtype=np.float64)
     cols["is_closing"] = np.array(closing, dtype=bool)
     cols["imported_at"] = [imported_at] * n
-    cols["employee_key"] = list(map(str, keys))
+    cols["employee_key"] = keys  # every kept key is a str: people's keys are
     order = None
     if codes != sorted(codes):
         order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.intp)
@@ -253,4 +263,3 @@ def _transform(entries: list[Any], month: str, people: Mapping[str, Person],
     return table
 
 
-_KEY = operator.itemgetter(LISTED.index("employeeKey"))
