@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # run as a script: the repository root on the pat
 
 from bench.attendance_bench import measure_attendance  # noqa: E402
 from bench.company import DEPARTMENTS, NOW, empty_state, make_company  # noqa: E402
+from bench.figures import LATEST, update_readme  # noqa: E402
 from bench.ledger_bench import measure_ledger  # noqa: E402
 from bench.measure import Measure, judge_at, peak_rss_mb, report, table, write_json  # noqa: E402
 from bench.sync_bench import measure_plan, measure_sync, measure_write_rate, sync_context  # noqa: E402
@@ -36,7 +37,6 @@ from etl.sandbox.server import Sandbox  # noqa: E402
 DEFAULT_SIZE = 50_000
 QUICK_SIZE = 500
 MEMORY_GOAL_MB = 1024
-LATEST = Path(__file__).resolve().parent / "results" / "latest.json"
 # write rate: (employees created, limit N, per S seconds); 3 windows' worth of requests
 RATE_FULL = (300, 100, 5.0)
 RATE_QUICK = (90, 30, 1.5)
@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run (< 30 s)")
     p.add_argument("--repeat", type=int, default=None, help="repeats of each timed step, best kept (default 3; 1 with --quick)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--save", action="store_true", help=f"write the results to {LATEST.relative_to(LATEST.parents[2])}")
+    where.add_argument("--save", action="store_true",
+                       help="write bench/results/latest.json and the figures block of bench/README.md")
     where.add_argument("--out", type=Path, default=None, help="write the JSON results to this file")
     args = p.parse_args(argv)
     if args.save:
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = report(measures, size=args.size, quick=args.quick, elapsed_s=elapsed, started=started)
     if args.out is not None:
         write_json(doc, args.out)
+    if args.save:
+        update_readme(doc)
     m = doc["machine"]
     print(f"\n{started:%Y-%m-%d} · {args.size:,} employees · {m['cpus']} CPUs, {m['ram_gib']} GiB RAM · "
           f"Python {m['python']} · {elapsed:.0f} s\n")

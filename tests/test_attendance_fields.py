@@ -11,6 +11,7 @@ import pytest
 from conftest import cli_env, make_config
 
 from etl.attendance.entries import Entry, decode_month
+from etl.attendance.fetch import fetch_month
 from etl.attendance.items import MONTHLY_ADDITIONAL_FIELDS
 from etl.attendance.transform import Person, transform_month
 from etl.cli import main
@@ -146,3 +147,12 @@ def test_end_to_end_spelling_weekly_overtime_and_a_missing_field(world):
     assert "legalHolidayWork.normal" in missing[0]["message"] and "legalHolidayWork.extra" in missing[1]["message"]
     assert all(p["severity"] == "warning" and "法定休日労働時間" in p["message"] for p in missing)
     assert result["status"] == "success"
+
+
+def test_the_month_is_fetched_as_typed_entries_whole_or_by_division(kot_client):
+    whole = fetch_month(kot_client, "2026-10")
+    assert whole and all(type(e) is Entry for e in whole)
+    split = fetch_month(kot_client, "2026-10", split_by_division=True)
+    assert sorted(e.employeeKey for e in split) == sorted(e.employeeKey for e in whole)
+    raw = kot_client.monthly_workings("2026-10", fields=MONTHLY_ADDITIONAL_FIELDS, decode=bytes)
+    assert isinstance(raw, bytes) and decode_month(raw) == whole
