@@ -192,21 +192,20 @@ def _paid_leave(lists: list[Any], codes: frozenset[Any]) -> list[Any]:
     """Per entry, its leave days (see paid_leave_days); only the entries with any leave are walked."""
     out: list[Any] = [0] * len(lists)
     for i in itertools.compress(range(len(lists)), lists):
-        total = 0
-        for h in lists[i]:
-            if h.code in codes:
-                total += h.dayCount or 0
-        out[i] = total
+        out[i] = sum([h.dayCount or 0 for h in lists[i] if h.code in codes])
     return out
 
 
 def _dates(values: list[Any]) -> list[dt.date | None]:
+    """Each distinct text parsed once (a month's entries mostly share one period)."""
     memo: dict[Any, dt.date | None] = {}
     for v in set(values):
         try:
             memo[v] = dt.date.fromisoformat(str(v)[:10]) if v else None
         except ValueError:
             memo[v] = None
+    if len(memo) == 1:
+        return [next(iter(memo.values()))] * len(values)
     return list(map(memo.__getitem__, values))
 
 
