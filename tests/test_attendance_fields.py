@@ -131,8 +131,9 @@ def test_end_to_end_spelling_weekly_overtime_and_a_missing_field(world):
     sandbox, config, ledger = world
     entries = [dict(e) for e in sandbox.state.monthly[MONTH]]
     for e in entries:
-        e["workingdayCount"] = e.pop("workingDayCount", 0) + 1  # the spelling real tenants send
-        e.pop("legalHolidayWork", None)  # absent from every entry
+        e["workingdayCount"] = e["workingDayCount"] + 1  # the spelling real tenants send ...
+        e["workingDayCount"] = None  # ... instead of the documented one (the sandbox leaves out a null)
+        e["legalHolidayWork"] = None  # absent from every entry
     entries[0]["weeklyWork"] = {"overtime": 120, "nightOvertime": 0, "generalHolidayOvertime": 0,
                                 "generalHolidayNightOvertime": 0}
     first = entries[0]["overtime"] + entries[0]["generalHolidayWork"]["overtime"]

@@ -210,14 +210,14 @@ class KotClient:
     def monthly_workings(self, month: str, division: str | None = None, *, fields: Iterable[str] = (),
                          decode: Callable[[bytes], Any] | None = None) -> Any:
         """The month's entries; ``fields`` go as additionalFields, ``decode`` reads a 2xx body
-        instead of ``json.loads`` (raising ValueError on bytes that are not JSON). A list ``decode``
+        instead of ``json.loads`` (raising ValueError on bytes that are not JSON). What ``decode``
         typed is returned as it is; plain JSON is checked to be objects with an employeeKey."""
         params = {"division": division} if division else {}
         if fields:
             params["additionalFields"] = ",".join(fields)
         body = self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params or None, decode=decode)
-        if decode is not None and isinstance(body, list) and body and not isinstance(body[0], dict):
-            return body
+        if decode is not None and not _plain_json(body):
+            return body  # what ``decode`` made of it (typed entries, or the bytes themselves)
         return _records(body, "GET /monthly-workings", ("employeeKey",))
 
     def yearly_holidays(self, type_code: str, year: int) -> dict:
@@ -353,6 +353,16 @@ class KotClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
+
+
+def _plain_json(body: Any) -> bool:
+    """Whether ``body`` is what ``json.loads`` gives (a list judged by its first element)."""
+    if isinstance(body, list):
+        return bool(body) and isinstance(body[0], _JSON_TYPES)
+    return isinstance(body, _JSON_TYPES)
 
 
 def _records(body: Any, what: str, keys: tuple[str, ...]) -> list[dict]:
