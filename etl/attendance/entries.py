@@ -85,7 +85,8 @@ Entry = msgspec.defstruct(
     gc=False,  # no reference cycles: 50,000 of them are left out of the collector's scans
 )
 
-_DECODER = msgspec.json.Decoder(list[Entry])
+ENTRIES: Any = list[Entry]  # type: ignore[valid-type]  # a type made at run time, from the catalogue
+_DECODER = msgspec.json.Decoder(ENTRIES)
 
 
 _KEY = operator.attrgetter("employeeKey")
@@ -115,7 +116,7 @@ def as_entries(raw: Iterable[Any]) -> list[Any]:
         return items
     dicts = [e for e in items if type(e) is not Entry]
     try:
-        converted = iter(msgspec.convert(dicts, list[Entry]))
+        converted = iter(msgspec.convert(dicts, ENTRIES))
     except (msgspec.ValidationError, TypeError):
         converted = iter([_lenient(d) for d in dicts])
     return [e if type(e) is Entry else next(converted) for e in items]
@@ -149,4 +150,4 @@ def _lenient(d: Any) -> Any:
 
 def entry_key(entry: Any) -> Any:
     """The employeeKey of an entry, a struct or a dict."""
-    return entry.employeeKey if type(entry) is Entry else entry.get("employeeKey") if isinstance(entry, Mapping) else None
+    return _KEY(entry) if type(entry) is Entry else entry.get("employeeKey") if isinstance(entry, Mapping) else None

@@ -80,7 +80,8 @@ def directory(remote_employees: Iterable[Mapping[str, Any]], links: Mapping[str,
     when it has the employee, otherwise from the attendance side."""
     names = {e.code: full_name(e.last_name, e.first_name) for e in ledger_employees}
     out: dict[str, Person] = {}
-    for link in (links.values() if isinstance(links, Mapping) else links):
+    stored: Iterable[Any] = links.values() if isinstance(links, Mapping) else links
+    for link in stored:
         if link.key and link.code:
             out[link.key] = Person(link.code, names.get(link.code, ""))
     for r in remote_employees:
@@ -108,17 +109,17 @@ def _extract(entries: list[Any]) -> tuple[list[list[Any]], dict[str, np.ndarray]
     for lo in range(0, n, _BLOCK):
         fields = list(zip(*map(astuple, entries[lo:lo + _BLOCK]), strict=True))  # one tuple per struct field
         hi = lo + len(fields[0])
-        for values, column in zip(listed, fields, strict=False):
-            values.extend(column)
+        for kept, column in zip(listed, fields, strict=False):
+            kept.extend(column)
         at = first
         for (outer, names, dtype), out in zip(BLOCKS, arrays, strict=True):
             if outer:
-                values = itertools.chain.from_iterable(zip(*map(astuple, fields[at]), strict=True))
+                numbers = itertools.chain.from_iterable(zip(*map(astuple, fields[at]), strict=True))
                 at += 1
             else:
-                values = itertools.chain.from_iterable(fields[at:at + len(names)])
+                numbers = itertools.chain.from_iterable(fields[at:at + len(names)])
                 at += len(names)
-            out[:, lo:hi] = np.fromiter(values, dtype=dtype, count=(hi - lo) * len(names)).reshape(len(names), -1)
+            out[:, lo:hi] = np.fromiter(numbers, dtype=dtype, count=(hi - lo) * len(names)).reshape(len(names), -1)
     columns = {f"{outer}.{name}" if outer else name: out[j]
                for (outer, names, _), out in zip(BLOCKS, arrays, strict=True) for j, name in enumerate(names)}
     return listed, columns

@@ -295,8 +295,8 @@ class KotClient:
         body: Any = None
         if response.content:
             try:
-                ok = decode is not None and 200 <= response.status_code < 300
-                body = decode(response.content) if ok else json.loads(response.content)
+                read = decode if decode is not None and 200 <= response.status_code < 300 else json.loads
+                body = read(response.content)
             except ValueError as e:
                 if 200 <= response.status_code < 300:
                     kind = response.headers.get("Content-Type", "")
