@@ -252,6 +252,7 @@ CATALOGUE: dict[str, Code] = {
     # --- attendance -----------------------------------------------------------------------
     "month-not-closed": Code(WARNING, "未締め", "{value} の勤怠はまだ締められていません。締め後に取り込み直すと確定値になります。"),
     "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code} の {value} の勤怠データがありません。勤怠に登録されているか (`sync-employees`) 確認してください。"),
+    "attendance-field-missing": Code(WARNING, "勤怠データの項目がない", "{month} の勤怠データには、どの従業員にも項目 {value} がありません。勤怠データ項目「{item}」はこの項目を 0 として計算しています。勤怠APIの応答 (項目名・アクセストークンの権限) を確認してください。"),
     "unknown-attendance-employee": Code(WARNING, "台帳にない従業員の勤怠", "勤怠の従業員 (キー {value}) は台帳にありません。`pull-employees` で取り込んでください。"),
     "overtime-month-45h": Code(WARNING, "月45時間超", "従業員 {employee_code}: {value} の時間外労働が {figure} で、月{limit}時間 (限度時間) を超えています。特別条項の手続きと本人の健康確保措置を確認してください。"),
     "overtime-month-100h": Code(ERROR, "月100時間以上", "従業員 {employee_code}: {value} の時間外+休日労働が {figure} で、月{limit}時間未満の上限に違反しています。労務担当者に報告し、翌月の労働時間を調整してください。"),

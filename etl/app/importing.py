@@ -115,6 +115,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     table = transform_month(raw, month, directory, paid_leave_codes=settings.attendance.paid_leave_codes,
                             imported_at=imported_at)
     del raw
+    result.problems.extend(table.problems)  # a KOT field no entry of the month has (attendance-field-missing)
 
     is_closed = _check(result, table, employees, book, settings, ledger, options.require_closed,
                        client=client, directory=directory)

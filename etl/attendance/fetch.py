@@ -1,9 +1,10 @@
 """The attendance side's input to an import: the month's figures and who each key is (I/O).
 
-One ``/monthly-workings/{YYYY-MM}`` request, or one per division when
-``[attendance_api] split_by_division`` is on (very large tenants); an employee who shows up
-under two divisions is kept once. Keys become codes through ``/employees`` (resigned included)
-and, for keys that list lacks, the ledger's links.
+One ``/monthly-workings/{YYYY-MM}`` request (asking for ``weeklyWork`` through additionalFields),
+or one per division when ``[attendance_api] split_by_division`` is on (very large tenants); an
+employee who shows up under two divisions is kept once. The answer is decoded straight into the
+typed entries the transform reads (``entries.decode_month``). Keys become codes through
+``/employees`` (resigned included) and, for keys that list lacks, the ledger's links.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from etl.attendance import leave
+from etl.attendance.entries import decode_month, entry_key
+from etl.attendance.items import MONTHLY_ADDITIONAL_FIELDS
 from etl.attendance.transform import Person, directory
 from etl.errors import Problem, RowFailed
 
@@ -26,17 +29,23 @@ def division_codes(divisions: Iterable[Any] | Mapping[str, Any]) -> list[str]:
     return [str(d["code"]) for d in divisions if isinstance(d, Mapping) and d.get("code")]
 
 
-def fetch_month(client, month: str, *, split_by_division: bool = False) -> list[dict]:
-    """Every employee's /monthly-workings entry for ``month``."""
+def _month(client, month: str, division: str | None = None) -> list[Any]:
+    return list(client.monthly_workings(month, division=division, fields=MONTHLY_ADDITIONAL_FIELDS,
+                                        decode=decode_month) or [])
+
+
+def fetch_month(client, month: str, *, split_by_division: bool = False) -> list[Any]:
+    """Every employee's /monthly-workings entry for ``month`` (``Entry`` structs, or dicts when an
+    answer did not fit the types; the transform takes both)."""
     if not split_by_division:
-        return list(client.monthly_workings(month) or [])
-    seen: set[str] = set()
-    out: list[dict] = []
+        return _month(client, month)
+    seen: set[Any] = set()
+    out: list[Any] = []
     for code in division_codes(client.divisions()):
-        entries = client.monthly_workings(month, division=code) or []
+        entries = _month(client, month, code)
         log.info("monthly-workings %s division %s: %d", month, code, len(entries))
         for entry in entries:
-            key = entry.get("employeeKey")
+            key = entry_key(entry)
             if key in seen:
                 continue
             seen.add(key)

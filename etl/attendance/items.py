@@ -7,7 +7,15 @@ Assumption [I] (KOT_API.md §2.4, to be checked on real data): the weekday bucke
 ``unassigned``, ``overtime``, ``night``) exclude work on holidays; ``holidayWork`` is the sum of
 ``legalHolidayWork`` (法定休日) and ``generalHolidayWork`` (法定外休日); ``overtime`` (残業) is the
 part of ``unassigned`` (所定外) beyond the statutory hours, and the ``night*`` fields overlap the
-others (深夜 is a subset of worked time, not extra time).
+others (深夜 is a subset of worked time, not extra time). ``weeklyWork`` (asked for through
+``additionalFields``; KOT_API.md §2.4 documents it as one object
+``{overtime, nightOvertime, generalHolidayOvertime, generalHolidayNightOvertime}``) holds the
+週40時間超 hours, taken to be outside ``overtime``: they are added to 残業時間 (the 36協定's 時間外労働)
+when present, and its night parts are subsets again.
+
+A source is a KOT field; when a month's answer lacks it in every entry, the import warns
+(``attendance-field-missing``) naming the field and the item, unless the source is ``optional``
+(only sent for some schemes). ``SPELLINGS`` lists the other names a field is known by.
 """
 from __future__ import annotations
 
@@ -53,6 +61,7 @@ class Item:
     help: str = ""  # what it is, for HR (the workbook's list of 勤怠データ項目)
     ledger: bool = True  # stored in the ledger's monthly_attendance
     aliases: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()  # sources that may be absent from a whole month without a warning
 
     @property
     def default_format(self) -> str:
@@ -67,7 +76,7 @@ ITEMS: tuple[Item, ...] = (
     Item("month", "対象月", TEXT, (), "YYYY-MM", aliases=("年月",), help="YYYY-MM"),
     Item("period_start", "集計開始日", DATE, ("startDate",), help="月の集計期間の開始日"),
     Item("period_end", "集計終了日", DATE, ("endDate",), help="月の集計期間の終了日"),
-    Item("working_days", "出勤日数", DAYS, ("workingDayCount",), aliases=("総勤務日数",), help="出勤した日数"),
+    Item("working_days", "出勤日数", DAYS, ("workingDayCount",), "実テナントは `workingdayCount` (d が小文字) で送るため両方を読む (両方あれば `workingdayCount`)", aliases=("総勤務日数",), help="出勤した日数"),
     Item("absent_days", "欠勤日数", DAYS, ("absentdayCount",), help="欠勤した日数"),
     Item("paid_leave_days", "有休取得日数", DAYS, ("holidaysObtained.dayCount",), "休暇コードが [attendance] paid_leave_codes にある holidaysObtained の dayCount の合計 (時間単位の有休は含めない)", aliases=("有休日数", "有給取得日数"), help="有休を取得した日数"),
     Item("late_count", "遅刻回数", COUNT, ("lateCount",), help="遅刻した回数"),
@@ -77,7 +86,11 @@ ITEMS: tuple[Item, ...] = (
     Item("total_work_minutes", "総労働時間", MINUTES, ("assigned", "unassigned", "holidayWork.normal", "holidayWork.extra"), "所定 + 所定外 + 休日の所定 + 休日の所定外 (残業・深夜は内数なので足さない)", aliases=("労働合計",), help="所定 + 所定外 + 休日労働"),
     Item("assigned_minutes", "所定内時間", MINUTES, ("assigned",), aliases=("所定内", "所定時間", "所定内労働時間"), help="所定労働時間内の労働"),
     Item("unassigned_minutes", "所定外時間", MINUTES, ("unassigned",), "法定内残業を含む", aliases=("所定外", "所定外労働時間"), help="所定労働時間を超えた労働 (法定内残業を含む)"),
-    Item("overtime_minutes", "残業時間", MINUTES, ("overtime", "generalHolidayWork.overtime"), "平日の残業 + 法定外休日の残業。36協定の「時間外労働」はこの値", aliases=("時間外労働時間", "残業"), help="法定労働時間を超えた労働 (36協定の時間外労働)"),
+    Item("overtime_minutes", "残業時間", MINUTES,
+         ("overtime", "generalHolidayWork.overtime", "weeklyWork.overtime", "weeklyWork.generalHolidayOvertime"),
+         "平日の残業 + 法定外休日の残業 + 週40時間超 (`weeklyWork`、additionalFields で要求し、あるときだけ加算)。36協定の「時間外労働」はこの値",
+         aliases=("時間外労働時間", "残業"), help="法定労働時間を超えた労働 (36協定の時間外労働、週40時間超を含む)",
+         optional=("weeklyWork.overtime", "weeklyWork.generalHolidayOvertime")),
     Item("night_minutes", "深夜時間", MINUTES, ("night", "holidayWork.night"), "22:00〜5:00 の労働 (平日 + 休日)", aliases=("深夜労働時間", "深夜"), help="22:00〜5:00 の労働"),
     Item("holiday_work_minutes", "休日労働時間", MINUTES, ("holidayWork.normal", "holidayWork.extra"), "法定休日 + 法定外休日", aliases=("休日労働",), help="法定休日 + 法定外休日の労働"),
     Item("legal_holiday_work_minutes", "法定休日労働時間", MINUTES, ("legalHolidayWork.normal", "legalHolidayWork.extra"), "36協定の「休日労働」はこの値", aliases=("法定休日労働",), help="法定休日の労働 (36協定の休日労働)"),
@@ -85,6 +98,14 @@ ITEMS: tuple[Item, ...] = (
 )
 
 BY_KEY: dict[str, Item] = {i.key: i for i in ITEMS}
+
+# Other names a KOT field is known by, in the order they are read (the first one an entry has wins).
+# KOT_API.md §2.4: the description spells workingDayCount, scripts against real tenants read workingdayCount.
+SPELLINGS: dict[str, tuple[str, ...]] = {"workingDayCount": ("workingdayCount", "workingDayCount")}
+
+# What GET /monthly-workings is asked to add (additionalFields): the objects optional sources live in.
+MONTHLY_ADDITIONAL_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(
+    path.partition(".")[0] for item in ITEMS for path in item.optional))
 
 # The ledger's monthly_attendance columns (etl/ledger/schema.py) — the keys of an upserted record.
 LEDGER_KEYS: tuple[str, ...] = tuple(i.key for i in ITEMS if i.ledger) + ("imported_at",)
@@ -204,7 +225,7 @@ def markdown_table() -> str:
     rows = ["| 勤怠データ項目 | 台帳の列 | 勤怠API (月別勤怠) の項目 | 使える形式 (先頭が既定) | 説明 |",
             "|---|---|---|---|---|"]
     for item in ITEMS:
-        sources = " + ".join(f"`{s}`" for s in item.sources) or "—"
+        sources = " + ".join(_source_text(s, s in item.optional) for s in item.sources) or "—"
         column = f"`{item.key}`" if item.ledger else "— (CSV のみ)"
         rows.append(f"| {item.label} | {column} | {sources} | {' / '.join(KIND_FORMATS[item.kind])} | {item.note} |")
     rows.append("")
@@ -217,6 +238,11 @@ def markdown_table() -> str:
     rows.append("|---|---|")
     rows.extend(f"| {fmt} | {FORMAT_HELP[fmt]} |" for fmt in FORMATS)
     return "\n".join(rows)
+
+
+def _source_text(path: str, optional: bool) -> str:
+    names = " または ".join(f"`{s}`" for s in SPELLINGS.get(path, (path,)))
+    return f"{names} (あれば)" if optional else names
 
 
 def _labels(keys: tuple[str, ...]) -> list[str]:

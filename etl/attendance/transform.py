@@ -1,28 +1,30 @@
 """KOT ``/monthly-workings`` entries → the month's table of records (pure).
 
-The arithmetic follows ``items.ITEMS`` (which KOT fields make each total). The transform is
-columnar: the entries are read a block at a time with C-level itemgetter passes (see
-``_extract_blocked``: the parsed JSON is far bigger than the CPU cache, so memory, not Python, is
-the cost), and ``MonthTable`` holds one list or numpy array per item. ``MonthTable.rows()`` gives
-one dict per employee for the ledger and the checks.
+The arithmetic follows ``items.ITEMS`` (which KOT fields make each total). The entries are the
+typed structs of ``entries.decode_month`` (only the fields used; dicts are converted first), and
+the transform is columnar: every number of every entry goes into one float matrix in a few C-level
+passes, NaN marking a field the entry lacks (KOT omits nulls; it counts as 0, and a field no entry
+has is reported). ``MonthTable`` holds one list or numpy array per item; ``MonthTable.rows()``
+gives one dict per employee for the ledger and the checks.
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+from msgspec.structs import astuple
 
-from etl.attendance.items import DATE, DAYS, FLAG, ITEMS, LEDGER_KEYS, TEXT, Item
+from etl.attendance.entries import ABSENT, BLOCKS, LISTED, Holiday, as_entries
+from etl.attendance.items import DATE, DAYS, FLAG, ITEMS, LEDGER_KEYS, SPELLINGS, TEXT, Item
 from etl.bulk import gc_paused
+from etl.errors import Problem
 
 # items computed by summing KOT fields (minutes, days and counts)
 _SUMMED: tuple[Item, ...] = tuple(i for i in ITEMS if i.kind not in (TEXT, DATE, FLAG) and i.key != "paid_leave_days")
-_EMPTY: Mapping[str, Any] = {}
 
 
 class Person(NamedTuple):
@@ -41,6 +43,7 @@ class MonthTable:
     month: str
     columns: dict[str, Any] = field(default_factory=dict)  # item key → a list or numpy array, one value per employee
     unknown_keys: list[str] = field(default_factory=list)  # employeeKeys with no code anywhere
+    problems: list[Problem] = field(default_factory=list)  # attendance-field-missing warnings
 
     def __len__(self) -> int:
         return len(self.columns.get("employee_code", ()))
@@ -77,7 +80,8 @@ def directory(remote_employees: Iterable[Mapping[str, Any]], links: Mapping[str,
     when it has the employee, otherwise from the attendance side."""
     names = {e.code: full_name(e.last_name, e.first_name) for e in ledger_employees}
     out: dict[str, Person] = {}
-    for link in (links.values() if isinstance(links, Mapping) else links):
+    stored: Iterable[Any] = links.values() if isinstance(links, Mapping) else links
+    for link in stored:
         if link.key and link.code:
             out[link.key] = Person(link.code, names.get(link.code, ""))
     for r in remote_employees:
@@ -90,107 +94,59 @@ def directory(remote_employees: Iterable[Mapping[str, Any]], links: Mapping[str,
     return out
 
 
-def _pick(entries: list[Mapping[str, Any]], names: tuple[str, ...], default: Any) -> list[tuple[Any, ...]]:
-    """(entry[name] for name in names) per entry; one C call per entry when every key is there
-    (KOT leaves null properties out, so a missing key falls back to ``default``)."""
-    getter = operator.itemgetter(*names)
-    single = len(names) == 1
-    try:
-        picked = list(map(getter, entries))
-    except KeyError:
-        picked = [getter(e) if all(n in e for n in names) else
-                  (e.get(names[0], default) if single else tuple(e.get(n, default) for n in names))
-                  for e in entries]
-    return [(v,) for v in picked] if single else picked
+_BLOCK = 512  # entries read at a time: a block's structs and tuples stay in the CPU cache
 
 
-def _column(values: tuple[Any, ...] | list[Any]) -> np.ndarray:
-    """Numbers → a float column (None and junk count as 0)."""
-    try:
-        return np.fromiter(values, dtype=np.float64, count=len(values))
-    except (TypeError, ValueError):
-        return np.array([v if isinstance(v, int | float) else 0 for v in values], dtype=np.float64)
-
-
-def _sources(items: Iterable[Item]) -> dict[str, list[str]]:
-    """KOT field paths grouped by their outer object ('' = top level)."""
-    groups: dict[str, list[str]] = {}
-    for path in dict.fromkeys(p for i in items for p in i.sources):
-        outer, _, inner = path.rpartition(".")
-        groups.setdefault(outer, []).append(inner)
-    return groups
-
-
-_GROUPS = _sources(_SUMMED)
-_OBJECTS = tuple(o for o in _GROUPS if o)
-_LISTED = ("employeeKey", "startDate", "endDate", "holidaysObtained", "isClosing")  # not summed
-_TOP = (*_LISTED, *_OBJECTS, *_GROUPS.get("", ()))
-_PATHS = tuple(f"{outer}.{inner}" if outer else inner for outer, inners in _GROUPS.items() for inner in inners)
-_BLOCK = 256  # entries read at a time: a block's dicts stay in the CPU cache while every field is read
-
-Convert = Callable[[list[Any]], list[Any]]
-
-
-def _extract(entries: list[Mapping[str, Any]], convert: Mapping[str, Convert]
-             ) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
-    """The ``_LISTED`` values, each list passed through ``convert[name]`` if any (value by value), and
-    every summed KOT field as a float column. Complete, well-formed entries take the fast path;
-    a missing field, a null object or a value that is not a number sends all of them down the
-    lenient one (the same result either way)."""
-    if not entries:
-        return [convert.get(name, _same)([]) for name in _LISTED], {path: np.zeros(0) for path in _PATHS}
-    try:
-        return _extract_blocked(entries, convert)
-    except (KeyError, TypeError, ValueError):
-        top, fields = _extract_lenient(entries)
-        return [convert.get(name, _same)(values) for name, values in zip(_LISTED, top, strict=True)], fields
-
-
-def _extract_blocked(entries: list[Mapping[str, Any]], convert: Mapping[str, Convert]
-                     ) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
-    """The fast path: C-level itemgetter passes, block by block.
-
-    The parsed JSON (~150 MB for 50,000 entries) is far bigger than the CPU cache, and reading a
-    nested object (holidayWork, ...) costs a trip to memory per entry; a whole-list pass per
-    object or per conversion would pay that again and again. Reading every field of a block
-    before the next one pays it once. Raises KeyError / TypeError / ValueError on an entry the
-    lenient path must handle."""
+def _extract(entries: list[Any]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
+    """The ``LISTED`` values as lists, and every numeric KOT path as a column (``ABSENT`` where an
+    entry lacks it). Block by block: each entry becomes a tuple (one C call), the block is turned
+    field-major, and each ``entries.BLOCKS`` group is converted in one C-level pass; 50,000 entries
+    are far bigger than the CPU cache, so every field of a block is read before the next block."""
     n = len(entries)
-    top_getter = operator.itemgetter(*_LISTED, *_OBJECTS)
-    lists: list[list[Any]] = [[] for _ in _LISTED]
-    numbers = np.empty((n, len(_PATHS)), dtype=np.float64)  # one row per entry, one column per path
+    listed: list[list[Any]] = [[] for _ in LISTED]
+    arrays = [np.empty((len(names), n), dtype=dtype) for _, names, dtype in BLOCKS]
+    first = len(LISTED)
     for lo in range(0, n, _BLOCK):
-        block = entries[lo:lo + _BLOCK]
-        hi = lo + len(block)
-        top = dict(zip((*_LISTED, *_OBJECTS), zip(*map(top_getter, block), strict=True), strict=True))
-        for name, values in zip(_LISTED, lists, strict=True):
-            values.extend(convert.get(name, _same)(list(top[name])))
-        col = 0
-        for outer, inners in _GROUPS.items():
-            numbers[lo:hi, col:col + len(inners)] = _floats(top[outer] if outer else block, inners, hi - lo)
-            col += len(inners)
-    return lists, dict(zip(_PATHS, np.ascontiguousarray(numbers.T), strict=True))
+        fields = list(zip(*map(astuple, entries[lo:lo + _BLOCK]), strict=True))  # one tuple per struct field
+        hi = lo + len(fields[0])
+        for kept, column in zip(listed, fields, strict=False):
+            kept.extend(column)
+        at = first
+        for (outer, names, dtype), out in zip(BLOCKS, arrays, strict=True):
+            if outer:
+                numbers = itertools.chain.from_iterable(zip(*map(astuple, fields[at]), strict=True))
+                at += 1
+            else:
+                numbers = itertools.chain.from_iterable(fields[at:at + len(names)])
+                at += len(names)
+            out[:, lo:hi] = np.fromiter(numbers, dtype=dtype, count=(hi - lo) * len(names)).reshape(len(names), -1)
+    columns = {f"{outer}.{name}" if outer else name: out[j]
+               for (outer, names, _), out in zip(BLOCKS, arrays, strict=True) for j, name in enumerate(names)}
+    return listed, columns
 
 
-def _floats(objects: Iterable[Mapping[str, Any]], names: list[str], count: int) -> np.ndarray:
-    """(count, len(names)) floats: each object's values of ``names``, converted in one C call."""
-    getter = operator.itemgetter(*names)
-    values = itertools.chain.from_iterable(map(getter, objects)) if len(names) > 1 else map(getter, objects)
-    return np.fromiter(values, dtype=np.float64, count=count * len(names)).reshape(count, len(names))
+def _fields(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], set[str]]:
+    """Each KOT source path (by its catalogue spelling) → a number column, absent values as 0; and
+    the paths no entry has."""
+    fields: dict[str, np.ndarray] = {}
+    missing: set[str] = set()
+    for path in _SOURCES:
+        names = SPELLINGS.get(path, (path,))
+        values = columns[names[0]].copy()
+        gap = values == ABSENT
+        for other in names[1:]:  # an entry without the first spelling takes the next
+            if gap.any():
+                values = np.where(gap, columns[other], values)
+                gap = values == ABSENT
+        if gap.any():
+            if gap.all():
+                missing.add(path)
+            values[gap] = 0
+        fields[path] = values
+    return fields, missing
 
 
-def _extract_lenient(entries: list[Mapping[str, Any]]) -> tuple[list[list[Any]], dict[str, np.ndarray]]:
-    """The general path: missing keys count as 0 (KOT leaves null properties out), a null
-    object as an empty one, and values that are not numbers as 0."""
-    rows = _pick(entries, _TOP, 0)
-    top = dict(zip(_TOP, zip(*rows, strict=True), strict=True))
-    fields: dict[str, np.ndarray] = {k: _column(top[k]) for k in _GROUPS.get("", [])}
-    for outer in _OBJECTS:
-        inners = _GROUPS[outer]
-        dicts = [o or _EMPTY for o in top[outer]]
-        picked = list(zip(*_pick(dicts, tuple(inners), 0), strict=True))
-        fields.update({f"{outer}.{k}": _column(v) for k, v in zip(inners, picked, strict=True)})
-    return [list(top[k]) for k in _LISTED], fields
+_SOURCES = tuple(dict.fromkeys(p for item in _SUMMED for p in item.sources))
 
 
 def _total(fields: dict[str, np.ndarray], item: Item) -> np.ndarray:
@@ -200,9 +156,26 @@ def _total(fields: dict[str, np.ndarray], item: Item) -> np.ndarray:
     return out if item.kind == DAYS else out.astype(np.int64)
 
 
-def paid_leave_days(entries: Iterable[Mapping[str, Any]] | None, codes: Iterable[Any]) -> float | int:
+def missing_problems(month: str, missing: Iterable[str]) -> list[Problem]:
+    """A warning per KOT field that no entry of the month has, naming it and each item it feeds
+    (the item's value is computed with the field as 0). Optional sources are not warned about."""
+    problems = []
+    for path in sorted(missing, key=_SOURCE_ORDER.index):
+        items = [i for i in ITEMS if path in i.sources and path not in i.optional]
+        if items:
+            names = " / ".join(SPELLINGS.get(path, (path,)))
+            problems.append(Problem.of("attendance-field-missing", value=names, month=month,
+                                       item="」「".join(i.label for i in items)))
+    return problems
+
+
+_SOURCE_ORDER = list(dict.fromkeys(p for item in ITEMS for p in item.sources))
+
+
+def paid_leave_days(entries: Iterable[Any] | None, codes: Iterable[Any]) -> float | int:
     """Days of leave whose code is one of ``codes`` (hourly leave has no dayCount and adds 0)."""
-    return _paid_leave([entries], _code_set(codes))[0]
+    leave = [h if isinstance(h, Holiday) else Holiday(h.get("code"), h.get("dayCount")) for h in entries or ()]
+    return _paid_leave([leave], _code_set(codes))[0]
 
 
 def _code_set(codes: Iterable[Any]) -> frozenset[Any]:
@@ -220,65 +193,48 @@ def _paid_leave(lists: list[Any], codes: frozenset[Any]) -> list[Any]:
     """Per entry, its leave days (see paid_leave_days); only the entries with any leave are walked."""
     out: list[Any] = [0] * len(lists)
     for i in itertools.compress(range(len(lists)), lists):
-        total = 0
-        for h in lists[i]:
-            if h.get("code") in codes:
-                total += h.get("dayCount") or 0
-        out[i] = total
+        out[i] = sum([h.dayCount or 0 for h in lists[i] if h.code in codes])
     return out
 
 
-def _converters(paid_leave_codes: frozenset[Any]) -> dict[str, Convert]:
-    """How the ``_LISTED`` KOT values become columns (a value at a time; the key stays as it is)."""
-    return {"startDate": _dates, "endDate": _dates, "isClosing": _truths,
-            "holidaysObtained": lambda lists: _paid_leave(lists, paid_leave_codes)}
-
-
-def _same(values: list[Any]) -> list[Any]:
-    return values
-
-
-def _truths(values: list[Any]) -> list[bool]:
-    return list(map(bool, values))
-
-
 def _dates(values: list[Any]) -> list[dt.date | None]:
+    """Each distinct text parsed once (a month's entries mostly share one period)."""
     memo: dict[Any, dt.date | None] = {}
     for v in set(values):
         try:
             memo[v] = dt.date.fromisoformat(str(v)[:10]) if v else None
         except ValueError:
             memo[v] = None
+    if len(memo) == 1:
+        return [next(iter(memo.values()))] * len(values)
     return list(map(memo.__getitem__, values))
 
 
-def transform_month(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Person], *,
+def transform_month(raw: Iterable[Any], month: str, people: Mapping[str, Person], *,
                     paid_leave_codes: Iterable[Any] = ("1",), imported_at: str = "") -> MonthTable:
-    """Every entry whose employeeKey is known → one record (ledger columns + name, division, key)."""
+    """Every entry whose employeeKey is known → one record (ledger columns + name, division, key).
+
+    ``raw`` is the month's entries as ``decode_month`` gives them (``Entry`` structs) or as dicts.
+    A KOT field that no entry has becomes a warning in ``MonthTable.problems``."""
     with gc_paused():
-        return _transform(raw, month, people, paid_leave_codes, imported_at)
+        return _transform(as_entries(raw), month, people, paid_leave_codes, imported_at)
 
 
-def _transform(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Person],
+def _transform(entries: list[Any], month: str, people: Mapping[str, Person],
                paid_leave_codes: Iterable[Any], imported_at: str) -> MonthTable:
     table = MonthTable(month)
-    convert = _converters(_code_set(paid_leave_codes))
-    try:  # converted block by block, while the entries are in the CPU cache
-        listed, fields = _extract(raw, convert)
-        later: Mapping[str, Convert] = {}
-    except Exception:  # noqa: BLE001 - junk, perhaps in an entry dropped below: convert after dropping, as usual
-        listed, fields = _extract(raw, {})
-        later = convert
-    keys = listed[0]
+    listed, columns = _extract(entries)
+    keys, starts, ends, leave, closing = listed
     persons = list(map(people.get, keys))
     if None in persons:
         table.unknown_keys = [str(k or "") for k, p in zip(keys, persons, strict=True) if p is None]
         kept = [p is not None for p in persons]
-        listed = [list(itertools.compress(values, kept)) for values in listed]
-        persons = list(itertools.compress(persons, kept))
-        fields = {k: v[np.array(kept, dtype=bool)] for k, v in fields.items()}
-    keys, starts, ends, paid, closing = (later.get(name, _same)(values)
-                                         for name, values in zip(_LISTED, listed, strict=True))
+        keys, starts, ends, leave, closing, persons = (list(itertools.compress(values, kept)) for values in
+                                                       (keys, starts, ends, leave, closing, persons))
+        mask = np.array(kept, dtype=bool)
+        columns = {path: values[mask] for path, values in columns.items()}
+    fields, missing = _fields(columns)
+    table.problems = missing_problems(month, missing)
     n = len(persons)
     codes, names, division_codes, division_names = (list(c) for c in zip(*persons, strict=True)) if n else ([],) * 4
     cols: dict[str, Any] = {
@@ -287,15 +243,15 @@ def _transform(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Pe
         "division_code": division_codes,
         "division_name": division_names,
         "month": [month] * n,
-        "period_start": starts,
-        "period_end": ends,
+        "period_start": _dates(starts),
+        "period_end": _dates(ends),
     }
     for item in _SUMMED:
         cols[item.key] = _total(fields, item)
-    cols["paid_leave_days"] = np.asarray(paid, dtype=np.float64)
+    cols["paid_leave_days"] = np.asarray(_paid_leave(leave, _code_set(paid_leave_codes)), dtype=np.float64)
     cols["is_closing"] = np.array(closing, dtype=bool)
     cols["imported_at"] = [imported_at] * n
-    cols["employee_key"] = list(map(str, keys))
+    cols["employee_key"] = keys  # every kept key is a str: people's keys are
     order = None
     if codes != sorted(codes):
         order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.intp)
@@ -305,3 +261,5 @@ def _transform(raw: list[Mapping[str, Any]], month: str, people: Mapping[str, Pe
             values = (values if isinstance(values, np.ndarray) else np.array(values, dtype=object))[order]
         table.columns[key] = values
     return table
+
+

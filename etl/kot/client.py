@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -207,10 +207,18 @@ class KotClient:
         params = {"updateDate": effective_date.isoformat()} if effective_date else None
         return self._call("PUT", f"/employees/{quote(key, safe='')}", params=params, json_body=fields)
 
-    def monthly_workings(self, month: str, division: str | None = None) -> list[dict]:
-        params = {"division": division} if division else None
-        return _records(self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params),
-                        "GET /monthly-workings", ("employeeKey",))
+    def monthly_workings(self, month: str, division: str | None = None, *, fields: Iterable[str] = (),
+                         decode: Callable[[bytes], Any] | None = None) -> Any:
+        """The month's entries; ``fields`` go as additionalFields, ``decode`` reads a 2xx body
+        instead of ``json.loads`` (raising ValueError on bytes that are not JSON). What ``decode``
+        typed is returned as it is; plain JSON is checked to be objects with an employeeKey."""
+        params = {"division": division} if division else {}
+        if fields:
+            params["additionalFields"] = ",".join(fields)
+        body = self._call("GET", f"/monthly-workings/{quote(month, safe='')}", params=params or None, decode=decode)
+        if decode is not None and not _plain_json(body):
+            return body  # what ``decode`` made of it (typed entries, or the bytes themselves)
+        return _records(body, "GET /monthly-workings", ("employeeKey",))
 
     def yearly_holidays(self, type_code: str, year: int) -> dict:
         """GET /yearly-workings/holidays/{employeeTypeCode}/{year}: one 年度's leave grants and uses
@@ -248,14 +256,15 @@ class KotClient:
 
     # --- the one request loop ----------------------------------------------------------------
     def _call(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
-              token_endpoint: bool = False, may_repeat: bool = True) -> Any:
+              token_endpoint: bool = False, may_repeat: bool = True,
+              decode: Callable[[bytes], Any] | None = None) -> Any:
         data = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode("utf-8")
         for attempt in range(self.max_retries + 1):
             if not token_endpoint:
                 self._guard()
             slot = self._limiter.acquire()
             try:
-                outcome, body = self._send(method, path, params, data)
+                outcome, body = self._send(method, path, params, data, decode)
             finally:
                 self._limiter.done(slot)
             if outcome.ok:
@@ -274,7 +283,8 @@ class KotClient:
             self._wait_before_retry(method, path, error, attempt + 1, outcome.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method: str, path: str, params: dict | None, data: bytes | None) -> tuple[Outcome, Any]:
+    def _send(self, method: str, path: str, params: dict | None, data: bytes | None,
+              decode: Callable[[bytes], Any] | None = None) -> tuple[Outcome, Any]:
         write = method != "GET"
         self.stats.add(requests=1, writes=int(write), reads=int(not write))
         try:
@@ -285,7 +295,8 @@ class KotClient:
         body: Any = None
         if response.content:
             try:
-                body = json.loads(response.content)
+                read = decode if decode is not None and 200 <= response.status_code < 300 else json.loads
+                body = read(response.content)
             except ValueError as e:
                 if 200 <= response.status_code < 300:
                     kind = response.headers.get("Content-Type", "")
@@ -342,6 +353,16 @@ class KotClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
+
+
+def _plain_json(body: Any) -> bool:
+    """Whether ``body`` is what ``json.loads`` gives (a list judged by its first element)."""
+    if isinstance(body, list):
+        return bool(body) and isinstance(body[0], _JSON_TYPES)
+    return isinstance(body, _JSON_TYPES)
 
 
 def _records(body: Any, what: str, keys: tuple[str, ...]) -> list[dict]:

@@ -90,6 +90,18 @@ def withheld_kana(emp: Employee, business_name: bool) -> tuple[str, ...]:
                  if getattr(emp, name) and not getattr(emp, kana))
 
 
+class _IsoDates(dict):
+    """date → "YYYY-MM-DD", each distinct date formatted once: ``date.isoformat`` costs ~0.5 µs,
+    and 50,000 employees share a few thousand birth and hire dates (the plan's hot path)."""
+
+    def __missing__(self, day: dt.date) -> str:
+        text = self[day] = day.isoformat()
+        return text
+
+
+_ISO = _IsoDates()
+
+
 def desired_fields(emp: Employee, division: str | None, type_code: str | None,
                    business_name: bool) -> dict[str, Any]:
     """Every non-blank API value the ledger holds for ``emp`` (before the 連携項目 toggles).
@@ -118,11 +130,11 @@ def desired_fields(emp: Employee, division: str | None, type_code: str | None,
     if emp.gender:
         out["gender"] = emp.gender
     if emp.birth_date is not None:
-        out["birthDate"] = emp.birth_date.isoformat()
+        out["birthDate"] = _ISO[emp.birth_date]
     if emp.hired_date is not None:
-        out["hiredDate"] = emp.hired_date.isoformat()
+        out["hiredDate"] = _ISO[emp.hired_date]
     if emp.resignation_date is not None:
-        out["resignationDate"] = emp.resignation_date.isoformat()
+        out["resignationDate"] = _ISO[emp.resignation_date]
     if emp.email:
         out["emailAddresses"] = split_emails(emp.email)
     return out

@@ -18,6 +18,7 @@ being sent, else today; it is sent as entered, also when it lies in the past (wi
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,8 +119,11 @@ class Plan:
 def override_values(book: MappingBook, overrides: Mapping[str, Any] | None = None) -> dict[str, tuple]:
     """個別設定 values that shape what is sent, per employee (positions left out); ``overrides``
     is ``book.override_map()`` when the caller has it already (50,000 rows: build it once)."""
-    return {code: (o.division_code, o.type_code, o.effective_date, o.exclude)
-            for code, o in (book.override_map() if overrides is None else overrides).items()}
+    rows = book.override_map() if overrides is None else overrides
+    return dict(zip(rows, map(_OVERRIDE_VALUES, rows.values()), strict=True))
+
+
+_OVERRIDE_VALUES = operator.attrgetter("division_code", "type_code", "effective_date", "exclude")
 
 
 def plan_context(book: MappingBook, masters: Masters, rules: FieldRules, resolver: Resolver) -> str:
