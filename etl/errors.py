@@ -54,7 +54,9 @@ class ConfigError(UsageError):
 
 
 class LockHeldError(UsageError):
-    pass
+    def __init__(self, message: str, holder: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.holder: dict[str, Any] = holder or {}  # who holds the lock, for callers that word it their own way
 
 
 class InputError(StopRun):

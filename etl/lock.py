@@ -95,9 +95,8 @@ class RunLock:
     # --- internals ----------------------------------------------------------------------------
     def _held_error(self, holder: dict[str, Any] | None) -> LockHeldError:
         holder = holder or {}
-        err = LockHeldError(f"別の実行 ({describe_holder(holder)}) が進行中です。終了を待ってから再実行してください")
-        err.holder = holder  # for callers that word it their own way (the scheduler)
-        return err
+        return LockHeldError(f"別の実行 ({describe_holder(holder)}) が進行中です。終了を待ってから再実行してください",
+                             holder)
 
 
 def describe_holder(holder: dict[str, Any]) -> str:

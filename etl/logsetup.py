@@ -92,7 +92,7 @@ class LogSetup:
 
 def _jst(formatter: logging.Formatter) -> logging.Formatter:
     """Time stamps in JST, like every time the tool shows, whatever the machine's zone."""
-    formatter.converter = lambda secs: dt.datetime.fromtimestamp(secs, JST).timetuple()
+    formatter.converter = lambda secs: dt.datetime.fromtimestamp(secs or 0.0, JST).timetuple()
     return formatter
 
 
@@ -112,8 +112,8 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None, verbose: 
     err_handler = logging.StreamHandler(stream or sys.stderr)
     err_handler.setFormatter(_jst(logging.Formatter(STDERR_FORMAT, datefmt="%H:%M:%S")))
     err_handler.setLevel(min(level, stderr_level) if verbose else stderr_level)
-    for h in (file_handler, err_handler):
-        h.addFilter(secret_filter)
+    for handler in (file_handler, err_handler):
+        handler.addFilter(secret_filter)
 
     root = logging.getLogger()
     setup = LogSetup(path=path, handlers=[file_handler, err_handler],

@@ -106,7 +106,7 @@ def _texts(values: Sequence[Any]) -> list[str]:
     if isinstance(values, np.ndarray):
         values = values.tolist()
     if set(map(type, values)) <= {str}:
-        return values
+        return list(values)
     return [v if type(v) is str else _one_text(v) for v in values]
 
 

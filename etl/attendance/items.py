@@ -217,7 +217,8 @@ def resolve_columns(columns) -> tuple[list[Column], list[Problem]]:
 
 
 def default_columns() -> list[Column]:
-    return [Column(h, find_item(label), fmt) for h, label, fmt in DEFAULT_COLUMNS]
+    by_label = {item.label: item for item in ITEMS}
+    return [Column(h, by_label[label], fmt) for h, label, fmt in DEFAULT_COLUMNS]
 
 
 def markdown_table() -> str:

@@ -43,7 +43,7 @@ def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
         rows.append({"employee_code": code, "name": name, "division": division,
                      "overtime_hours": hours(f.overtime), "overtime_plus_holiday_hours": hours(f.overtime_plus_holiday),
                      "level": severity, "_sort": (severity != ERROR, -f.overtime_plus_holiday, code)})
-    rows.sort(key=lambda r: r["_sort"])
+    rows.sort(key=lambda r: r["_sort"])  # type: ignore[arg-type,return-value]  # a tuple, built just above
     for r in rows:
         del r["_sort"]
     return rows

@@ -15,6 +15,7 @@ import stat
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from etl.errors import ERROR, LedgerFileError, Problem
 from etl.ledger.rows import (
@@ -126,7 +127,7 @@ def failure_message(name: str, problems: list[Problem]) -> str:
     return one_line(text)
 
 
-def _fail(name: str, problems: list[Problem]):
+def _fail(name: str, problems: list[Problem]) -> NoReturn:
     raise LedgerFileError(failure_message(name, problems), problems)
 
 
@@ -173,7 +174,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         _fail(name, [Problem.of("ledger-encoding", sheet=name, cell="行 1", path=name,
                                 where="UTF-16 のファイルです")])
     if data.startswith(codecs.BOM_UTF8):
-        candidates = ("utf-8-sig",)
+        candidates: tuple[str, ...] = ("utf-8-sig",)
     else:
         candidates = ("utf-8", "cp932")
     failures: list[UnicodeDecodeError] = []
@@ -235,7 +236,7 @@ def _column_letter(index: int) -> str:
 RESAVE_HINT = "Excel で開いて「Excel ブック (.xlsx)」で保存し直すか、「CSV UTF-8」で保存してください。"
 
 
-def _unreadable(name: str, reason: str, hint: str = RESAVE_HINT):
+def _unreadable(name: str, reason: str, hint: str = RESAVE_HINT) -> NoReturn:
     _fail(name, [Problem.of("ledger-unreadable", sheet=name, path=name, reason=reason, hint=hint)])
 
 

@@ -146,7 +146,7 @@ class Workbook:
         if "xl/styles.xml" not in self.zip.NameToInfo:
             return []
         root = self._parse("xl/styles.xml")
-        custom = {int(f.get("numFmtId")): f.get("formatCode", "") for f in root.iter(MAIN + "numFmt")}
+        custom = {int(f.get("numFmtId") or 0): f.get("formatCode", "") for f in root.iter(MAIN + "numFmt")}
         xfs = root.find(MAIN + "cellXfs")
         out: list[object] = []
         for xf in (xfs if xfs is not None else []):

@@ -17,6 +17,7 @@ import random
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from etl.sandbox.state import SandboxState
 
@@ -101,7 +102,7 @@ def generate_employees(n: int, seed: int, today: dt.date) -> Iterator[tuple[dict
         else:
             hired = _day(rng, today - dt.timedelta(days=35 * 365), today - dt.timedelta(days=1))
         birth = hired - dt.timedelta(days=rng.randint(18 * 365, 55 * 365))
-        emp = {"code": code, "lastName": last, "firstName": first, "lastNamePhonetics": last_kana,
+        emp: dict[str, Any] = {"code": code, "lastName": last, "firstName": first, "lastNamePhonetics": last_kana,
                "firstNamePhonetics": first_kana, "gender": gender, "divisionCode": division,
                "typeCode": type_code, "birthDate": birth.isoformat(), "hiredDate": hired.isoformat()}
         if rng.random() < 0.8:

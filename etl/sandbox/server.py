@@ -163,6 +163,7 @@ class Sandbox:
             return self._token_answer(method, path)
         fault = self._fault(method)
         kind = fault["kind"] if fault else None
+        fault = fault or {}
         if kind:
             self._count("faults")
         if kind == "drop":

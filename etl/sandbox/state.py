@@ -41,6 +41,7 @@ class ApiFailure(Exception):
     def __init__(self, status: int, *errors: tuple[str, int]):
         super().__init__("; ".join(m for m, _ in errors))
         self.status = status
+        self.pairs: list[tuple[str, int]] = list(errors)
         self.errors = [{"message": m, "code": c} for m, c in errors]
 
 
@@ -75,7 +76,7 @@ class EmployeeRecord:
 
     def resigned_before(self, on: dt.date) -> bool:
         resigned = self.data.get("resignationDate")
-        return bool(resigned) and resigned < on.isoformat()
+        return bool(resigned) and str(resigned) < on.isoformat()
 
 
 class SandboxState:
@@ -269,7 +270,7 @@ class SandboxState:
             try:
                 clean[name] = self._value(name, value)
             except ApiFailure as e:
-                errors.extend((x["message"], x["code"]) for x in e.errors)
+                errors.extend(e.pairs)
         if errors:
             raise ApiFailure(400, *errors)
         return clean

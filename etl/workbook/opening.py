@@ -13,6 +13,7 @@ import stat
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from etl.errors import Problem, WorkbookError
 from etl.fileio import expanded_size
@@ -29,8 +30,8 @@ class open_workbook:  # noqa: N801 - used as a context manager
         self.path = Path(path)
         self.read_only = read_only
         self.max_expanded = max_expanded
-        self.fh = None
-        self.wb = None
+        self.fh: BinaryIO | None = None
+        self.wb: Any = None
 
     def __enter__(self):
         import openpyxl
@@ -45,9 +46,9 @@ class open_workbook:  # noqa: N801 - used as a context manager
         if not stat.S_ISREG(mode):
             raise unreadable(path, "通常のファイルではありません (FIFO・デバイスなど)")
         try:
-            self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__ (read-only keeps it open)
-            head = self.fh.read(8)
-            self.fh.seek(0)
+            fh = self.fh = open(path, "rb")  # noqa: SIM115 - closed in __exit__ (read-only keeps it open)
+            head = fh.read(8)
+            fh.seek(0)
             if head == OLE_MAGIC:
                 raise encrypted(path) if is_encrypted(path) else unreadable(
                     path, "Excel 97-2003 形式 (.xls) のファイルです")

@@ -97,10 +97,10 @@ class _Sheet:
             free -= 1
         optional = OPTIONAL_HEADERS.get(name, ())
         for place, (attr, label) in enumerate(fields.items()):
-            i = found.get(cells.norm_label(label))
-            if i is None and label in optional:
+            at = found.get(cells.norm_label(label))
+            if at is None and label in optional:
                 continue  # a column added after the workbook was made: its values read as blank
-            if i is None:
+            if at is None:
                 # point at the template's column for it when that cell is blank, else at the end of row 1
                 blank = place >= len(header) or header[place] is None or str(header[place]).strip() == ""
                 if blank and place + 1 < free:
@@ -109,8 +109,8 @@ class _Sheet:
                     cell, free = f"{get_column_letter(free)}1", free + 1
                 problems.append(Problem.of("missing-header", sheet=name, cell=cell, header=label))
                 continue
-            self.index[attr] = i
-            self.cols[attr] = self.cols[label] = get_column_letter(i + 1)  # Pos.cell("item") or ("勤怠データ項目")
+            self.index[attr] = at
+            self.cols[attr] = self.cols[label] = get_column_letter(at + 1)  # Pos.cell("item") or ("勤怠データ項目")
         self.usable = all(k in self.index for k in keys)
 
     def records(self) -> Iterator[tuple[int, Callable[[str], Any]]]:
