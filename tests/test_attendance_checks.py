@@ -155,11 +155,14 @@ def test_roster():
         Employee("0006"),  # no hired date: skipped when only hired employees are synced
         Employee("0007", hired_date=d(2020, 4, 1)),  # 連携除外
     ]
-    found = roster_problems(MONTH, ["0001", "0099"], employees, ["key-x"], {"0099": "key-99"}, excluded=["0007"],
+    key = "c77a" + "0" * 56 + "52c4"
+    found = roster_problems(MONTH, ["0001", "0099"], employees, [key], {"0099": "山田 花子"}, excluded=["0007"],
                             hired_only=True)
     assert [(p.code, p.employee_code, p.value) for p in found] == [
         ("no-attendance", "0002", MONTH), ("no-attendance", "0005", MONTH),
-        ("unknown-attendance-employee", "0099", "key-99"), ("unknown-attendance-employee", "", "key-x")]
+        ("unknown-attendance-employee", "0099", ""), ("attendance-employee-unidentified", "", "c77a0000…")]
+    assert "0099 山田 花子" in found[2].message  # HR's words: code and name, never the 64-hex key
+    assert key not in found[3].message
     found = roster_problems(MONTH, [], employees[5:6], hired_only=False)
     assert [p.employee_code for p in found] == ["0006"]
 

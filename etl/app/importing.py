@@ -189,7 +189,7 @@ def _check(result: RunResult, table: MonthTable, employees: list, book: Any, set
     codes = table.column("employee_code")
     excluded = [o.employee_code for o in getattr(book, "overrides", ()) if o.exclude]
     result.problems.extend(checks.roster_problems(
-        month, codes, employees, table.unknown_keys, dict(zip(codes, table.column("employee_key"), strict=True)),
+        month, codes, employees, table.unknown_keys, dict(zip(codes, table.column("name"), strict=True)),
         excluded=excluded, hired_only=bool(book.settings.hired_only)))
     limits = checks.Limits.from_settings(settings.attendance)
     current = {c: checks.Figures(int(o), int(o) + int(h)) for c, o, h in zip(

@@ -121,7 +121,7 @@ def closing_problems(month: str, closing: Sequence[Any], *, require_closed: bool
 
 
 def roster_problems(month: str, codes: Iterable[str], employees: Iterable[Any], unknown_keys: Iterable[str] = (),
-                    keys_by_code: Mapping[str, str] | None = None, *, excluded: Iterable[str] = (),
+                    names_by_code: Mapping[str, str] | None = None, *, excluded: Iterable[str] = (),
                     hired_only: bool = False) -> list[Problem]:
     """Active ledger employees with no attendance, and attendance the ledger does not know.
 
@@ -142,11 +142,11 @@ def roster_problems(month: str, codes: Iterable[str], employees: Iterable[Any], 
             continue
         if (e.hired_date is None or e.hired_date <= last) and (e.resignation_date is None or e.resignation_date >= first):
             problems.append(Problem.of("no-attendance", employee_code=e.code, value=month))
-    keys_by_code = keys_by_code or {}
-    for code in sorted(present - ledger_codes):
-        problems.append(Problem.of("unknown-attendance-employee", employee_code=code, value=keys_by_code.get(code, "")))
-    for key in unknown_keys:
-        problems.append(Problem.of("unknown-attendance-employee", value=key))
+    names_by_code = names_by_code or {}
+    for code in sorted(present - ledger_codes):  # HR knows people by code and name, never by the API's key
+        problems.append(Problem.of("unknown-attendance-employee", employee_code=code, name=names_by_code.get(code, "")))
+    for key in unknown_keys:  # no code anywhere: a short form of the key is all there is to show
+        problems.append(Problem.of("attendance-employee-unidentified", value=f"{key[:8]}…" if len(key) > 8 else key))
     return problems
 
 
