@@ -8,11 +8,13 @@ import os
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import NOW
 from support.mail import Collector, free_port
 from support.sync import Harness, empty_company, ledger_employees
 
 from etl.app.batch import import_due
 from etl.app.runner import worst_exit
+from etl.clock import parse_iso
 from etl.lock import RunLock
 
 N = 12
@@ -144,3 +146,17 @@ def test_a_manual_sync_or_pull_waits_its_turn_behind_the_nightly_run(harness, co
         assert refused.code == 2 and "進行中" in refused.err
         assert h.run(command, "--dry-run").code == 0  # a dry run sends nothing and may look any time
     assert h.sandbox.counts["POST"] == 0
+
+
+def test_one_client_serves_the_whole_run_and_the_report_counts_every_request(harness):
+    """Sync, import and the 年5日 reads go through one client: one rate-limit window, and the
+    report's request count is every request the attendance side received."""
+    h = harness(max_requests=30, per_seconds=300)  # a window the whole run must share
+    run = h.run("run", "--month", "2026-10")
+    assert run.code == 0, run.err
+    served = sum(h.sandbox.counts[m] for m in ("GET", "POST", "PUT", "DELETE"))
+    assert served > 30 and h.sandbox.counts["throttled"] == 0  # the shared limiter waited, nobody was refused
+    html = run.report.read_text(encoding="utf-8")
+    assert f"勤怠APIへのリクエスト (回)</dt><dd>{served}</dd>" in html
+    # more requests than one window allows: the one limiter made the run wait (on its manual clock)
+    assert (h.clock.now() - parse_iso(NOW)).total_seconds() >= 300

@@ -196,7 +196,12 @@ def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = Non
     settings = ctx.settings
     result.finished_at = settings.clock.now()
     if ctx._client is not None:
-        result.meta["api"] = ctx._client.stats.as_dict()
+        stats = ctx._client.stats.as_dict()  # the one client of this run: every request of every step
+        result.meta["api"] = stats
+        result.meta["api_requests"] = stats["requests"]
+        for name in ("retries", "throttled"):
+            if stats[name]:
+                result.meta[f"api_{name}"] = stats[name]
     reports = settings.path("reports")
     if folder is None:
         folder = report_folder(ctx, result)

@@ -56,7 +56,9 @@ META_LABELS = {"workbook": "ワークブック", "annotated_workbook": "検証�
                "base_url": "勤怠API", "error": "停止理由", "file": "入力ファイル", "format": "形式",
                "employees": "従業員数", "links_saved": "連携情報を保存した従業員 (名)",
                "waited_s": "利用制限時間帯の待機 (秒)", "inserted": "台帳に追加した従業員 (名)",
-               "updated": "台帳を更新した従業員 (名)", "chunks": "取得の回数", "limit": "1回に取得する上限 (名)"}
+               "updated": "台帳を更新した従業員 (名)", "chunks": "取得の回数", "limit": "1回に取得する上限 (名)",
+               "api_requests": "勤怠APIへのリクエスト (回)", "api_retries": "再試行 (回)",
+               "api_throttled": "混雑による待機 (回)"}
 SHOWN_ELSEWHERE = {"workbook", "annotated_workbook", "month", "base_url", "error"}
 DEFAULT_LINES = (("overtime_month_hours", 45.0, "月45時間 (限度時間)", "warning"),
                  ("overtime_single_month_limit_hours", 100.0, "月100時間 (単月上限)", "error"))
