@@ -24,7 +24,8 @@ from etl.config import SPEC
 from etl.kot.client import KotClient
 from etl.sandbox.server import Sandbox, generate_state
 
-pytest_plugins = ["support.ledger_fixtures"]  # ledger_url: SQLite, and PostgreSQL when ETL_TEST_POSTGRES_URL is set
+# ledger_url: SQLite, and PostgreSQL when ETL_TEST_POSTGRES_URL is set; smtp: a real SMTP server on loopback
+pytest_plugins = ["support.ledger_fixtures", "support.mail"]
 
 NOW = "2026-11-26T12:00:00+09:00"
 

@@ -10,24 +10,11 @@ import email.policy
 import io
 
 import pytest
-from aiosmtpd.controller import Controller
-from support.mail import Collector, free_port
 from support.sync import Harness, empty_company, ledger_employees
 
 from etl.errors import CATALOGUE, ExitCode
 
 N = 6
-
-
-@pytest.fixture
-def smtp():
-    handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

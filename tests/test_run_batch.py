@@ -7,9 +7,8 @@ import email.policy
 import os
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import NOW
-from support.mail import Collector, free_port
+from support.mail import free_port
 from support.sync import Harness, empty_company, ledger_employees
 
 from etl.app.batch import import_due
@@ -18,17 +17,6 @@ from etl.clock import parse_iso
 from etl.lock import RunLock
 
 N = 12
-
-
-@pytest.fixture
-def smtp():
-    handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

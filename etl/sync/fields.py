@@ -167,14 +167,15 @@ def employee_from_remote(record: dict[str, Any], department_code: str, departmen
         department_name=department_name,
         employee_class=employee_class,
         gender=gender if gender in ("male", "female") else "",
-        birth_date=_date(record.get("birthDate")),
-        hired_date=_date(record.get("hiredDate")),
-        resignation_date=_date(record.get("resignationDate")),
+        birth_date=api_date(record.get("birthDate")),
+        hired_date=api_date(record.get("hiredDate")),
+        resignation_date=api_date(record.get("resignationDate")),
         email=";".join(emails),
     )
 
 
-def _date(value: Any) -> dt.date | None:
+def api_date(value: Any) -> dt.date | None:
+    """A date as the API sends it ("YYYY-MM-DD…"); None when absent or unreadable."""
     if not value:
         return None
     try:

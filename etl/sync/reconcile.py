@@ -39,6 +39,7 @@ from etl.sync.fields import (
     LABELS,
     REQUIRED_ON_UPDATE,
     FieldRules,
+    api_date,
     desired_fields,
     remote_value,
     sync_fingerprint,
@@ -188,7 +189,7 @@ class _Compare:
         side = self.side(e, rec)
         then = self.last_synced(e, rec)
         left = e.resignation_date is not None and e.resignation_date < self.today
-        remote_end = _date(rec.get("resignationDate"))
+        remote_end = api_date(rec.get("resignationDate"))
         remote_left = remote_end is not None and remote_end < self.today
         status_told = False
         # the side of the resignation date, from the values of the last sync when kept
@@ -317,7 +318,7 @@ class _Compare:
             if code in self.matched or code in self.ledger_codes:
                 continue
             name = f"{r.get('lastName') or ''} {r.get('firstName') or ''}".strip()
-            end = _date(r.get("resignationDate"))
+            end = api_date(r.get("resignationDate"))
             if end is not None and end < self.today:
                 reason = f"{end:%Y-%m-%d} に退職済み (台帳にない古いデータ)"
             elif code in linked:
@@ -329,15 +330,6 @@ class _Compare:
 
 def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day is not None else None
-
-
-def _date(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 _ORDER = {f: i for i, f in enumerate(LABELS)}

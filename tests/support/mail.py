@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
 
 
 def free_port() -> int:
@@ -25,3 +29,15 @@ class Collector:
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Collector]]:
+    """A real SMTP server on a free loopback port: (controller, the messages it received)."""
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
