@@ -38,6 +38,8 @@ class CodeChanges:
     confirmed: dict[str, CodeChange] = field(default_factory=dict)  # new code → change
     probable: dict[str, CodeChange] = field(default_factory=dict)  # new code → change (unconfirmed)
     problems: list[Problem] = field(default_factory=list)  # warnings for validate and the dry run
+    # the attendance records by code as ``detect`` indexed them (the plan reuses it: 50,000 rows)
+    by_code: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def old_codes(self) -> set[str]:
@@ -50,6 +52,13 @@ class CodeChanges:
         renamed = {c.old: c.new for c in self.confirmed.values()}
         return [r | {"code": renamed[str(r.get("code"))]} if str(r.get("code")) in renamed else r
                 for r in remote]
+
+    def remote_index(self) -> dict[str, dict[str, Any]] | None:
+        """``{code: record}`` of what ``view`` returns, when ``detect`` built it already: no
+        confirmed change renames a record, and every code is a string (JSON answers)."""
+        if self.confirmed or not all(type(c) is str for c in self.by_code):
+            return None
+        return self.by_code
 
     def settle(self, actions: Iterable[Any]) -> None:
         """Put the confirmed code changes into the plan's actions; hold back the probable ones."""
@@ -90,8 +99,8 @@ def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, 
 
     Probable: the key this ledger code was last synced to (``links``) now has another code that the
     ledger lacks (changed in 勤怠's own screens), or else the same name, birth and hire date."""
-    out = CodeChanges()
     by_code = {c: r for r in remote if (c := r.get("code"))}  # codes are JSON strings
+    out = CodeChanges(by_code=by_code)
     excluded = {o.employee_code for o in book.overrides if o.exclude}  # 連携除外: never sent anyway
     # ledger codes the attendance side lacks and the sync would create (not a leaver of an earlier month)
     start = today.replace(day=1) if today is not None else None

@@ -37,16 +37,25 @@ from etl.sync.fields import (
     REQUIRED_ON_UPDATE,
     FieldRules,
     context_digest,
+    desired_dict,
     desired_fields,
+    desired_values,
     remote_value,
     sync_fingerprint,
     withheld_kana,
 )
 from etl.workbook.model import MappingBook
-from etl.workbook.resolve import FROM_DEFAULT_DIVISION, FROM_DEFAULT_TYPE, Resolver, unresolved_hint
+from etl.workbook.resolve import (
+    FROM_DEFAULT_DIVISION,
+    FROM_DEFAULT_TYPE,
+    FROM_OVERRIDE,
+    Resolver,
+    unresolved_hint,
+)
 
 MODES = ("all", "new", "update")
 WRITE_KINDS = ("create", "update", "retire")
+_AT = {f: i for i, f in enumerate(API_FIELDS)}  # API field → its place in ``desired_values``
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,8 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     """
     renames = code_change.detect(employees, book, remote, links, today)  # one person, a new 従業員番号
     planner = _Planner(book, masters, renames.view(remote), links, options, today,
-                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {})
+                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {},
+                       renames.remote_index())
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
     renames.settle(actions)
@@ -182,15 +192,15 @@ def plan_sync_dated(employees: list[Employee], book: MappingBook, masters: Maste
 class _Planner:
     """Per-book lookups computed once; ``one`` is then cheap per employee."""
 
-    def __init__(self, book, masters, remote, links, options, today, remote_as_of, pending):
+    def __init__(self, book, masters, remote, links, options, today, remote_as_of, pending, index=None):
         self.rules = FieldRules.from_book(book)
         self.resolver = Resolver(book, masters)
-        self.overrides = override_values(book, self.resolver.overrides)
+        self.override_rows = self.resolver.overrides  # code → 個別設定 row (its values taken in ``one``)
         self.context = plan_context(book, masters, self.rules, self.resolver)
         self.hired_only = book.settings.hired_only
-        self.remote = {str(r["code"]): r for r in remote if r.get("code")}
-        self.future = {d: {str(r["code"]): r for r in recs if r.get("code")}
-                       for d, recs in remote_as_of.items()}
+        # code → record; ``index`` is the same when the code-change detection built it already
+        self.remote = index if index is not None else _by_code(remote)
+        self.future = {d: _by_code(recs) for d, recs in remote_as_of.items()}
         self.links = links
         self.options = options
         self.today = today
@@ -198,6 +208,11 @@ class _Planner:
         self.create_fields = tuple(f for f in API_FIELDS if f in self.rules.on_create())
         self.update_fields = tuple(f for f in API_FIELDS if f in self.rules.on_update())
         self.create_all = self.create_fields == API_FIELDS  # every field on: the body is ``desired`` as is
+        # the desired values of the fields an update may send, picked from ``desired_values``
+        self.pick_update = _picker([_AT[f] for f in self.update_fields])
+        # resolved once per distinct 部署 (code, name) / 社員区分 when no 個別設定 decides
+        self.divisions: dict[tuple[str, str], tuple[str | None, str]] = {}
+        self.types: dict[str, tuple[str | None, str]] = {}
         self.queue: list[dict[str, Any]] = []
         self.problems: list[Problem] = []
         self.pending = pending
@@ -218,7 +233,8 @@ class _Planner:
         name = f"{emp.last_name} {emp.first_name}".strip()
         if opts.selection is not None and code not in opts.selection:
             return Action(code, name, "skip", "対象外 (指定された従業員ではありません)")
-        override = self.overrides.get(code)
+        row = self.override_rows.get(code)
+        override = None if row is None else _OVERRIDE_VALUES(row)  # as ``override_values``
         if override is not None and override[3]:
             return Action(code, name, "skip", "連携除外 (個別設定)")
         if not (3 <= len(code) <= 10 and code.isascii() and code.isalnum()):
@@ -234,27 +250,26 @@ class _Planner:
         if rec is None and emp.resignation_date is not None and emp.resignation_date < self.month_start:
             return Action(code, name, "skip",
                           f"{emp.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録のため登録しません")
-        source = (emp, self.context, override)
         fingerprint = ""
         link = self.links.get(code)
         key = str(rec.get("key") or "") if rec is not None else ""
         if not opts.full and link is not None and key and link.key == key and link.fingerprint:
-            fingerprint = sync_fingerprint(*source)
+            fingerprint = sync_fingerprint(emp, self.context, override)
             if link.fingerprint == fingerprint:
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key=key)
-        division, division_from = self.resolver.division(emp)
+        source = (emp, self.context, override)
+        division, division_from = self._division(emp, override)
         if division is None:
             p = Problem.of("employee-division-unresolved", employee_code=code,
                            value=emp.department_code or "(空欄)",
                            hint=unresolved_hint("division", emp.department_code))
             return Action(code, name, "error", p.message, problem=p)
-        type_code, type_from = self.resolver.employment_type(emp)
+        type_code, type_from = self._type(emp, override)
         if type_code is None:
             p = Problem.of("employee-type-unresolved", employee_code=code,
                            value=emp.employee_class or "(空欄)",
                            hint=unresolved_hint("type", emp.employee_class))
             return Action(code, name, "error", p.message, problem=p)
-        desired = desired_fields(emp, division, type_code, self.rules.business_name)
         withheld = withheld_kana(emp, True) if self.rules.business_name else ()
         if withheld:
             self._warn_withheld(emp, withheld, self.create_fields if rec is None else self.update_fields)
@@ -263,17 +278,51 @@ class _Planner:
             defaults = [label for label, used in (("所属", division_from == FROM_DEFAULT_DIVISION),
                                                    ("雇用区分", type_from == FROM_DEFAULT_TYPE)) if used]
         if rec is None:
-            action = self._create(emp, name, desired, source)
+            action = self._create(emp, name, desired_fields(emp, division, type_code, self.rules.business_name),
+                                  source)
             return action if defaults is None else self._noted(action, defaults)
-        dates = self._dates(code, desired, override)
-        effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
+        values = desired_values(emp, division, type_code, self.rules.business_name)
+        if code in self.pending_codes:
+            dates = self._dates(code, values, override)
+            effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
+        else:  # both dated fields take the 個別設定's or --effective-date's date (``_dates``)
+            dates = None
+            effective = (override is not None and override[2]) or opts.effective_date or self.today
         view = rec
         if effective > self.today:
             view = self.future.get(effective, {}).get(code, rec)
-        action = self._compare(emp, name, key, desired, view, dates, source, fingerprint, link, withheld)
+        if self.pick_update(values) == tuple(map(view.get, self.update_fields)):
+            # every field equal as it stands (the common case): what ``_compare`` would find, without
+            # building the desired dict
+            stale = (link is None or link.key != key or not link.fingerprint
+                     or (fingerprint != "" and link.fingerprint != fingerprint))
+            return Action(code, name, "unchanged", "差分なし", key=key, link=stale, source=source, fp=fingerprint)
+        if dates is None:
+            dates = self._dates(code, values, override)
+        action = self._compare(emp, name, key, desired_dict(values), view, dates, source, fingerprint, link,
+                               withheld)
         return action if defaults is None else self._noted(action, defaults)
 
-    def _dates(self, code: str, desired: dict, override: tuple | None) -> dict[str, dt.date | None]:
+    def _division(self, emp: Employee, override: tuple | None) -> tuple[str | None, str]:
+        """``Resolver.division``, resolved once per distinct (部署コード, 部署名)."""
+        if override is not None and override[0]:
+            return override[0], FROM_OVERRIDE
+        dept = (emp.department_code, emp.department_name)
+        found = self.divisions.get(dept)
+        if found is None:
+            found = self.divisions[dept] = self.resolver.division(emp)
+        return found
+
+    def _type(self, emp: Employee, override: tuple | None) -> tuple[str | None, str]:
+        """``Resolver.employment_type``, resolved once per distinct 社員区分."""
+        if override is not None and override[1]:
+            return override[1], FROM_OVERRIDE
+        found = self.types.get(emp.employee_class)
+        if found is None:
+            found = self.types[emp.employee_class] = self.resolver.employment_type(emp)
+        return found
+
+    def _dates(self, code: str, values: tuple, override: tuple | None) -> dict[str, dt.date | None]:
         """Dated field → its 異動日 when it is sent: 個別設定, --effective-date, the pending change
         for that value, else None (today). A pending change for another value is dropped (warning)."""
         fixed = (override[2] if override is not None and override[2] else None) or self.options.effective_date
@@ -287,7 +336,7 @@ class _Planner:
             if fixed is not None:
                 if override is not None and override[2]:
                     self.pending_drop.append((code, f))  # the 個別設定's 異動日 decides from now on
-            elif desired.get(f) == p.value:
+            elif values[_AT[f]] == p.value:
                 out[f] = p.effective_date
             else:
                 self.pending_drop.append((code, f))
@@ -318,7 +367,8 @@ class _Planner:
                 p = Problem.of("employee-required-missing", employee_code=emp.code, value=LABELS[f])
                 return Action(emp.code, name, "error", p.message, problem=p)
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
-        self._queue_resignation(emp, name, body, None)
+        if emp.resignation_date is not None:
+            self._queue_resignation(emp, name, body, None)
         return Action(emp.code, name, "create", "新規登録", body=body, source=source)
 
     def _compare(self, emp, name, key, desired, view, dates, source, fingerprint, link, withheld) -> Action:
@@ -356,11 +406,7 @@ class _Planner:
                            value="、".join(LABELS[f] for f in cleared))
             return Action(emp.code, name, "error", p.message, key=key, problem=p)
         if not body:
-            # with --full the fingerprint is not computed for a current link (the 50,000-row
-            # budget); a changed one is then refreshed by the next incremental run
-            stale = (link is None or link.key != key or not link.fingerprint
-                     or (fingerprint and link.fingerprint != fingerprint))
-            return Action(emp.code, name, "unchanged", "差分なし", key=key, link=stale,
+            return Action(emp.code, name, "unchanged", "差分なし", key=key, link=_stale(link, key, fingerprint),
                           source=source, fp=fingerprint)
         sent_dates = {dates[f] or self.today for f in DATED_FIELDS if f in body}
         if len(sent_dates) > 1:
@@ -404,6 +450,25 @@ class _Planner:
             old = change[0] if change else None
             self.queue.append(_queue_entry(emp.code, name, "resignationDate",
                                            [old, body["resignationDate"]], date))
+
+
+def _by_code(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(r["code"]): r for r in records if r.get("code")}
+
+
+def _stale(link: Any, key: str, fingerprint: str) -> bool:
+    """An unchanged employee's link is stored again: none yet, another key, or an old fingerprint.
+    With --full the fingerprint is not computed for a current link (the 50,000-row budget); a
+    changed one is then refreshed by the next incremental run."""
+    return bool(link is None or link.key != key or not link.fingerprint
+                or (fingerprint and link.fingerprint != fingerprint))
+
+
+def _picker(places: list[int]) -> Callable[[tuple], tuple]:
+    """values → the tuple of ``values[i]`` for i in ``places`` (itemgetter returns a bare value for one)."""
+    if len(places) >= 2:
+        return operator.itemgetter(*places)
+    return lambda values: tuple(values[i] for i in places)
 
 
 def _queue_entry(code: str, name: str, api_field: str, change: list[Any], date: dt.date) -> dict:
