@@ -56,7 +56,7 @@ class CodeChanges:
     def remote_index(self) -> dict[str, dict[str, Any]] | None:
         """``{code: record}`` of what ``view`` returns, when ``detect`` built it already: no
         confirmed change renames a record, and every code is a string (JSON answers)."""
-        if self.confirmed or not all(type(c) is str for c in self.by_code):
+        if self.confirmed or not set(map(type, self.by_code)) <= {str}:
             return None
         return self.by_code
 
@@ -101,11 +101,13 @@ def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, 
     ledger lacks (changed in 勤怠's own screens), or else the same name, birth and hire date."""
     by_code = {c: r for r in remote if (c := r.get("code"))}  # codes are JSON strings
     out = CodeChanges(by_code=by_code)
-    excluded = {o.employee_code for o in book.overrides if o.exclude}  # 連携除外: never sent anyway
     # ledger codes the attendance side lacks and the sync would create (not a leaver of an earlier month)
-    start = today.replace(day=1) if today is not None else None
-    missing = [e for e in employees if e.code not in by_code and e.code not in excluded
-               and (start is None or e.resignation_date is None or e.resignation_date >= start)]
+    missing = [e for e in employees if e.code not in by_code]
+    if missing:
+        excluded = {o.employee_code for o in book.overrides if o.exclude}  # 連携除外: never sent anyway
+        start = today.replace(day=1) if today is not None else None
+        missing = [e for e in missing if e.code not in excluded
+                   and (start is None or e.resignation_date is None or e.resignation_date >= start)]
     renumbered = [o for o in book.overrides if o.previous_code and o.employee_code]
     if not missing and not renumbered:  # the nightly common case: nothing to look at
         return out

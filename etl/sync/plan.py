@@ -78,7 +78,7 @@ class Action:
     effective_date: dt.date | None = None  # updateDate, when a division/type change is sent
     link: bool = False  # store (code, key, fingerprint) although nothing is sent
     problem: Problem | None = None  # for kind == "error"
-    # (employee, context, override): the fingerprint is computed only when it is needed
+    # (employee, context, 個別設定 row or None): the fingerprint is computed only when it is needed
     source: tuple | None = field(default=None, repr=False, compare=False)
     fp: str = field(default="", repr=False)
 
@@ -86,7 +86,8 @@ class Action:
     def fingerprint(self) -> str:
         """The sync fingerprint stored with the link after success."""
         if not self.fp and self.source is not None:
-            self.fp = sync_fingerprint(*self.source)
+            emp, context, row = self.source
+            self.fp = sync_fingerprint(emp, context, _override_of(row))
         return self.fp
 
     @property
@@ -133,6 +134,11 @@ def override_values(book: MappingBook, overrides: Mapping[str, Any] | None = Non
 
 
 _OVERRIDE_VALUES = operator.attrgetter("division_code", "type_code", "effective_date", "exclude")
+
+
+def _override_of(row: Any) -> tuple | None:
+    """One employee's ``override_values`` (the 個別設定 part of its fingerprint) from its row."""
+    return None if row is None else _OVERRIDE_VALUES(row)
 
 
 def plan_context(book: MappingBook, masters: Masters, rules: FieldRules, resolver: Resolver) -> str:
@@ -233,9 +239,8 @@ class _Planner:
         name = f"{emp.last_name} {emp.first_name}".strip()
         if opts.selection is not None and code not in opts.selection:
             return Action(code, name, "skip", "対象外 (指定された従業員ではありません)")
-        row = self.override_rows.get(code)
-        override = None if row is None else _OVERRIDE_VALUES(row)  # as ``override_values``
-        if override is not None and override[3]:
+        row = self.override_rows.get(code)  # 個別設定 (its values read as ``override_values`` does)
+        if row is not None and row.exclude:
             return Action(code, name, "skip", "連携除外 (個別設定)")
         if not (3 <= len(code) <= 10 and code.isascii() and code.isalnum()):
             p = Problem.of("employee-code-invalid", employee_code=code, value=code)
@@ -254,17 +259,30 @@ class _Planner:
         link = self.links.get(code)
         key = str(rec.get("key") or "") if rec is not None else ""
         if not opts.full and link is not None and key and link.key == key and link.fingerprint:
-            fingerprint = sync_fingerprint(emp, self.context, override)
+            fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
             if link.fingerprint == fingerprint:
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key=key)
-        source = (emp, self.context, override)
-        division, division_from = self._division(emp, override)
+        source = (emp, self.context, row)
+        if row is not None and row.division_code:
+            division, division_from = row.division_code, FROM_OVERRIDE
+        else:  # resolved once per distinct (部署コード, 部署名)
+            dept = (emp.department_code, emp.department_name)
+            found = self.divisions.get(dept)
+            if found is None:
+                found = self.divisions[dept] = self.resolver.division(emp)
+            division, division_from = found
         if division is None:
             p = Problem.of("employee-division-unresolved", employee_code=code,
                            value=emp.department_code or "(空欄)",
                            hint=unresolved_hint("division", emp.department_code))
             return Action(code, name, "error", p.message, problem=p)
-        type_code, type_from = self._type(emp, override)
+        if row is not None and row.type_code:
+            type_code, type_from = row.type_code, FROM_OVERRIDE
+        else:  # resolved once per distinct 社員区分
+            found = self.types.get(emp.employee_class)
+            if found is None:
+                found = self.types[emp.employee_class] = self.resolver.employment_type(emp)
+            type_code, type_from = found
         if type_code is None:
             p = Problem.of("employee-type-unresolved", employee_code=code,
                            value=emp.employee_class or "(空欄)",
@@ -283,11 +301,11 @@ class _Planner:
             return action if defaults is None else self._noted(action, defaults)
         values = desired_values(emp, division, type_code, self.rules.business_name)
         if code in self.pending_codes:
-            dates = self._dates(code, values, override)
+            dates = self._dates(code, values, row)
             effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
         else:  # both dated fields take the 個別設定's or --effective-date's date (``_dates``)
             dates = None
-            effective = (override is not None and override[2]) or opts.effective_date or self.today
+            effective = (row is not None and row.effective_date) or opts.effective_date or self.today
         view = rec
         if effective > self.today:
             view = self.future.get(effective, {}).get(code, rec)
@@ -298,34 +316,16 @@ class _Planner:
                      or (fingerprint != "" and link.fingerprint != fingerprint))
             return Action(code, name, "unchanged", "差分なし", key=key, link=stale, source=source, fp=fingerprint)
         if dates is None:
-            dates = self._dates(code, values, override)
+            dates = self._dates(code, values, row)
         action = self._compare(emp, name, key, desired_dict(values), view, dates, source, fingerprint, link,
                                withheld)
         return action if defaults is None else self._noted(action, defaults)
 
-    def _division(self, emp: Employee, override: tuple | None) -> tuple[str | None, str]:
-        """``Resolver.division``, resolved once per distinct (部署コード, 部署名)."""
-        if override is not None and override[0]:
-            return override[0], FROM_OVERRIDE
-        dept = (emp.department_code, emp.department_name)
-        found = self.divisions.get(dept)
-        if found is None:
-            found = self.divisions[dept] = self.resolver.division(emp)
-        return found
-
-    def _type(self, emp: Employee, override: tuple | None) -> tuple[str | None, str]:
-        """``Resolver.employment_type``, resolved once per distinct 社員区分."""
-        if override is not None and override[1]:
-            return override[1], FROM_OVERRIDE
-        found = self.types.get(emp.employee_class)
-        if found is None:
-            found = self.types[emp.employee_class] = self.resolver.employment_type(emp)
-        return found
-
-    def _dates(self, code: str, values: tuple, override: tuple | None) -> dict[str, dt.date | None]:
+    def _dates(self, code: str, values: tuple, row: Any) -> dict[str, dt.date | None]:
         """Dated field → its 異動日 when it is sent: 個別設定, --effective-date, the pending change
         for that value, else None (today). A pending change for another value is dropped (warning)."""
-        fixed = (override[2] if override is not None and override[2] else None) or self.options.effective_date
+        override_date = row.effective_date if row is not None and row.effective_date else None
+        fixed = override_date or self.options.effective_date
         if code not in self.pending_codes:
             return self.option_dates if fixed is self.options.effective_date else dict.fromkeys(DATED_FIELDS, fixed)
         out: dict[str, dt.date | None] = dict.fromkeys(DATED_FIELDS, fixed)
@@ -334,7 +334,7 @@ class _Planner:
             if p is None:
                 continue
             if fixed is not None:
-                if override is not None and override[2]:
+                if override_date:
                     self.pending_drop.append((code, f))  # the 個別設定's 異動日 decides from now on
             elif values[_AT[f]] == p.value:
                 out[f] = p.effective_date
@@ -415,8 +415,8 @@ class _Planner:
             return Action(emp.code, name, "error", p.message, key=key, problem=p)
         dated = bool(sent_dates)
         effective = sent_dates.pop() if dated else self.today
-        override = source[2]
-        from_option = self.options.effective_date is not None and not (override is not None and override[2])
+        row = source[2]
+        from_option = self.options.effective_date is not None and not (row is not None and row.effective_date)
         if dated and from_option:  # kept in the ledger: later runs send it with this date or not at all
             stamp = self.today.isoformat()
             self.pending_save.extend(PendingChange(emp.code, f, body[f], effective, stamp)
@@ -436,7 +436,7 @@ class _Planner:
         if dated and effective < self.today:
             # sent as HR entered it: closed periods on the attendance side may change
             reason += f" (異動日 {effective:%Y-%m-%d}: 過去の日付)"
-            if not (override is not None and override[2]):  # a 個別設定 date: the validator warns at its cell
+            if not (row is not None and row.effective_date):  # a 個別設定 date: the validator warns at its cell
                 self.problems.append(Problem.of("effective-date-past", employee_code=emp.code,
                                                 value=effective.isoformat()))
         elif dated:
