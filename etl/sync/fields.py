@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from etl.records import EMPLOYEE_FIELDS, Employee
-from etl.text import split_emails
+from etl.text import _NOT_SEMICOLON, split_emails
 from etl.workbook.model import SYNC_FIELDS, MappingBook
 
 API_FIELDS = tuple(api for api, _ in SYNC_FIELDS.values())
@@ -100,6 +100,7 @@ class _IsoDates(dict):
 
 
 _ISO = _IsoDates()
+_has_separator = _NOT_SEMICOLON.search  # split_emails' own test for separators other than ";"
 
 
 def desired_values(emp: Employee, division: str | None, type_code: str | None,
@@ -117,11 +118,15 @@ def desired_values(emp: Employee, division: str | None, type_code: str | None,
         if emp.business_first_name:
             first, first_kana = emp.business_first_name, emp.business_first_name_kana
     birth, hired, resigned, email = emp.birth_date, emp.hired_date, emp.resignation_date, emp.email
+    if email:  # one address, nothing to split (``split_emails`` gives [email]): the common case, inline
+        emails = [email] if ";" not in email and not _has_separator(email) else split_emails(email)
+    else:
+        emails = None
     return (emp.code, last or None, first or None,
             katakana(last_kana) if last_kana else None, katakana(first_kana) if first_kana else None,
             division or None, type_code or None, emp.gender or None,
             None if birth is None else _ISO[birth], None if hired is None else _ISO[hired],
-            None if resigned is None else _ISO[resigned], split_emails(email) if email else None)
+            None if resigned is None else _ISO[resigned], emails)
 
 
 def desired_dict(values: tuple[Any, ...]) -> dict[str, Any]:

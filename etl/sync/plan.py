@@ -78,16 +78,18 @@ class Action:
     effective_date: dt.date | None = None  # updateDate, when a division/type change is sent
     link: bool = False  # store (code, key, fingerprint) although nothing is sent
     problem: Problem | None = None  # for kind == "error"
-    # (employee, context, 個別設定 row or None): the fingerprint is computed only when it is needed
-    source: tuple | None = field(default=None, repr=False, compare=False)
+    # the employee, the plan's context and its 個別設定 row: the fingerprint is computed only when it
+    # is needed (three fields, not a tuple: 50,000 fewer objects for the collector to walk)
+    source: Employee | None = field(default=None, repr=False, compare=False)
+    context: str = field(default="", repr=False, compare=False)
+    row: Any = field(default=None, repr=False, compare=False)
     fp: str = field(default="", repr=False)
 
     @property
     def fingerprint(self) -> str:
         """The sync fingerprint stored with the link after success."""
         if not self.fp and self.source is not None:
-            emp, context, row = self.source
-            self.fp = sync_fingerprint(emp, context, _override_of(row))
+            self.fp = sync_fingerprint(self.source, self.context, _override_of(self.row))
         return self.fp
 
     @property
@@ -262,7 +264,6 @@ class _Planner:
             fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
             if link.fingerprint == fingerprint:
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key=key)
-        source = (emp, self.context, row)
         if row is not None and row.division_code:
             division, division_from = row.division_code, FROM_OVERRIDE
         else:  # resolved once per distinct (部署コード, 部署名)
@@ -297,7 +298,7 @@ class _Planner:
                                                    ("雇用区分", type_from == FROM_DEFAULT_TYPE)) if used]
         if rec is None:
             action = self._create(emp, name, desired_fields(emp, division, type_code, self.rules.business_name),
-                                  source)
+                                  row)
             return action if defaults is None else self._noted(action, defaults)
         values = desired_values(emp, division, type_code, self.rules.business_name)
         if code in self.pending_codes:
@@ -314,10 +315,11 @@ class _Planner:
             # building the desired dict
             stale = (link is None or link.key != key or not link.fingerprint
                      or (fingerprint != "" and link.fingerprint != fingerprint))
-            return Action(code, name, "unchanged", "差分なし", key=key, link=stale, source=source, fp=fingerprint)
+            return Action(code, name, "unchanged", "差分なし", key=key, link=stale, source=emp, context=self.context,
+                          row=row, fp=fingerprint)
         if dates is None:
             dates = self._dates(code, values, row)
-        action = self._compare(emp, name, key, desired_dict(values), view, dates, source, fingerprint, link,
+        action = self._compare(emp, name, key, desired_dict(values), view, dates, row, fingerprint, link,
                                withheld)
         return action if defaults is None else self._noted(action, defaults)
 
@@ -361,7 +363,7 @@ class _Planner:
             action.reason += f" ({'・'.join(notes)}は既定値で決定)"
         return action
 
-    def _create(self, emp: Employee, name: str, desired: dict, source: tuple) -> Action:
+    def _create(self, emp: Employee, name: str, desired: dict, row: Any) -> Action:
         for f in REQUIRED_ON_CREATE:
             if f not in desired:
                 p = Problem.of("employee-required-missing", employee_code=emp.code, value=LABELS[f])
@@ -369,9 +371,9 @@ class _Planner:
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         if emp.resignation_date is not None:
             self._queue_resignation(emp, name, body, None)
-        return Action(emp.code, name, "create", "新規登録", body=body, source=source)
+        return Action(emp.code, name, "create", "新規登録", body=body, source=emp, context=self.context, row=row)
 
-    def _compare(self, emp, name, key, desired, view, dates, source, fingerprint, link, withheld) -> Action:
+    def _compare(self, emp, name, key, desired, view, dates, row, fingerprint, link, withheld) -> Action:
         body: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
         cleared: list[str] | None = None
@@ -407,7 +409,7 @@ class _Planner:
             return Action(emp.code, name, "error", p.message, key=key, problem=p)
         if not body:
             return Action(emp.code, name, "unchanged", "差分なし", key=key, link=_stale(link, key, fingerprint),
-                          source=source, fp=fingerprint)
+                          source=emp, context=self.context, row=row, fp=fingerprint)
         sent_dates = {dates[f] or self.today for f in DATED_FIELDS if f in body}
         if len(sent_dates) > 1:
             shown = "、".join(f"{LABELS[f]} {(dates[f] or self.today):%Y-%m-%d}" for f in DATED_FIELDS if f in body)
@@ -415,7 +417,6 @@ class _Planner:
             return Action(emp.code, name, "error", p.message, key=key, problem=p)
         dated = bool(sent_dates)
         effective = sent_dates.pop() if dated else self.today
-        row = source[2]
         from_option = self.options.effective_date is not None and not (row is not None and row.effective_date)
         if dated and from_option:  # kept in the ledger: later runs send it with this date or not at all
             stamp = self.today.isoformat()
@@ -442,7 +443,8 @@ class _Planner:
         elif dated:
             reason += f" (異動日 {effective:%Y-%m-%d})"
         return Action(emp.code, name, kind, reason, key=key, body=body, changes=changes,
-                      effective_date=effective if dated else None, source=source, fp=fingerprint)
+                      effective_date=effective if dated else None, source=emp, context=self.context, row=row,
+                      fp=fingerprint)
 
     def _queue_resignation(self, emp, name, body, change) -> None:
         date = emp.resignation_date
