@@ -218,6 +218,7 @@ class _Planner:
         self.create_all = self.create_fields == API_FIELDS  # every field on: the body is ``desired`` as is
         # the desired values of the fields an update may send, picked from ``desired_values``
         self.pick_update = _picker([_AT[f] for f in self.update_fields])
+        self.business_name = self.rules.business_name
         # resolved once per distinct 部署 (code, name) / 社員区分 when no 個別設定 decides
         self.divisions: dict[tuple[str, str], tuple[str | None, str]] = {}
         self.types: dict[str, tuple[str | None, str]] = {}
@@ -250,16 +251,21 @@ class _Planner:
         if self.hired_only and emp.hired_date is None:
             return Action(code, name, "skip", "入社年月日が未登録 (入社年月日登録者のみ連携)")
         rec = self.remote.get(code)
-        if rec is None and opts.mode == "update":
-            return Action(code, name, "skip", "対象外 (--mode update: 勤怠に未登録)")
-        if rec is not None and opts.mode == "new":
-            return Action(code, name, "skip", "対象外 (--mode new: 勤怠に登録済み)")
-        if rec is None and emp.resignation_date is not None and emp.resignation_date < self.month_start:
-            return Action(code, name, "skip",
-                          f"{emp.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録のため登録しません")
+        if rec is None:
+            if opts.mode == "update":
+                return Action(code, name, "skip", "対象外 (--mode update: 勤怠に未登録)")
+            if emp.resignation_date is not None and emp.resignation_date < self.month_start:
+                return Action(code, name, "skip",
+                              f"{emp.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録のため登録しません")
+            key = ""
+        else:
+            if opts.mode == "new":
+                return Action(code, name, "skip", "対象外 (--mode new: 勤怠に登録済み)")
+            key = rec.get("key") or ""
+            if type(key) is not str:
+                key = str(key)
         fingerprint = ""
         link = self.links.get(code)
-        key = str(rec.get("key") or "") if rec is not None else ""
         if not opts.full and link is not None and key and link.key == key and link.fingerprint:
             fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
             if link.fingerprint == fingerprint:
@@ -289,7 +295,7 @@ class _Planner:
                            value=emp.employee_class or "(空欄)",
                            hint=unresolved_hint("type", emp.employee_class))
             return Action(code, name, "error", p.message, problem=p)
-        withheld = withheld_kana(emp, True) if self.rules.business_name else ()
+        withheld = withheld_kana(emp, True) if self.business_name else ()
         if withheld:
             self._warn_withheld(emp, withheld, self.create_fields if rec is None else self.update_fields)
         defaults = None
@@ -300,7 +306,7 @@ class _Planner:
             action = self._create(emp, name, desired_fields(emp, division, type_code, self.rules.business_name),
                                   row)
             return action if defaults is None else self._noted(action, defaults)
-        values = desired_values(emp, division, type_code, self.rules.business_name)
+        values = desired_values(emp, division, type_code, self.business_name)
         if code in self.pending_codes:
             dates = self._dates(code, values, row)
             effective = dates.get("divisionCode") or dates.get("typeCode") or self.today
