@@ -224,11 +224,11 @@ def api_date(value: Any) -> dt.date | None:
 # (a date as YYYY-MM-DD, None as "None"), joined by \x1f. Dates come from a cache (``str(date)``
 # costs ~0.5 µs and 50,000 employees share a few thousand dates), the text fields straight.
 _DATE_FIELDS = ("birth_date", "hired_date", "resignation_date")
-_AT = EMPLOYEE_FIELDS.index(_DATE_FIELDS[0])
-if EMPLOYEE_FIELDS[_AT:_AT + len(_DATE_FIELDS)] != _DATE_FIELDS:  # pragma: no cover - a layout guard
+_FIRST_DATE = EMPLOYEE_FIELDS.index(_DATE_FIELDS[0])
+if EMPLOYEE_FIELDS[_FIRST_DATE:_FIRST_DATE + len(_DATE_FIELDS)] != _DATE_FIELDS:  # pragma: no cover - a layout guard
     raise ImportError("Employee's date fields moved: update etl.sync.fields' fingerprint text")
-_fields_before = operator.attrgetter(*EMPLOYEE_FIELDS[:_AT])
-_fields_after = operator.attrgetter(*EMPLOYEE_FIELDS[_AT + len(_DATE_FIELDS):])
+_fields_before = operator.attrgetter(*EMPLOYEE_FIELDS[:_FIRST_DATE])
+_fields_after = operator.attrgetter(*EMPLOYEE_FIELDS[_FIRST_DATE + len(_DATE_FIELDS):])
 _EMPLOYEE_FORMAT = "\x1f".join(["%s"] * len(EMPLOYEE_FIELDS))
 
 

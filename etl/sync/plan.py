@@ -216,8 +216,11 @@ class _Planner:
         self.create_fields = tuple(f for f in API_FIELDS if f in self.rules.on_create())
         self.update_fields = tuple(f for f in API_FIELDS if f in self.rules.on_update())
         self.create_all = self.create_fields == API_FIELDS  # every field on: the body is ``desired`` as is
-        # the desired values of the fields an update may send, picked from ``desired_values``
-        self.pick_update = _picker([_AT[f] for f in self.update_fields])
+        # the desired values of the fields an update may send, picked from ``desired_values``; when
+        # that is every field but ``code``, all of them are compared (the record found under the
+        # employee's code has that code: no pick needed, and a mismatch only means ``_compare`` decides)
+        self.compared = API_FIELDS if self.update_fields == API_FIELDS[1:] else self.update_fields
+        self.pick_update = _picker([_AT[f] for f in self.compared]) if self.compared != API_FIELDS else None
         self.business_name = self.rules.business_name
         # resolved once per distinct 部署 (code, name) / 社員区分 when no 個別設定 decides
         self.divisions: dict[tuple[str, str], tuple[str | None, str]] = {}
@@ -269,7 +272,7 @@ class _Planner:
         if not opts.full and link is not None and key and link.key == key and link.fingerprint:
             fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
             if link.fingerprint == fingerprint:
-                return Action(code, name, "unchanged", "前回の連携から変更なし", key=key)
+                return Action(code, name, "unchanged", "前回の連携から変更なし", key)  # positional: the hot path
         if row is not None and row.division_code:
             division, division_from = row.division_code, FROM_OVERRIDE
         else:  # resolved once per distinct (部署コード, 部署名)
@@ -316,13 +319,15 @@ class _Planner:
         view = rec
         if effective > self.today:
             view = self.future.get(effective, {}).get(code, rec)
-        if self.pick_update(values) == tuple(map(view.get, self.update_fields)):
+        if (values if self.pick_update is None else self.pick_update(values)) == tuple(map(view.get, self.compared)):
             # every field equal as it stands (the common case): what ``_compare`` would find, without
             # building the desired dict
             stale = (link is None or link.key != key or not link.fingerprint
                      or (fingerprint != "" and link.fingerprint != fingerprint))
-            return Action(code, name, "unchanged", "差分なし", key=key, link=stale, source=emp, context=self.context,
-                          row=row, fp=fingerprint)
+            # positional (keywords cost ~0.5 µs here): key, body, changes, effective_date, link, problem,
+            # source, context, row, fp
+            return Action(code, name, "unchanged", "差分なし", key, None, None, None, stale, None, emp, self.context,
+                          row, fingerprint)
         if dates is None:
             dates = self._dates(code, values, row)
         action = self._compare(emp, name, key, desired_dict(values), view, dates, row, fingerprint, link,
@@ -377,7 +382,9 @@ class _Planner:
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         if emp.resignation_date is not None:
             self._queue_resignation(emp, name, body, None)
-        return Action(emp.code, name, "create", "新規登録", body=body, source=emp, context=self.context, row=row)
+        # positional (the first sync's hot path): key, body, changes, effective_date, link, problem, source,
+        # context, row
+        return Action(emp.code, name, "create", "新規登録", "", body, None, None, False, None, emp, self.context, row)
 
     def _compare(self, emp, name, key, desired, view, dates, row, fingerprint, link, withheld) -> Action:
         body: dict[str, Any] = {}
