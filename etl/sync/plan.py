@@ -273,6 +273,8 @@ class _Planner:
             fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
             if link.fingerprint == fingerprint:
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key)  # positional: the hot path
+        division: str | None
+        type_code: str | None
         if row is not None and row.division_code:
             division, division_from = row.division_code, FROM_OVERRIDE
         else:  # resolved once per distinct (部署コード, 部署名)
