@@ -81,7 +81,7 @@ def one_line(text: str) -> str:
 
 
 _EMAIL_SEPARATORS = re.compile(r"[,;、，；\s\u3000]+")
-_NOT_SEMICOLON = re.compile(r"[,、，；\s\u3000]")
+OTHER_EMAIL_SEPARATORS = re.compile(r"[,、，；\s\u3000]")  # any separator but ";" (the ledger's own form)
 
 
 def split_emails(text: str | None) -> list[str]:
@@ -89,7 +89,7 @@ def split_emails(text: str | None) -> list[str]:
     too); blanks and repeats (ignoring case) dropped, order kept."""
     if not text:
         return []
-    if not _NOT_SEMICOLON.search(text):  # the ledger's own form "a@x.jp;b@y.jp": the plan's hot path
+    if not OTHER_EMAIL_SEPARATORS.search(text):  # the ledger's own form "a@x.jp;b@y.jp": the plan's hot path
         parts = [p for p in text.split(";") if p]
         if len(parts) < 2:
             return parts

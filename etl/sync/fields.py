@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from etl.records import EMPLOYEE_FIELDS, Employee
-from etl.text import _NOT_SEMICOLON, split_emails
+from etl.text import OTHER_EMAIL_SEPARATORS, split_emails
 from etl.workbook.model import SYNC_FIELDS, MappingBook
 
 API_FIELDS = tuple(api for api, _ in SYNC_FIELDS.values())
@@ -100,7 +100,7 @@ class _IsoDates(dict):
 
 
 _ISO = _IsoDates()
-_has_separator = _NOT_SEMICOLON.search  # split_emails' own test for separators other than ";"
+_has_separator = OTHER_EMAIL_SEPARATORS.search  # split_emails' own test for separators other than ";"
 
 
 def desired_values(emp: Employee, division: str | None, type_code: str | None,
