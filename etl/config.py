@@ -19,6 +19,7 @@ from typing import Any
 
 from etl.clock import DEFAULT_RESTRICTED_HOURS, Clock, RestrictedHours, clock_from_env, parse_now, parse_window
 from etl.errors import ConfigError
+from etl.fileio import from_cwd
 from etl.text import one_line
 
 DEFAULT_BASE_URL = "https://api.kingtime.jp/v1.0"
@@ -281,8 +282,7 @@ def load_settings(config_file: str | Path | None = None, env: dict[str, str] | N
     if config_file is None and (cwd / "etl.toml").is_file():
         config_file = cwd / "etl.toml"
     if config_file is not None:
-        path = Path(config_file)
-        path = path if path.is_absolute() else cwd / path
+        path = from_cwd(config_file, cwd)
         label = path.name
         if not path.is_file():
             raise ConfigError([f"設定ファイル {path} が見つかりません。`run_etl.py init` で作成できます"])
@@ -362,8 +362,7 @@ def load_settings(config_file: str | Path | None = None, env: dict[str, str] | N
         token=Secret(env.get(api["token_env"], "").strip()),
         mail_password=Secret(env.get(values["mail"]["password_env"], "")),
         clock=clock or clock_from_env(env),
-        reports_dir_override=(Path(reports_dir) if reports_dir and Path(reports_dir).is_absolute()
-                              else (cwd / reports_dir if reports_dir else None)),
+        reports_dir_override=from_cwd(reports_dir, cwd) if reports_dir else None,
     )
 
 

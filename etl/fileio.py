@@ -56,10 +56,10 @@ def write_text(path: Path, text: str, *, encoding: str = "utf-8", newline: str |
     return Path(path)
 
 
-def from_cwd(given: str | Path) -> Path:
-    """A path the user typed: ~ expanded, relative to the current folder."""
+def from_cwd(given: str | Path, cwd: Path | None = None) -> Path:
+    """A path the user typed: ~ expanded, relative to the current folder (``cwd`` when given)."""
     p = Path(given).expanduser()
-    return p if p.is_absolute() else Path.cwd() / p
+    return p if p.is_absolute() else (cwd or Path.cwd()) / p
 
 
 def expanded_size(archive: zipfile.ZipFile | Path) -> int:

@@ -29,6 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from etl.clock import PUBLISHED_HOURS, Clock, RestrictedHours
+from etl.config import mask
 from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
 from etl.kot.retry import (
@@ -349,10 +350,7 @@ class KotClient:
         return next((r for h in candidates if h is not None and (r := h.reopens_at(now))), None)
 
     def _mask(self, text: str) -> str:
-        for secret in {self._token, quote(self._token, safe="")}:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return mask(text, self._token, quote(self._token, safe=""))
 
 
 _JSON_TYPES = (dict, list, str, int, float, bool, type(None))

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from etl.errors import InputError, Problem
-from etl.fileio import expanded_size
+from etl.fileio import expanded_size, from_cwd
 from etl.ledger.load import MAX_CSV_BYTES
 from etl.ledger.normalize import normalize_code
 from etl.ledger.rows import HEADER_FIELDS, header_key
@@ -35,9 +35,7 @@ def selection_from_args(employees: str | None, employees_file: str | None,
     if employees is None and employees_file is None:
         return None
     if employees_file is not None:
-        path = Path(employees_file)
-        if not path.is_absolute():
-            path = (base or Path.cwd()) / path
+        path = from_cwd(employees_file, base)
         codes = read_codes_file(path)
     else:
         codes = parse_codes(employees or "")
