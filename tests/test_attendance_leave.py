@@ -115,7 +115,7 @@ def test_a_grant_whose_year_spans_two_fiscal_years():
 
 
 def test_years_needed_follow_the_grants():
-    book = read_answers([answer(2025, granted=[("2025-10-01", 11)])], PAID)
+    book = read_answers([answer(2023), answer(2024), answer(2025, granted=[("2025-10-01", 11)])], PAID)
     assert years_needed(book, dt.date(2026, 10, 2)) == [2026]
     assert years_needed(book, dt.date(2026, 1, 10)) == []  # 年度 2026 has not begun
     assert year_of(dt.date(2026, 3, 31), (2025, dt.date(2025, 4, 1))) == 2025
@@ -123,6 +123,25 @@ def test_years_needed_follow_the_grants():
     assert year_of(dt.date(2023, 4, 1), (2025, dt.date(2025, 4, 1))) == 2023
     assert first_years(dt.date(2026, 11, 26), 4) == [2024, 2025, 2026]
     assert first_years(dt.date(2026, 2, 1), 4) == [2023, 2024, 2025]
+
+
+def oct_answer(year: int, **kw) -> dict:
+    """An answer of a company whose 年度 starts on 1 October."""
+    doc = answer(year, **kw)
+    doc["startDate"], doc["endDate"] = f"{year}-10-01", f"{year + 1}-09-30"
+    return doc
+
+
+def test_years_needed_follow_the_answers_own_year_boundaries():
+    """The first guess (年度 from April) misses 年度 2023 of a company whose 年度 starts in October:
+    a grant of 2024-07-01 (deadline 2025-06-30, still reported on 2026-06-01) lives only in that
+    answer. Once an answer says where a 年度 starts, every 年度 of the last two years is read."""
+    today = dt.date(2026, 6, 1)
+    assert first_years(today, 4) == [2024, 2025, 2026]
+    book = read_answers([oct_answer(y) for y in (2024, 2025, 2026)], PAID)
+    assert years_needed(book, today) == [2023]
+    book = read_answers([oct_answer(y) for y in (2023, 2024, 2025, 2026)], PAID)
+    assert years_needed(book, today) == []
 
 
 def test_an_employee_listed_twice_for_a_year_is_read_once():
@@ -188,3 +207,30 @@ def test_paid_leave_check_says_when_it_could_not_run(kot_client, sandbox):
     problems, part = paid_leave_check(kot_client, people, [], sandbox.clock.today(), paid_leave_codes=["1"])
     assert [p.code for p in problems] == ["paid-leave-check-unavailable"]
     assert part["checked"] is None and part["rows"] == [] and "雇用区分 99" in part["unavailable"][0]
+
+
+def test_the_client_reads_the_fiscal_year_the_first_guess_missed(make_sandbox):
+    """Against the sandbox, a company whose 年度 starts on 1 October: the grant of 2024-07-01 is only
+    in 年度 2023's answer, outside the first guess (年度 from April): it is read, and its missed
+    deadline (2025-06-30) is an error on 2026-06-01."""
+    from conftest import client_for_sandbox
+
+    from etl.attendance.fetch import fetch_leave
+    from etl.clock import ManualClock
+    from etl.sandbox.state import state_from_dict
+
+    state = state_from_dict({
+        "divisions": [{"code": "1000", "name": "本社"}], "workingTypes": [{"code": "1", "name": "正社員"}],
+        "employees": [{"code": "E0001", "lastName": "山田", "firstName": "太郎", "divisionCode": "1000",
+                       "typeCode": "1", "gender": "male"}],
+        "businessYearStartDate": "10/01",
+        "yearlyHolidays": {"2023": [{"employeeCode": "E0001", "holidays": [{
+            "code": 1, "name": "有休", "granted": [{"date": "2024-07-01", "days": 10, "minutes": 0}],
+            "obtained": [{"date": "2024-08-01", "days": 2, "minutes": 0}]}]}]}})
+    sandbox = make_sandbox(state, clock=ManualClock("2026-06-01T12:00:00+09:00"))
+    with client_for_sandbox(sandbox) as client:
+        book, problems = fetch_leave(client, sandbox.clock.today(), ["1"], start_month=4)
+    assert problems == [] and book is not None and sorted(book.years) == [2023, 2024, 2025, 2026]
+    key = state.record_by_code("E0001").key
+    statuses = five_day_statuses(book, {key: "E0001"}, sandbox.clock.today())
+    assert [(s.granted_on.isoformat(), s.taken_days, s.severity) for s in statuses] == [("2024-07-01", 2.0, "error")]

@@ -136,15 +136,18 @@ def first_years(today: dt.date, start_month: int) -> list[int]:
     hold a grant whose deadline may still matter (grants of the last 24 months)."""
     def guess(day: dt.date) -> int:
         return day.year if day.month >= start_month else day.year - 1
-    return list(range(guess(add_months(today, -2 * 12)), guess(today) + 1))
+    return list(range(guess(add_months(today, -(12 + LOOKBACK_MONTHS))), guess(today) + 1))
 
 
 def years_needed(book: LeaveBook, today: dt.date) -> list[int]:
-    """年度s not read yet that a relevant grant's year touches (and that have begun)."""
+    """年度s not read yet (and that have begun): every 年度 that may hold a relevant grant, by the
+    answers' own boundaries (the first guess may have assumed another start month), and every
+    年度 a relevant grant's year touches."""
     if not book.years:
         return []
     number, (first, _) = next(iter(sorted(book.years.items())))
-    wanted: set[int] = set()
+    earliest = add_months(today, -(12 + LOOKBACK_MONTHS))  # no relevant grant is older
+    wanted: set[int] = set(range(year_of(earliest, (number, first)), year_of(today, (number, first)) + 1))
     for grants in book.grants.values():
         for g in grants:
             if not _relevant(g, today):
