@@ -356,3 +356,27 @@ def test_run_without_an_import_still_checks_the_five_day_rule(h):
     assert [p["employee_code"] for p in result["problems"] if p["code"] == "paid-leave-5days-missed"] == ["E0001"]
     html = Run(code, out.getvalue(), err.getvalue()).report.read_text(encoding="utf-8")
     assert "年5日の確認" in html and "取得不足 1件" in html and 'id="leave-table"' in html
+
+
+def test_a_backfill_stopped_by_the_restricted_hours_keeps_what_it_saved(h):
+    """The API closes (17:30) after the first month of the backfill is saved: exit 5, that month
+    stays in the ledger, and the report names the months not fetched."""
+    from etl.clock import ManualClock
+
+    clock = ManualClock("2026-11-26T17:29:00+09:00")
+    h.sandbox.clock = clock
+
+    class Out(io.StringIO):
+        def write(self, text: str) -> int:
+            if text.startswith("履歴 2026-07:"):
+                clock.advance(60)
+            return super().write(text)
+
+    out, err = Out(), io.StringIO()
+    code = main(["--config", str(h.config), "import-attendance", "--month", MONTH, "--backfill", "3"],
+                env=cli_env(h.sandbox), stdout=out, stderr=err, clock=clock)
+    run = Run(code, out.getvalue(), err.getvalue())
+    assert code == 5 and "利用制限時間帯" in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1
+    assert sorted(h.ledger.monthly_months(["2026-07", "2026-08", "2026-09", MONTH])) == ["2026-07"]
+    assert run.result["status"] == "failed" and not h.csv.exists()
+    assert "2026-07 (未取込: 2026-08, 2026-09)" in run.report.read_text(encoding="utf-8")
