@@ -180,7 +180,8 @@ STATE = {
         "2026-10": [{"employeeCode": "E001", "overtime": 2760, "isClosing": True,
                      "weeklyWork": {"overtime": 120, "nightOvertime": 0, "generalHolidayOvertime": 0,
                                     "generalHolidayNightOvertime": 0}},
-                    {"employeeCode": "E002"}],
+                    {"employeeCode": "E002", "legalHolidayWork": {"normal": 480, "dayCount": 1},
+                     "premiumWork": {"overtime1": 0}}],
     },
     "yearlyHolidays": {"2026": [{"employeeCode": "E001", "holidays": [
         {"code": 1, "name": "有休", "granted": [{"date": "2026-04-01", "days": 10, "minutes": 0,
@@ -202,6 +203,10 @@ def test_state_file_months_are_served_as_given_with_defaults(world):
     assert by_overtime[2760]["weeklyWork"]["overtime"] == 120  # as given
     assert by_overtime[0]["weeklyWork"] == dict.fromkeys(MONTHLY["weeklyWork"], 0)  # the default
     assert "weeklyWork" not in ok(world, "/monthly-workings/2026-10")[0]  # only when asked
+    # an object given in part: what it gives, the rest of its documented fields at their defaults
+    assert by_overtime[0]["legalHolidayWork"] == {**dict.fromkeys(MONTHLY["legalHolidayWork"], 0),
+                                                  "normal": 480, "dayCount": 1}
+    assert by_overtime[0]["premiumWork"] == dict.fromkeys(MONTHLY["premiumWork"], 0)
 
 
 def test_closing_follows_the_state(world):

@@ -246,12 +246,16 @@ class SandboxApi:
     def _fixed(self, fixed: list[dict], month: str, division: str | None, fields: tuple[str, ...], closing: bool,
                today: dt.date) -> list[dict]:
         """A month given by the state file: exactly its entries, as given over every documented
-        field's default; codes resolved to keys; isClosing from the entry, else the state's."""
+        field's default (an object given in part, e.g. ``legalHolidayWork: {normal: 480}``, over
+        its own defaults); codes resolved to keys; isClosing from the entry, else the state's."""
         start, _end = month_bounds(month)
         base: dict[str, Any] = {**monthly_defaults(month), "isClosing": closing}
         out = []
         for item in fixed:
-            entry = {**base, **{k: v for k, v in item.items() if k != "employeeCode"}}
+            entry = {**base}
+            for k, v in item.items():  # an object given in part keeps its other documented fields
+                if k != "employeeCode":
+                    entry[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
             rec: EmployeeRecord | None = None
             if item.get("employeeCode") is not None:
                 rec = self.state.record_by_code(str(item["employeeCode"]))
