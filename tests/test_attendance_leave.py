@@ -234,3 +234,36 @@ def test_the_client_reads_the_fiscal_year_the_first_guess_missed(make_sandbox):
     key = state.record_by_code("E0001").key
     statuses = five_day_statuses(book, {key: "E0001"}, sandbox.clock.today())
     assert [(s.granted_on.isoformat(), s.taken_days, s.severity) for s in statuses] == [("2024-07-01", 2.0, "error")]
+
+
+@pytest.mark.parametrize("body", [[], {"year": 2025, "employees": "x"}, {"year": "abc", "employees": []},
+                                  {"year": 2025, "employees": [{"employeeKey": "k", "holidays": ["x"]}]},
+                                  {"year": 2025, "employees": [{"employeeKey": "k", "holidays": [
+                                      {"code": 1, "granted": [{"date": "2025-04-01", "days": "ten"}]}]}]}],
+                         ids=["a-list", "employees-not-a-list", "year-not-a-number", "holiday-not-an-object",
+                              "days-not-a-number"])
+def test_a_yearly_answer_of_the_wrong_shape_stops_the_check_and_says_so(body):
+    """Never a traceback, never a silently dropped answer: the check says it could not run."""
+    import json
+
+    from conftest import NOW
+    from hostile_server import Answer, HostileServer
+
+    from etl.attendance.fetch import fetch_leave
+    from etl.clock import ManualClock
+    from etl.kot.client import KotClient
+
+    good = {"year": 2024, "startDate": "2024-04-01", "endDate": "2025-03-31", "closeDate": 0, "employees": []}
+    with HostileServer() as server:
+        server.script("GET", "/yearly-workings/holidays/1/2024", Answer(200, json.dumps(good).encode(),
+                                                                        {"Content-Type": "application/json"}))
+        server.script("GET", "/yearly-workings/holidays/1/2025", Answer(200, json.dumps(body).encode(),
+                                                                        {"Content-Type": "application/json"}))
+        server.script("GET", "/yearly-workings/holidays/1/2026", Answer(200, json.dumps(
+            {**good, "year": 2026, "startDate": "2026-04-01", "endDate": "2027-03-31"}).encode(),
+            {"Content-Type": "application/json"}))
+        with KotClient(server.url, "token-1234", clock=ManualClock(NOW), restricted_hours=None) as client:
+            book, problems = fetch_leave(client, dt.date(2026, 11, 26), ["1"], type_codes=["1"])
+    assert book is None
+    assert [p.code for p in problems] == ["paid-leave-check-unavailable"]
+    assert "雇用区分 1 の 2025年度" in problems[0].message

@@ -67,9 +67,10 @@ def fetch_leave(client, today: dt.date, paid_leave_codes: Iterable[str], *, star
     年度s of the last two years, then any 年度 a grant's year touches (leave.years_needed).
 
     ``start_month`` only guesses the first 年度s; the answers' own startDate/endDate decide the rest.
-    An answer the API refuses (the token lacks the right, the feature is off) stops the check:
-    (None, [a problem naming the request and the API's reason]), so that partial data never
-    reports a shortfall that is not there.
+    An answer the API refuses (the token lacks the right, the feature is off), or one of a shape
+    that cannot be read (leave.shape_problem), stops the check: (None, [a problem naming the
+    request and the reason]), so that partial data never reports a shortfall that is not there
+    (nor hides one).
     """
     codes = [str(c) for c in paid_leave_codes]
     types = [str(t) for t in type_codes] if type_codes is not None else \
@@ -87,8 +88,11 @@ def fetch_leave(client, today: dt.date, paid_leave_codes: Iterable[str], *, star
                 except RowFailed as e:
                     return None, [Problem.of("paid-leave-check-unavailable",
                                              value=f"雇用区分 {type_code} の {year}年度", reason=str(e))]
-                if isinstance(answer, Mapping):
-                    answers.append(dict(answer))
+                wrong = leave.shape_problem(answer)
+                if wrong is not None:  # never read in part: the check says it could not run
+                    return None, [Problem.of("paid-leave-check-unavailable",
+                                             value=f"雇用区分 {type_code} の {year}年度", reason=wrong)]
+                answers.append(dict(answer))
         book = leave.read_answers(answers, codes)
         years = [y for y in leave.years_needed(book, today) if y not in asked]
     log.info("yearly-workings/holidays: %d 件 (雇用区分 %d × 年度 %s)", len(answers), len(types), sorted(asked))

@@ -17,6 +17,7 @@ days still needed; the deadline passed with fewer than 5 → an error (for deadl
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -83,6 +84,40 @@ def _date(value: object) -> dt.date | None:
 
 def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def shape_problem(answer: object) -> str | None:
+    """Why a yearly leave answer cannot be read (KOT_API.md §2.6), or None: an object whose
+    ``year`` is a number, ``employees`` objects with ``holidays`` objects, and ``granted`` /
+    ``obtained`` entries with a date and numeric ``days`` / ``minutes`` (absent = null). The
+    check does not run on an answer it would have to guess at."""
+    if not isinstance(answer, Mapping):
+        return f"オブジェクトではない答え ({type(answer).__name__})"
+    if not re.fullmatch(r"\d{4}", str(answer.get("year"))):
+        return f"year が年度の数ではありません ({str(answer.get('year'))[:20]})"
+    employees = answer.get("employees")
+    if not isinstance(employees, list | None):
+        return "employees が配列ではありません"
+    for employee in employees or ():
+        if not isinstance(employee, Mapping) or not isinstance(employee.get("holidays"), list | None):
+            return "employees の要素が employeeKey と holidays (配列) を持つオブジェクトではありません"
+        for holiday in employee.get("holidays") or ():
+            if not isinstance(holiday, Mapping):
+                return "holidays の要素がオブジェクトではありません"
+            for name in ("granted", "obtained"):
+                entries = holiday.get(name)
+                if not isinstance(entries, list | None):
+                    return f"holidays.{name} が配列ではありません"
+                for entry in entries or ():
+                    if not isinstance(entry, Mapping) or _date(entry.get("date")) is None:
+                        return f"holidays.{name} に日付 (date) の読めない要素があります"
+                    if any(entry.get(k) is not None and not _is_number(entry.get(k)) for k in ("days", "minutes")):
+                        return f"holidays.{name} の days / minutes が数ではありません ({entry.get('date')})"
+    return None
 
 
 def read_answers(answers: Iterable[Mapping], paid_leave_codes: Iterable[str]) -> LeaveBook:
