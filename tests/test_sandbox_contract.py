@@ -145,7 +145,9 @@ def test_yearly_leave_of_a_generated_world(sandbox):
                     assert "2026-04-01" <= x["date"] <= "2027-03-31"
             granted += len(h["granted"])
     assert granted
-    assert get(sandbox, "/yearly-workings/holidays/1/26").status_code == 400
+    assert ok(sandbox, "/yearly-workings/holidays/1/26")["startDate"] == "0026-04-01"  # any integer (§2.6)
+    for year in ("abc", "2026.5", "-1"):
+        assert get(sandbox, f"/yearly-workings/holidays/1/{year}").status_code == 400
     assert get(sandbox, "/yearly-workings/holidays/99/2026").status_code == 400
 
 

@@ -310,8 +310,10 @@ class SandboxApi:
         """GET /yearly-workings/holidays/{employeeTypeCode}/{year} (KOT_API.md §2.6): the 年度's
         grants and uses per leave type of the employees of that type; from the state key
         ``yearlyHolidays`` as given, or computed for a generated world."""
-        if not re.fullmatch(r"\d{4}", year):
-            raise ApiFailure(400, (f"年度の形式が正しくありません (YYYY): {year}", E_DATE_FORMAT))
+        # the description types ``year`` as an integer (no range is published); a year the
+        # calendar cannot hold is refused too
+        if not re.fullmatch(r"\d{1,4}", year) or not 1 <= int(year) <= 9998:
+            raise ApiFailure(400, (f"年度は整数 (例 2026) で指定してください: {year}", E_DATE_FORMAT))
         if type_code not in self.state.type_names:
             raise ApiFailure(400, (f"雇用区分コード {type_code} は存在しません", E_INVALID))
         fields = _fields(params, YEARLY_ADDITIONAL)
