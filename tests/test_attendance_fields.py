@@ -157,3 +157,26 @@ def test_the_month_is_fetched_as_typed_entries_whole_or_by_division(kot_client):
     assert sorted(e.employeeKey for e in split) == sorted(e.employeeKey for e in whole)
     raw = kot_client.monthly_workings("2026-10", fields=MONTHLY_ADDITIONAL_FIELDS, decode=bytes)
     assert isinstance(raw, bytes) and decode_month(raw) == whole
+
+
+def test_a_month_without_weekly_overtime_says_so_in_the_report(world):
+    """weeklyWork is asked for; a tenant that sends it for no one leaves 週40時間超 out of 残業時間:
+    not a warning, but the report names the fields and the item they would have fed."""
+    sandbox, config, ledger = world
+    entries = [{**e, "weeklyWork": None} for e in sandbox.state.monthly[MONTH]]  # the sandbox leaves out a null
+    sandbox.state.set_monthly(MONTH, entries)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--config", str(config), "import-attendance", "--month", MONTH, "--to", "ledger"],
+                env=cli_env(sandbox), stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    html = Path(out.getvalue().strip().splitlines()[-1][len("report: "):]).read_text(encoding="utf-8")
+    assert "勤怠APIの答えになかった任意の項目" in html
+    assert "weeklyWork.overtime (「残業時間」に 0 として計算)" in html
+    assert "weeklyWork.generalHolidayOvertime" in html
+
+    sandbox.state.set_monthly(MONTH, [{k: v for k, v in e.items() if k != "weeklyWork"} for e in entries])
+    out = io.StringIO()
+    assert main(["--config", str(config), "import-attendance", "--month", MONTH, "--to", "ledger"],
+                env=cli_env(sandbox), stdout=out, stderr=io.StringIO()) == 0
+    html = Path(out.getvalue().strip().splitlines()[-1][len("report: "):]).read_text(encoding="utf-8")
+    assert "勤怠APIの答えになかった任意の項目" not in html  # served (the sandbox's default) when asked

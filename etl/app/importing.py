@@ -116,6 +116,10 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
                             imported_at=imported_at)
     del raw
     result.problems.extend(table.problems)  # a KOT field no entry of the month has (attendance-field-missing)
+    absent = table.optional_absent()  # asked for, optional, sent for no one: said in the report, not warned
+    if absent:
+        result.meta["勤怠APIの答えになかった任意の項目"] = "、".join(
+            f"{path} (「{label}」に 0 として計算)" for path, label in absent)
 
     is_closed = _check(result, table, employees, book, settings, ledger, options.require_closed,
                        client=client, directory=directory)

@@ -44,6 +44,14 @@ class MonthTable:
     columns: dict[str, Any] = field(default_factory=dict)  # item key → a list or numpy array, one value per employee
     unknown_keys: list[str] = field(default_factory=list)  # employeeKeys with no code anywhere
     problems: list[Problem] = field(default_factory=list)  # attendance-field-missing warnings
+    absent: set[str] = field(default_factory=set)  # KOT source paths no entry has (optional ones included)
+
+    def optional_absent(self) -> list[tuple[str, str]]:
+        """(KOT field, item label) for each optional source no entry of the month has (e.g. the
+        週40時間超 of ``weeklyWork`` when the tenant does not send it): not a warning, but said."""
+        if not len(self):
+            return []
+        return [(path, i.label) for i in ITEMS for path in i.optional if path in self.absent]
 
     def __len__(self) -> int:
         return len(self.columns.get("employee_code", ()))
@@ -235,6 +243,7 @@ def _transform(entries: list[Any], month: str, people: Mapping[str, Person],
         columns = {path: values[mask] for path, values in columns.items()}
     fields, missing = _fields(columns)
     table.problems = missing_problems(month, missing)
+    table.absent = missing
     n = len(persons)
     codes, names, division_codes, division_names = (list(c) for c in zip(*persons, strict=True)) if n else ([],) * 4
     cols: dict[str, Any] = {
