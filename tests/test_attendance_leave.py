@@ -88,8 +88,9 @@ def test_carried_over_days_do_not_make_a_grant_subject():
 
 def test_hour_based_leave_is_not_counted():
     hours = [("2025-06-02", 0, 240), ("2025-06-03", 0, 240), ("2025-06-04", 0, 480)]  # 時間単位年休
-    statuses, problems = check([answer(2025, granted=[("2025-04-01", 10)], obtained=days(4) + hours)],
-                               "2026-04-01")
+    doc = answer(2025, granted=[("2025-04-01", 10)], obtained=days(4) + hours)
+    doc["employees"][0]["holidays"][0]["obtained"].append({"date": "2025-06-05", "minutes": 480})  # days left out (null)
+    statuses, problems = check([doc], "2026-04-01")
     assert statuses[0].taken_days == 4.0
     assert [p.code for p in problems] == ["paid-leave-5days-missed"]
 
