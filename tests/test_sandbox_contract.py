@@ -239,6 +239,10 @@ def test_yearly_leave_from_the_state_file(world):
                                                 "effectivePeriod": "2028-03-31"}],
          "obtained": [{"date": "2026-05-01", "days": 0.5, "minutes": 0}], "remained": [], "expired": []}]}]
     assert ok(world, "/yearly-workings/holidays/1/2025")["employees"] == []  # a 年度 the file does not give
+    world.state.set_yearly_holidays(2025, [{"employeeCode": "E001", "holidays": [
+        {"code": 1, "name": "有休", "granted": None, "obtained": [{"date": "2025-05-01", "days": 1, "minutes": 0}]}]}])
+    holiday = ok(world, "/yearly-workings/holidays/1/2025")["employees"][0]["holidays"][0]
+    assert holiday["granted"] == [] and set(holiday) == set(YEARLY["holiday"])  # a null given: the default
 
 
 def test_state_file_round_trip_keeps_the_attendance_keys():

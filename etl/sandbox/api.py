@@ -333,7 +333,8 @@ class SandboxApi:
                 if rec is None or rec.placement(on)[1] != type_code:
                     continue
                 employees.append({"employeeKey": rec.key,
-                                  "holidays": [{"granted": [], "obtained": [], "remained": [], "expired": [], **h}
+                                  "holidays": [{"granted": [], "obtained": [], "remained": [], "expired": [],
+                                                **{k: v for k, v in h.items() if v is not None}}  # a null is left out
                                                for h in item.get("holidays") or []]})
         elif world.generated_leave:
             for rec in state.records():
