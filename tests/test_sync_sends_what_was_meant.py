@@ -46,16 +46,20 @@ class TestEffectiveDateIsKept:
         assert [(p.employee_code, p.value, p.effective_date) for p in h.ledger.pending_changes().values()] == \
             [("E0001", "1100", TRANSFER)]
 
-        # an unrelated workbook edit (everyone is compared again), then a normal, a --full and a `run`
-        h.settings({"入社年月日登録者のみ連携": "いいえ"})
+        # an unrelated workbook edit (everyone is compared again), then a normal run, a --full, a `run`
+        # and the scheduler's run (自動連携 on, 02:00 passed): each compares E0001 and sends nothing
+        h.settings({"入社年月日登録者のみ連携": "いいえ", "自動連携": "する"})
         h.sandbox.reset_counts()
-        for argv in (("sync-employees",), ("sync-employees", "--full"), ("run",)):
+        for argv in (("sync-employees",), ("sync-employees", "--full"), ("run",), ("schedule", "--once")):
             done = h.run(*argv)
-            assert done.code == 0, done.err
-        assert h.sandbox.writes() == 0
-        assert division(h, "E0001", TODAY) == "2100"  # as of today: the old 所属
-        assert division(h, "E0001", TRANSFER - dt.timedelta(days=1)) == "2100"
-        assert division(h, "E0001", TRANSFER) == "1100"  # as of the effective date: the new one
+            assert done.code == 0, (argv, done.err)
+            (row,) = done.rows(employee_code="E0001")
+            assert row["action"] == "unchanged" and row["result"] == "ok", argv
+            assert h.sandbox.writes() == 0, argv
+            assert division(h, "E0001", TODAY) == "2100", argv  # as of today: the old 所属
+            assert division(h, "E0001", TRANSFER - dt.timedelta(days=1)) == "2100", argv
+            assert division(h, "E0001", TRANSFER) == "1100", argv  # as of the effective date: the new one
+        assert [p.effective_date for p in h.ledger.pending_changes().values()] == [TRANSFER]  # kept until live
 
     def test_a_transfer_whose_send_failed_is_sent_later_with_its_date_not_today(self, h):
         transfer_e0001(h)
@@ -95,7 +99,9 @@ class TestClears:
         (row,) = run.rows(employee_code="E0002")
         assert row["action"] == "update" and row["result"] == "ok"
         assert row["changes"] == {"birthDate": ["1990-01-03", ""], "emailAddresses": [["e2@example.co.jp"], ""]}
-        assert "(空)" in run.report.read_text(encoding="utf-8")
+        page = run.report.read_text(encoding="utf-8")  # the report shows each clear as 旧 → (空)
+        assert "<del>e2@example.co.jp</del> → <ins>(空)</ins>" in page
+        assert "<del>1990-01-03</del> → <ins>(空)</ins>" in page
         after = h.sandbox.state.get("E0002")
         assert "emailAddresses" not in after and "birthDate" not in after
         h.sandbox.reset_counts()
