@@ -15,6 +15,8 @@ import datetime as dt
 import pytest
 from support.sync import TODAY, Harness, empty_company, ledger_employees
 
+from etl.workbook.model import SHEET_SETTINGS, SHEET_TYPES
+
 TRANSFER = dt.date(2027, 1, 1)
 
 
@@ -135,3 +137,50 @@ class TestApiWindow:
             assert run.code == 2 and h.sandbox.counts["GET"] == 0
             assert run.err.count("\n") == 1 and why in run.err and "report:" not in run.out
         assert not (h.tmp_path / "output").exists() or not any((h.tmp_path / "output").iterdir())
+
+
+class TestDefaultsAreSaid:
+    """3. The issue's workbook: 正社員's mapping code blank, 既定の勤怠雇用区分コード 2 (契約社員)."""
+
+    @staticmethod
+    def book(h: Harness) -> None:
+        def edit(wb):
+            ws = wb[SHEET_TYPES]
+            row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "正社員")
+            ws.cell(row, 2).value = None
+            ws = wb[SHEET_SETTINGS]
+            for r in range(2, ws.max_row + 1):
+                if ws.cell(r, 1).value == "既定の勤怠雇用区分コード":
+                    ws.cell(r, 2).value = "2"
+                if ws.cell(r, 1).value == "既定の勤怠所属コード":
+                    ws.cell(r, 2).value = "1000"
+        h.write_book(edit)
+
+    def test_the_same_name_decides_before_the_default_and_the_default_is_said_with_whom(self, h):
+        people = h.ledger.employees()
+        # two with a 社員区分 no row, code or name reaches; one in a department no row, code or name reaches
+        h.load([dataclasses.replace(people[0], employee_class="嘱託社員"),
+                dataclasses.replace(people[4], employee_class="嘱託社員"),
+                dataclasses.replace(people[2], department_code="D99", department_name="新設課")])
+        self.book(h)
+        h.sandbox.reset_counts()
+        for run in (h.run("validate"), h.sync("--dry-run")):
+            assert run.code == 0, run.err
+            said = {p["code"]: p for p in run.result["problems"] if p["code"].startswith("default-")}
+            assert set(said) == {"default-type-used", "default-division-used"}
+            assert "社員区分「嘱託社員」の従業員 2 名" in said["default-type-used"]["message"]
+            assert "従業員 E0001, E0005" in said["default-type-used"]["message"]
+            assert "「2」" in said["default-type-used"]["message"]
+            assert "部署「D99 (新設課)」の従業員 1 名" in said["default-division-used"]["message"]
+            assert "従業員 E0003" in said["default-division-used"]["message"]
+            page = run.report.read_text(encoding="utf-8")
+            assert "default-type-used" in page and "従業員 E0001, E0005" in page and "従業員 E0003" in page
+        dry = run
+        # 正社員 resolves to the working type named 正社員 (code 1): nobody is planned 正社員 → 契約社員
+        planned = {r["employee_code"]: r for r in dry.result["rows"] if r["action"] == "update"}
+        assert set(planned) == {"E0001", "E0003", "E0005"}
+        assert planned["E0001"]["changes"] == {"typeCode": ["1", "2"]}
+        assert "雇用区分は既定値で決定" in planned["E0001"]["message"]
+        assert planned["E0003"]["changes"] == {"divisionCode": ["1100", "1000"]}
+        assert "所属は既定値で決定" in planned["E0003"]["message"]
+        assert h.sandbox.writes() == 0
