@@ -180,3 +180,19 @@ def test_a_month_without_weekly_overtime_says_so_in_the_report(world):
                 env=cli_env(sandbox), stdout=out, stderr=io.StringIO()) == 0
     html = Path(out.getvalue().strip().splitlines()[-1][len("report: "):]).read_text(encoding="utf-8")
     assert "勤怠APIの答えになかった任意の項目" not in html  # served (the sandbox's default) when asked
+
+
+def test_end_to_end_a_month_without_either_spelling_of_the_working_day_count_is_said(world):
+    """出勤日数 is never a silent 0: no entry has workingDayCount nor workingdayCount → a warning naming both."""
+    sandbox, config, ledger = world
+    entries = [dict(e) for e in sandbox.state.monthly[MONTH]]
+    for e in entries:
+        e["workingDayCount"] = None  # the sandbox leaves a null out: absent, as on a tenant that omits it
+    sandbox.state.set_monthly(MONTH, entries)
+
+    result = run_import(sandbox, config)
+    missing = [p for p in result["problems"] if p["code"] == "attendance-field-missing"]
+    assert len(missing) == 1 and missing[0]["severity"] == "warning"
+    assert "workingdayCount / workingDayCount" in missing[0]["message"] and "出勤日数" in missing[0]["message"]
+    assert MONTH in missing[0]["message"]
+    assert {r["working_days"] for r in ledger.monthly(MONTH)} == {0}
