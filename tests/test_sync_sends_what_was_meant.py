@@ -86,6 +86,15 @@ class TestEffectiveDateIsKept:
             ["pending-change-superseded"]
         assert h.ledger.pending_changes() == {}
 
+    def test_reconcile_reads_the_kept_change_as_booked_not_as_a_difference(self, h):
+        transfer_e0001(h)
+        assert h.sync("--employees", "E0001", "--effective-date", "2027-01-01").code == 0
+        run = h.run("reconcile")
+        assert run.code == 0, run.err
+        found = [(r["kind"], r["changes"]) for r in run.rows(employee_code="E0001")]
+        assert found == [("pending-change", {"divisionCode": ["1100", "2100"]})]  # [ledger, 勤怠 today]
+        assert "2027-01-01 から反映 (勤怠に予約済み)" in run.rows(employee_code="E0001")[0]["message"]
+
     def test_a_dry_run_keeps_nothing(self, h):
         transfer_e0001(h)
         assert h.sync("--dry-run", "--effective-date", "2027-01-01").code == 0

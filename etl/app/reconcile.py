@@ -60,8 +60,8 @@ def compare_now(ctx: Context, opts: ReconcileOptions, *, validate: bool) -> tupl
     employees, links = ledger.employees(), ledger.links()
     problems = validate_book(book, masters, employees, today) if validate else []
     problems += code_change.detect(employees, book, remote, links, today).problems
-    synced = ledger.synced_values()
-    found = reconcile(employees, book, masters, remote, links, today, synced=synced)
+    synced, pending = ledger.synced_values(), ledger.pending_changes()
+    found = reconcile(employees, book, masters, remote, links, today, synced=synced, pending=pending)
     days = pending_dates(found)
     if days:  # is each pending change already booked on the attendance side?
         views = {}
@@ -71,5 +71,6 @@ def compare_now(ctx: Context, opts: ReconcileOptions, *, validate: bool) -> tupl
                                           fields=ADDITIONAL_FIELDS)
             except RowFailed as e:  # the reason then says the check was not possible
                 log.info("GET /employees?date=%s failed: %s", day, e)
-        found = reconcile(employees, book, masters, remote, links, today, remote_as_of=views, synced=synced)
+        found = reconcile(employees, book, masters, remote, links, today, remote_as_of=views, synced=synced,
+                          pending=pending)
     return found, problems

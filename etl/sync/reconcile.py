@@ -10,8 +10,9 @@ fields) and the links kept by the sync — and returns one ``Difference`` per fi
 * ``field-difference`` — one per field the sync sends (連携項目: 連携する), a ledger blank
   included (the sync never sends a blank, so it stays different), with the side that changed;
 * ``leaver-active-in-attendance`` / ``retired-in-attendance`` — the two disagreements on who works here;
-* ``pending-change`` — a future-dated change (個別設定's 異動日, a future 退職年月日): not sent yet,
-  or already booked on the attendance side (when its view as of that day is given);
+* ``pending-change`` — a future-dated change (個別設定's 異動日, the ledger's pending change kept
+  from --effective-date for the value the ledger gives, a future 退職年月日): not sent yet, or
+  already booked on the attendance side (when its view as of that day is given);
 * ``code-change`` — the same person under another code: a confirmed 旧従業員番号 not sent yet, the
   code changed in 勤怠's own screens (the link's key now has another code), or a probable one.
 
@@ -31,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl.records import Employee, Link, Masters, RowResult
+from etl.records import Employee, Link, Masters, PendingChange, RowResult
 from etl.sync import code_change
 from etl.sync.fields import (
     CLEARABLE,
@@ -130,15 +131,19 @@ class Reconciliation:
 def reconcile(employees: list[Employee], book: MappingBook, masters: Masters, remote: list[dict[str, Any]],
               links: Mapping[str, Link], today: dt.date, *,
               remote_as_of: Mapping[dt.date, list[dict[str, Any]]] | None = None,
-              synced: SyncedValues | None = None) -> Reconciliation:
+              synced: SyncedValues | None = None,
+              pending: Mapping[tuple[str, str], PendingChange] | None = None) -> Reconciliation:
     """Every difference between the ledger and ``remote`` (GET /employees, includeResigner, today);
-    ``synced`` is the ledger's ``synced_values()``."""
-    return _Compare(book, masters, remote, links, today, remote_as_of or {}, synced or {}).run(employees)
+    ``synced`` is the ledger's ``synced_values()``, ``pending`` its ``pending_changes()`` (the
+    dates the sync keeps from --effective-date: such a change is pending, as the sync sends it)."""
+    return _Compare(book, masters, remote, links, today, remote_as_of or {}, synced or {},
+                    pending or {}).run(employees)
 
 
 class _Compare:
-    def __init__(self, book, masters, remote, links, today, remote_as_of, synced):
+    def __init__(self, book, masters, remote, links, today, remote_as_of, synced, pending):
         self.book, self.links, self.today, self.synced = book, links, today, synced
+        self.pending_kept = pending
         self.rules = FieldRules.from_book(book)
         self.resolver = Resolver(book, masters)
         self.override_rows = self.resolver.overrides
@@ -221,9 +226,12 @@ class _Compare:
             new, old = desired.get(f), remote_value(rec, f)
             if new == old:
                 continue
-            if f in DATED_FIELDS and effective is not None and effective > self.today:
-                self.pending(e, name, f, new, old, effective)
-                continue
+            if f in DATED_FIELDS:
+                # the 個別設定's 異動日, else the date kept with this value (etl.sync.plan's order)
+                day = effective if effective is not None else self.kept_date(code, f, new)
+                if day is not None and day > self.today:
+                    self.pending(e, name, f, new, old, day)
+                    continue
             if f == "resignationDate" and e.resignation_date is not None and e.resignation_date > self.today:
                 self.pending(e, name, f, new, old, e.resignation_date)
                 continue
@@ -241,6 +249,11 @@ class _Compare:
         if link is None or link.key != str(rec.get("key") or "") or not link.fingerprint:
             return "台帳が空欄 (まだ連携していないため、連携は勤怠の値を消さずに残します)"
         return "台帳が空欄 (連携で勤怠の値を消します。台帳が前回の連携から変わっていなければ sync-employees --full のとき)"
+
+    def kept_date(self, code: str, f: str, new: Any) -> dt.date | None:
+        """The 異動日 kept in the ledger for ``new`` (--effective-date), else None."""
+        kept = self.pending_kept.get((code, f))
+        return kept.effective_date if kept is not None and kept.value == new else None
 
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
