@@ -240,6 +240,7 @@ CATALOGUE: dict[str, Code] = {
     "business-kana-missing": Code(WARNING, "ビジネスネームのフリガナが空", "従業員 {employee_code} はビジネスネームを姓名として連携しますが、台帳の「{value}」が空のため、勤怠のフリガナ ({field}) は送信しません (勤怠の値はそのまま)。台帳に入力してください。"),
     "attendance-only-value": Code(WARNING, "勤怠にだけある値", "従業員 {employee_code}: 台帳の「{value}」は空ですが、勤怠には値があります。この従業員はまだ一度も連携していないため、勤怠の値は消さずに残しました。消す場合は勤怠の画面で消すか、一度連携した後に台帳で空にしてください。"),
     "pending-change-superseded": Code(WARNING, "予約した異動を取り消し", "従業員 {employee_code}: 異動日 {date} で予約していた{field}「{value}」は台帳の変更により取り消しました (予約の記録を削除)。勤怠側にその日付の変更が登録済みなら勤怠で確認してください。"),
+    "pending-change-still-booked": Code(WARNING, "使わなくなった異動が勤怠に予約済み", "従業員 {employee_code}: 以前 異動日 {date} で送った{field}「{value}」は、勤怠にその日付で予約されたままです。今の台帳・ブックでは{field}は「{new}」{when}のため、この予約は使いませんが、勤怠では {date} に{field}が「{value}」に変わります。勤怠の画面で {date} の予約を削除するか直してください。"),
     "pending-dates-differ": Code(ERROR, "異動日が項目で異なる", "従業員 {employee_code}: 所属と雇用区分の変更の異動日が異なります ({value})。1回の送信には1つの異動日しか使えないため送信しません。--effective-date で異動日を指定するか、個別設定に異動日を入力してください。"),
     "probable-code-change": Code(WARNING, "従業員番号の変更の可能性", "従業員 {employee_code} ({name}) は、台帳にない勤怠の従業員 {value} と氏名・生年月日・入社年月日が同じです。番号を変えた同じ人ならシート「個別設定」の旧従業員番号に {value} を、別人なら「なし」を入力してください。それまでどちらの番号も連携しません。"),
     "code-changed-in-attendance": Code(WARNING, "勤怠側で従業員番号が変更", "従業員 {employee_code} として前回連携した勤怠の従業員 (同じ識別キー) の番号が、勤怠側で {value} に変わっています。同じ人ならシート「個別設定」の {employee_code} の行の旧従業員番号に {value} を入力すると、勤怠の番号を {employee_code} に戻します。それまでどちらの番号も連携しません。"),

@@ -9,7 +9,7 @@ import pytest
 from support.plan import BASE, MASTERS, REMOTE, TODAY, make_book, override
 
 from etl.records import Employee, Link
-from etl.sync.plan import SyncOptions, plan_sync
+from etl.sync.plan import SyncOptions, plan_sync, plan_sync_dated
 from etl.workbook.model import (
     MappingBook,
 )
@@ -343,6 +343,48 @@ class TestPendingChange:
         action, plan = plan_one(rem=[remote()], pending=self.pending(), book=book)
         assert action.effective_date == dt.date(2026, 12, 1) and plan.pending_save == []
         assert plan.pending_drop == [("00123", "divisionCode")]
+
+    # a kept change the plan no longer sends, already booked on the attendance side for its day:
+    # that day 勤怠 still moves to the booked value — said by name, never left silently
+
+    def test_a_ledger_change_to_another_value_while_the_old_one_is_booked_says_it_stays_booked(self):
+        action, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(value="300"),
+                                remote_as_of={self.DATE: [remote(divisionCode="300")]})
+        assert action.kind == "update" and action.changes == {"divisionCode": ["100", "200"]}
+        assert plan.pending_drop == [("00123", "divisionCode")]
+        assert [(p.code, p.employee_code, p.value) for p in plan.problems] == \
+            [("pending-change-still-booked", "00123", "300")]
+        message = plan.problems[0].message
+        assert "2027-01-01" in message and "「300」" in message and "「200」" in message and "勤怠の画面" in message
+
+    def test_not_booked_on_its_day_the_drop_is_the_plain_warning(self):
+        _, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(value="300"),
+                           remote_as_of={self.DATE: [remote()]})
+        assert [p.code for p in plan.problems] == ["pending-change-superseded"]
+
+    def test_an_override_date_other_than_the_booked_one_says_the_booking_stays(self):
+        book = make_book(overrides=(override(division="200", date=dt.date(2027, 2, 1)),))
+        _, plan = plan_one(rem=[remote()], pending=self.pending(), book=book,
+                           remote_as_of={self.DATE: [remote(divisionCode="200")]})
+        assert plan.pending_drop == [("00123", "divisionCode")]
+        assert [(p.code, p.value) for p in plan.problems] == [("pending-change-still-booked", "200")]
+
+    def test_an_option_date_other_than_the_booked_one_says_the_booking_stays(self):
+        _, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(),
+                           options=SyncOptions(effective_date=dt.date(2027, 2, 1)),
+                           remote_as_of={self.DATE: [remote(divisionCode="200")]})
+        assert [(p.code, p.value) for p in plan.problems] == [("pending-change-still-booked", "200")]
+
+    def test_the_dated_plan_reads_the_day_of_a_dropped_booking(self):
+        asked = []
+
+        def as_of(day):
+            asked.append(day)
+            return [remote(divisionCode="300")]
+        plan = plan_sync_dated([emp(department_code="D02")], make_book(), MASTERS, [remote()], {}, SyncOptions(),
+                               TODAY, as_of=as_of, pending=self.pending(value="300"))
+        assert asked == [self.DATE]
+        assert [p.code for p in plan.problems] == ["pending-change-still-booked"]
 
 
 class TestBusinessNameKana:

@@ -76,15 +76,29 @@ class TestEffectiveDateIsKept:
         assert h.sandbox.counts["PUT"] == 1 and "異動日 2027-01-01" in run.rows(employee_code="E0001")[0]["message"]
         assert division(h, "E0001", TODAY) == "2100" and division(h, "E0001", TRANSFER) == "1100"
 
-    def test_a_ledger_change_to_another_department_drops_the_pending_change_and_says_so(self, h):
+    def test_a_ledger_change_to_another_department_drops_the_pending_change_and_says_it_stays_booked(self, h):
         transfer_e0001(h)
         assert h.sync("--effective-date", "2027-01-01").code == 0
         h.load([dataclasses.replace(h.ledger.employees()[0], department_code="1200", department_name="人事部")])
         run = h.sync()
         assert run.code == 0, run.err
+        said = [p for p in run.result["problems"] if p["employee_code"] == "E0001"]
+        assert [p["code"] for p in said] == ["pending-change-still-booked"]
+        assert "2027-01-01 に所属が「1100」に変わります" in said[0]["message"]
+        assert h.ledger.pending_changes() == {}
+        # what the warning says is what 勤怠 holds: the new 所属 from today, the old booking on its day
+        assert division(h, "E0001", TODAY) == "1200" and division(h, "E0001", TRANSFER) == "1100"
+
+    def test_a_kept_change_never_booked_is_dropped_with_the_plain_warning(self, h):
+        transfer_e0001(h)
+        h.sandbox.fail_next("500", method="PUT")
+        assert h.sync("--effective-date", "2027-01-01").code == 1
+        h.load([dataclasses.replace(h.ledger.employees()[0], department_code="1200", department_name="人事部")])
+        run = h.sync()
+        assert run.code == 0, run.err
         assert [p["code"] for p in run.result["problems"] if p["employee_code"] == "E0001"] == \
             ["pending-change-superseded"]
-        assert h.ledger.pending_changes() == {}
+        assert division(h, "E0001", TODAY) == "1200" and division(h, "E0001", TRANSFER) == "1200"
 
     def test_reconcile_reads_the_kept_change_as_booked_not_as_a_difference(self, h):
         transfer_e0001(h)

@@ -114,6 +114,9 @@ class Plan:
     # the ledger's pending dated changes to store / delete ((code, field)) before anything is sent
     pending_save: list[PendingChange] = field(default_factory=list)
     pending_drop: list[tuple[str, str]] = field(default_factory=list)
+    # future days of kept changes no longer sent whose booking on the attendance side is unknown:
+    # ``plan_sync_dated`` reads 勤怠 as of each and plans again (a booking left there is said)
+    check_days: list[dt.date] = field(default_factory=list)
 
     def writes(self) -> list[Action]:
         return [a for a in self.actions if a.kind in WRITE_KINDS]
@@ -178,7 +181,8 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
             actions.append(Action(code, "", "error", p.message, problem=p))
     planner.drop_live_pending()
     return Plan(actions=actions, today=today, queue=planner.queue, problems=planner.problems,
-                pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)))
+                pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)),
+                check_days=sorted(planner.check_days))
 
 
 def plan_sync_dated(employees: list[Employee], book: MappingBook, masters: Masters,
@@ -189,7 +193,8 @@ def plan_sync_dated(employees: list[Employee], book: MappingBook, masters: Maste
     attendance side as of each of those dates (``as_of(day)``: GET /employees?date=day, or None
     when it cannot be read), so a transfer already scheduled there is never sent twice."""
     plan = plan_sync(employees, book, masters, remote, links, options, today, pending=pending)
-    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today})
+    future = sorted({a.effective_date for a in plan.actions if a.effective_date and a.effective_date > today}
+                    | set(plan.check_days))
     if not future:
         return plan
     views = {day: view for day in future if (view := as_of(day)) is not None}
@@ -232,6 +237,7 @@ class _Planner:
         self.option_dates = dict.fromkeys(DATED_FIELDS, options.effective_date)  # shared: never mutated
         self.pending_save: list[PendingChange] = []
         self.pending_drop: list[tuple[str, str]] = []
+        self.check_days: set[dt.date] = set()
 
     def drop_live_pending(self) -> None:
         """A pending change whose date has come and that the attendance side shows is done."""
@@ -348,17 +354,41 @@ class _Planner:
             p = self.pending.get((code, f))
             if p is None:
                 continue
+            new = values[_AT[f]]
             if fixed is not None:
                 if override_date:
                     self.pending_drop.append((code, f))  # the 個別設定's 異動日 decides from now on
-            elif values[_AT[f]] == p.value:
+                if fixed != p.effective_date:  # booked for another day than the one now sent
+                    self._still_booked(code, f, p, new, fixed)
+            elif new == p.value:
                 out[f] = p.effective_date
             else:
                 self.pending_drop.append((code, f))
-                self.problems.append(Problem.of(
-                    "pending-change-superseded", employee_code=code, value=p.value, field=LABELS[f],
-                    date=p.effective_date.isoformat()))
+                if not self._still_booked(code, f, p, new, None):
+                    self.problems.append(Problem.of(
+                        "pending-change-superseded", employee_code=code, value=p.value, field=LABELS[f],
+                        date=p.effective_date.isoformat()))
         return out
+
+    def _still_booked(self, code: str, f: str, p: PendingChange, new: Any, day: dt.date | None) -> bool:
+        """A kept change for a future day that the plan no longer sends for that day: when 勤怠 as
+        of that day shows it (booked by an earlier run), say that it stays booked (the sync cannot
+        take a booking back). Unknown yet: the day is read and the plan made again."""
+        booked_on = p.effective_date
+        if booked_on <= self.today:
+            return False
+        view = self.future.get(booked_on)
+        if view is None:
+            self.check_days.add(booked_on)
+            return False
+        rec = view.get(code)
+        if rec is None or rec.get(f) != p.value:
+            return False
+        when = f" (異動日 {day:%Y-%m-%d})" if day is not None else ""
+        self.problems.append(Problem.of(
+            "pending-change-still-booked", employee_code=code, value=p.value, field=LABELS[f],
+            date=booked_on.isoformat(), new=new if new else "(空)", when=when))
+        return True
 
     def _warn_withheld(self, emp: Employee, withheld: tuple[str, ...], sent: tuple[str, ...]) -> None:
         for f in withheld:
