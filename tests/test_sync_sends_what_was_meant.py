@@ -89,6 +89,19 @@ class TestEffectiveDateIsKept:
         # what the warning says is what 勤怠 holds: the new 所属 from today, the old booking on its day
         assert division(h, "E0001", TODAY) == "1200" and division(h, "E0001", TRANSFER) == "1100"
 
+    def test_another_date_for_a_booked_change_says_the_booking_stays(self, h):
+        """Postponing with a second --effective-date cannot move what 勤怠 has booked: said, not ignored."""
+        transfer_e0001(h)
+        assert h.sync("--employees", "E0001", "--effective-date", "2027-01-01").code == 0
+        h.sandbox.reset_counts()
+        run = h.sync("--employees", "E0001", "--effective-date", "2027-02-01")
+        assert run.code == 0, run.err
+        assert run.rows(employee_code="E0001")[0]["action"] == "unchanged" and h.sandbox.writes() == 0
+        said = [p for p in run.result["problems"] if p["employee_code"] == "E0001"]
+        assert [p["code"] for p in said] == ["pending-change-still-booked"]
+        assert "2027-01-01 に所属が「1100」に変わります" in said[0]["message"]
+        assert division(h, "E0001", TRANSFER) == "1100"
+
     def test_a_kept_change_never_booked_is_dropped_with_the_plain_warning(self, h):
         transfer_e0001(h)
         h.sandbox.fail_next("500", method="PUT")

@@ -234,6 +234,9 @@ class _Planner:
         self.problems: list[Problem] = []
         self.pending = pending
         self.pending_codes = {code for code, _ in pending}
+        # with --effective-date, an employee with a kept change is compared although unchanged since the
+        # last sync: the date given may differ from the one booked (said by ``_still_booked``)
+        self.recheck = self.pending_codes if options.effective_date is not None else None
         self.option_dates = dict.fromkeys(DATED_FIELDS, options.effective_date)  # shared: never mutated
         self.pending_save: list[PendingChange] = []
         self.pending_drop: list[tuple[str, str]] = []
@@ -277,7 +280,7 @@ class _Planner:
         link = self.links.get(code)
         if not opts.full and link is not None and key and link.key == key and link.fingerprint:
             fingerprint = sync_fingerprint(emp, self.context, _override_of(row))
-            if link.fingerprint == fingerprint:
+            if link.fingerprint == fingerprint and (self.recheck is None or code not in self.recheck):
                 return Action(code, name, "unchanged", "前回の連携から変更なし", key)  # positional: the hot path
         division: str | None
         type_code: str | None
