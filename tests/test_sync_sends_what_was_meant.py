@@ -200,7 +200,10 @@ class TestDefaultsAreSaid:
                 dataclasses.replace(people[2], department_code="D99", department_name="新設課")])
         self.book(h)
         h.sandbox.reset_counts()
-        for run in (h.run("validate"), h.sync("--dry-run")):
+        runs = {}
+        for argv in (("validate",), ("sync-employees", "--dry-run"), ("sync-employees",)):
+            assert h.sandbox.writes() == 0  # validate and the dry run send nothing
+            run = runs[argv] = h.run(*argv)
             assert run.code == 0, run.err
             said = {p["code"]: p for p in run.result["problems"] if p["code"].startswith("default-")}
             assert set(said) == {"default-type-used", "default-division-used"}
@@ -211,12 +214,14 @@ class TestDefaultsAreSaid:
             assert "従業員 E0003" in said["default-division-used"]["message"]
             page = run.report.read_text(encoding="utf-8")
             assert "default-type-used" in page and "従業員 E0001, E0005" in page and "従業員 E0003" in page
-        dry = run
         # 正社員 resolves to the working type named 正社員 (code 1): nobody is planned 正社員 → 契約社員
-        planned = {r["employee_code"]: r for r in dry.result["rows"] if r["action"] == "update"}
+        planned = {r["employee_code"]: r for r in runs[("sync-employees", "--dry-run")].result["rows"]
+                   if r["action"] == "update"}
         assert set(planned) == {"E0001", "E0003", "E0005"}
         assert planned["E0001"]["changes"] == {"typeCode": ["1", "2"]}
         assert "雇用区分は既定値で決定" in planned["E0001"]["message"]
         assert planned["E0003"]["changes"] == {"divisionCode": ["1100", "1000"]}
         assert "所属は既定値で決定" in planned["E0003"]["message"]
-        assert h.sandbox.writes() == 0
+        sent = {r["employee_code"] for r in runs[("sync-employees",)].result["rows"] if r["action"] == "update"}
+        assert sent == set(planned) and h.sandbox.state.get("E0002")["typeCode"] == "1"
+        assert h.sandbox.state.get("E0001")["typeCode"] == "2" and h.sandbox.state.get("E0003")["divisionCode"] == "1000"
