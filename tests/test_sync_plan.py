@@ -369,11 +369,13 @@ class TestPendingChange:
         assert plan.pending_drop == [("00123", "divisionCode")]
         assert [(p.code, p.value) for p in plan.problems] == [("pending-change-still-booked", "200")]
 
-    def test_an_option_date_other_than_the_booked_one_says_the_booking_stays(self):
-        _, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(),
-                           options=SyncOptions(effective_date=dt.date(2027, 2, 1)),
-                           remote_as_of={self.DATE: [remote(divisionCode="200")]})
-        assert [(p.code, p.value) for p in plan.problems] == [("pending-change-still-booked", "200")]
+    def test_an_option_date_for_the_named_employee_other_than_the_booked_one_says_the_booking_stays(self):
+        for selection, said in ((frozenset({"00123"}), ["pending-change-still-booked"]),
+                                (None, [])):  # a date for the whole run is not one for this booked change
+            _, plan = plan_one(emp(department_code="D02"), rem=[remote()], pending=self.pending(),
+                               options=SyncOptions(effective_date=dt.date(2027, 2, 1), selection=selection),
+                               remote_as_of={self.DATE: [remote(divisionCode="200")]})
+            assert [p.code for p in plan.problems] == said, selection
 
     def test_the_dated_plan_reads_the_day_of_a_dropped_booking(self):
         asked = []

@@ -234,9 +234,10 @@ class _Planner:
         self.problems: list[Problem] = []
         self.pending = pending
         self.pending_codes = {code for code, _ in pending}
-        # with --effective-date, an employee with a kept change is compared although unchanged since the
-        # last sync: the date given may differ from the one booked (said by ``_still_booked``)
-        self.recheck = self.pending_codes if options.effective_date is not None else None
+        # --employees with --effective-date: a named employee with a kept change is compared although
+        # unchanged since the last sync, the date given may differ from the one booked (``_still_booked``)
+        self.recheck = (self.pending_codes & options.selection
+                        if options.effective_date is not None and options.selection is not None else None)
         self.option_dates = dict.fromkeys(DATED_FIELDS, options.effective_date)  # shared: never mutated
         self.pending_save: list[PendingChange] = []
         self.pending_drop: list[tuple[str, str]] = []
@@ -361,7 +362,9 @@ class _Planner:
             if fixed is not None:
                 if override_date:
                     self.pending_drop.append((code, f))  # the 個別設定's 異動日 decides from now on
-                if fixed != p.effective_date:  # booked for another day than the one now sent
+                # booked for another day than the one this employee's own 個別設定 or --employees
+                # --effective-date now gives (a date for a whole run is not one for this change)
+                if fixed != p.effective_date and (override_date or self.recheck is not None and code in self.recheck):
                     self._still_booked(code, f, p, new, fixed)
             elif new == p.value:
                 out[f] = p.effective_date
