@@ -390,7 +390,7 @@ class _Planner:
         rec = view.get(code)
         if rec is None or rec.get(f) != p.value:
             return False
-        when = f" (異動日 {day:%Y-%m-%d})" if day is not None else ""
+        when = f" (異動日 {day:%Y-%m-%d} から) " if day is not None else ""
         self.problems.append(Problem.of(
             "pending-change-still-booked", employee_code=code, value=p.value, field=LABELS[f],
             date=booked_on.isoformat(), new=new if new else "(空)", when=when))
