@@ -254,7 +254,7 @@ CATALOGUE: dict[str, Code] = {
     "selection-empty": Code(ERROR, "対象従業員が空", "対象の従業員番号が1件もありません。従業員番号を指定してください。"),
     # --- attendance -----------------------------------------------------------------------
     "month-not-closed": Code(WARNING, "未締め", "{value} の勤怠はまだ締められていません。締め後に取り込み直すと確定値になります。"),
-    "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code} の {value} の勤怠データがありません。勤怠に登録されているか (`sync-employees`) 確認してください。"),
+    "no-attendance": Code(WARNING, "勤怠データなし", "在籍中の従業員 {employee_code}{name} の {value} の勤怠データがありません。勤怠に登録されているか確認してください (未登録なら「従業員の同期」で登録されます)。"),
     "attendance-field-missing": Code(WARNING, "勤怠データの項目がない", "{month} の勤怠データには、どの従業員にも項目 {value} がありません。勤怠データ項目「{item}」はこの項目を 0 として計算しています。勤怠APIの応答 (項目名・アクセストークンの権限) を確認してください。"),
     "unknown-attendance-employee": Code(WARNING, "台帳にない従業員の勤怠", "勤怠の従業員 {employee_code} {name} は台帳にありません。`pull-employees` で台帳に取り込んでください。"),
     "attendance-employee-unidentified": Code(WARNING, "従業員番号の分からない勤怠", "月別勤怠に、勤怠の従業員一覧 (退職者を含む) にない従業員の分があります (識別キー {value})。勤怠の管理画面で削除された従業員でないか確認してください。この分は出力していません。"),

@@ -148,7 +148,7 @@ def test_roster():
     d = dt.date
     employees = [
         Employee("0001", hired_date=d(2020, 4, 1)),  # present
-        Employee("0002", hired_date=d(2020, 4, 1)),  # missing → problem
+        Employee("0002", last_name="佐藤", first_name="一郎", hired_date=d(2020, 4, 1)),  # missing → problem
         Employee("0003", hired_date=d(2026, 11, 1)),  # hired after the month
         Employee("0004", hired_date=d(2020, 4, 1), resignation_date=d(2026, 9, 30)),  # resigned before
         Employee("0005", hired_date=d(2020, 4, 1), resignation_date=d(2026, 10, 1)),  # resigned during → problem
@@ -162,6 +162,8 @@ def test_roster():
         ("no-attendance", "0002", MONTH), ("no-attendance", "0005", MONTH),
         ("unknown-attendance-employee", "0099", ""), ("attendance-employee-unidentified", "", "c77a0000…")]
     assert "0099 山田 花子" in found[2].message  # HR's words: code and name, never the 64-hex key
+    assert "0002 (佐藤 一郎) の" in found[0].message and "「従業員の同期」" in found[0].message
+    assert "sync-employees" not in found[0].message and "0005 の" in found[1].message  # no name known: none shown
     assert key not in found[3].message
     found = roster_problems(MONTH, [], employees[5:6], hired_only=False)
     assert [p.employee_code for p in found] == ["0006"]

@@ -85,6 +85,15 @@ def test_mail_failure_does_not_fail_the_run(harness):
     assert "結果のメールを送れませんでした" in run.err
 
 
+def test_a_run_without_recipients_says_why_no_mail_went_out(harness):
+    h = harness()  # 連携結果通知メールアドレス is empty
+    run = h.run("run")
+    assert run.code == 0, run.err
+    html = run.report.read_text(encoding="utf-8")
+    assert "未送信</span> 通知先のメールアドレスがありません" in html  # never a bare 未送信
+    assert not any(p["code"] == "mail-failed" for p in run.result["problems"])  # nobody expected a mail
+
+
 def test_a_second_run_is_refused_while_one_holds_the_lock(harness):
     h = harness()
     from etl.config import load_settings

@@ -246,9 +246,9 @@ def _annotate(result: RunResult, source: Path, folder: Path) -> None:
 
 
 def _mail(ctx: Context, result: RunResult, recipients: list[str], html_path: Path, errors_csv: Path) -> None:
-    from etl.report.mail import MailOutcome, record_outcome, send_report
-    if not recipients:
-        outcome = MailOutcome(sent=False, recipients=[], error="")
+    from etl.report.mail import NO_RECIPIENTS, MailOutcome, record_outcome, send_report
+    if not recipients:  # the report says why nothing was sent (no warning: nobody expected it)
+        outcome = MailOutcome(sent=False, recipients=[], error=NO_RECIPIENTS)
     else:
         outcome = send_report(ctx.settings, result, recipients, html_path,
                               errors_csv if errors_csv.exists() else None)

@@ -141,7 +141,9 @@ def roster_problems(month: str, codes: Iterable[str], employees: Iterable[Any], 
         if e.hired_date is None and hired_only:
             continue
         if (e.hired_date is None or e.hired_date <= last) and (e.resignation_date is None or e.resignation_date >= first):
-            problems.append(Problem.of("no-attendance", employee_code=e.code, value=month))
+            name = f"{e.last_name} {e.first_name}".strip()
+            problems.append(Problem.of("no-attendance", employee_code=e.code, value=month,
+                                       name=f" ({name})" if name else ""))
     names_by_code = names_by_code or {}
     for code in sorted(present - ledger_codes):  # HR knows people by code and name, never by the API's key
         problems.append(Problem.of("unknown-attendance-employee", employee_code=code, name=names_by_code.get(code, "")))
