@@ -263,6 +263,21 @@ def test_queue_falls_back_to_future_dated_rows():
     assert queue == [["2027-01-01", "0009", "", "所属", "1 → 2"]]
 
 
+def test_a_job_that_counts_nothing_shows_no_zero_counts():
+    """validate has no rows: no 「成功 0件 / 失敗 0件」 in the banner, no count cards, none in the mail."""
+    from etl.report.mail import build_message
+    result = RunResult(job="validate", started_at=at(2), exit_code=ExitCode.INVALID_INPUT)
+    result.problems = [Problem.of("unknown-division", sheet="所属マッピング", cell="C5", value="X99")]
+    html = render_report(result)
+    assert "成功 0件" not in html and 'id="counts"' not in html and 'href="#counts"' not in html
+    assert "エラー 1 件 / 警告 0 件" in html
+    msg = build_message(result, ["hr@example.co.jp"], "etl@example.co.jp", None, None)
+    for part in ("plain", "html"):
+        body = msg.get_body((part,)).get_content()
+        assert "成功 0件" not in body and "件数" not in body and "エラー 1 件" in body
+    assert 'id="counts"' in render_report(sample_result())  # a job with rows keeps its counts
+
+
 def test_failed_run_names_its_reason():
     result = RunResult(job="run", started_at=at(9), exit_code=ExitCode.RESTRICTED_HOURS)
     result.meta["error"] = "勤怠APIの利用制限時間帯です。10:00 (JST) 以降に再実行してください"

@@ -377,11 +377,16 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     reconcile = page_section(result.sections.get("reconcile"))
     # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
     findings_only = reconcile is not None and result.job == "reconcile"
+    # a job that counts nothing (validate, a run stopped before any row) shows no 「成功 0件 / 失敗 0件」,
+    # as its terminal line does not: the banner says what happened and the stop reason
+    counted = not findings_only and bool(result.rows or result.tallies)
     return {
-        "findings_only": findings_only,
+        "findings_only": findings_only, "counted": counted,
         "r": result, "job_label": job_label(result.job), "status": result.status,
         "status_label": result.status_label,
-        "summary": reconcile["summary"] if findings_only and reconcile is not None else result.headline(), "error_line": str(meta.get("error") or ""),
+        "summary": (reconcile["summary"] if findings_only and reconcile is not None
+                    else result.headline() if counted else ""),
+        "error_line": str(meta.get("error") or ""),
         "counts": counts,
         "count_labels": PLAN_COUNT_LABELS if result.dry_run else (
             IMPORT_COUNT_LABELS if is_import and not result.rows else COUNT_LABELS),
