@@ -71,3 +71,16 @@ def test_the_check_sees_a_page_that_does_not_fit(chrome, tmp_path):
     found = chrome.layout_problems()
     assert any("page is" in f for f in found)
     assert any("clips or scrolls" in f for f in found)
+
+
+def test_the_mail_place_column_keeps_a_sheet_name_on_one_line(chrome, pages):
+    """「所属マッピング A7」 may break at the space, never one character a line (a narrow column)."""
+    chrome.open(pages["mail"], PHONE)
+    lines = chrome.evaluate("""(() => {
+      const td = [...document.querySelectorAll('td')].find(c => c.textContent.trim().startsWith('所属マッピング'));
+      const range = document.createRange();
+      range.setStart(td.firstChild, td.firstChild.textContent.indexOf('所'));
+      range.setEnd(td.firstChild, td.firstChild.textContent.indexOf('所') + '所属マッピング'.length);
+      return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+    })()""")
+    assert lines == 1
