@@ -1,9 +1,15 @@
 """The report's attendance section (pure)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from etl.attendance.checks import Figures, labour_law_problems
 from etl.attendance.summary import attendance_section
 from etl.attendance.transform import MonthTable
+from etl.clock import JST
+from etl.errors import Problem
+from etl.report.html import render_report
+from etl.report.result import RunResult
 
 H = 60
 
@@ -15,14 +21,24 @@ def test_section_totals_by_division_and_lists_employees_over_a_threshold():
         "overtime_minutes": [46 * H, 101 * H, 90], "legal_holiday_work_minutes": [0, 0, 0]})
     current = {"0001": Figures(46 * H, 46 * H), "0002": Figures(101 * H, 101 * H), "0003": Figures(90, 90)}
     law = labour_law_problems("2026-10", current, {})
+    # over the yearly limit in a light month: listed, with the limit it is over
+    law.append(Problem.of("overtime-year-360h", employee_code="0003", value="2026-10", figure="361:00", limit=360))
     section = attendance_section("2026-10", True, table, law, current, [])
     assert section["by_division"] == [{"division": "(所属なし)", "overtime_hours": 1.5, "employees": 1},
                                       {"division": "1000 本社", "overtime_hours": 147.0, "employees": 2}]
     assert section["over_threshold"] == [
         {"employee_code": "0002", "name": "髙橋 一郎", "division": "1000 本社", "overtime_hours": 101.0,
-         "overtime_plus_holiday_hours": 101.0, "level": "error"},
+         "overtime_plus_holiday_hours": 101.0, "level": "error", "findings": ["月45時間超", "月100時間以上"]},
         {"employee_code": "0001", "name": "山田 太郎", "division": "1000 本社", "overtime_hours": 46.0,
-         "overtime_plus_holiday_hours": 46.0, "level": "warning"}]
+         "overtime_plus_holiday_hours": 46.0, "level": "warning", "findings": ["月45時間超"]},
+        {"employee_code": "0003", "name": "佐藤 花子", "division": "", "overtime_hours": 1.5,
+         "overtime_plus_holiday_hours": 1.5, "level": "warning", "findings": ["年360時間超"]}]
+    # the page says why a 1.5-hour bar is among those over a limit
+    result = RunResult(job="import-attendance", started_at=dt.datetime(2026, 11, 26, tzinfo=JST))
+    result.problems, result.sections["attendance"] = law, section
+    html = render_report(result)
+    assert "<title>0003 佐藤 花子: 1.5時間 (年360時間超)</title>" in html
+    assert '<td data-label="指摘">年360時間超</td>' in html and "年度の合計や複数月の平均で上限を超えた人" in html
     assert (section["month"], section["is_closed"], section["employees"]) == ("2026-10", True, 3)
     assert section["overtime_month_hours"] == 45 and section["overtime_single_month_limit_hours"] == 100
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from etl.attendance.checks import DEFAULT_LIMITS, Figures, Limits
 from etl.attendance.transform import MonthTable
-from etl.errors import ERROR, Problem
+from etl.errors import CATALOGUE, ERROR, Problem
 
 NO_DIVISION = "(所属なし)"
 
@@ -30,19 +30,25 @@ def by_division(divisions: list[str], names: list[str], overtime: Iterable[Any])
 
 def over_threshold(problems: Iterable[Problem], current: Mapping[str, Figures],
                    people: Mapping[str, tuple[str, str]]) -> list[dict]:
-    """Employees with a 36協定 finding: errors first, then by 時間外 + 休日 descending."""
+    """Employees with a 36協定 finding: errors first, then by 時間外 + 休日 descending; ``findings``
+    names the limits each one is over (a yearly or an average limit can be over in a light month)."""
     level: dict[str, str] = {}
+    titles: dict[str, list[str]] = {}
     for p in problems:
         if p.employee_code and p.code.startswith("overtime-"):
             if p.severity == ERROR or p.employee_code not in level:
                 level[p.employee_code] = p.severity
+            title = CATALOGUE[p.code].title if p.code in CATALOGUE else p.code
+            if title not in titles.setdefault(p.employee_code, []):
+                titles[p.employee_code].append(title)
     rows = []
     for code, severity in level.items():
         f = current.get(code, Figures(0, 0))
         name, division = people.get(code, ("", ""))
         rows.append({"employee_code": code, "name": name, "division": division,
                      "overtime_hours": hours(f.overtime), "overtime_plus_holiday_hours": hours(f.overtime_plus_holiday),
-                     "level": severity, "_sort": (severity != ERROR, -f.overtime_plus_holiday, code)})
+                     "level": severity, "findings": titles.get(code, []),
+                     "_sort": (severity != ERROR, -f.overtime_plus_holiday, code)})
     rows.sort(key=lambda r: r["_sort"])  # type: ignore[arg-type,return-value]  # a tuple, built just above
     for r in rows:
         del r["_sort"]

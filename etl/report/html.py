@@ -229,7 +229,8 @@ def _attendance(att: dict[str, Any]) -> dict[str, Any]:
     over = [{"employee_code": e.get("employee_code", ""), "name": e.get("name", ""),
              "division": e.get("division", ""), "overtime_hours": _num(e.get("overtime_hours")),
              "overtime_plus_holiday_hours": _num(e.get("overtime_plus_holiday_hours")),
-             "level": "error" if e.get("level") == "error" else "warning"}
+             "level": "error" if e.get("level") == "error" else "warning",
+             "findings": "、".join(str(t) for t in e.get("findings") or [])}
             for e in att.get("over_threshold") or []]
     over.sort(key=lambda e: (e["level"] != "error", -max(e["overtime_plus_holiday_hours"], e["overtime_hours"])))
     att.update(
@@ -243,7 +244,8 @@ def _attendance(att: dict[str, Any]) -> dict[str, Any]:
             [charts.Bar(e["name"] or e["employee_code"],  # the name reads at a glance; the code is in the tooltip
                         max(e["overtime_plus_holiday_hours"], e["overtime_hours"]), level=e["level"],
                         detail=f"{e['employee_code']} {e['name']}: "
-                               f"{max(e['overtime_plus_holiday_hours'], e['overtime_hours']):.1f}時間")
+                               f"{max(e['overtime_plus_holiday_hours'], e['overtime_hours']):.1f}時間"
+                               + (f" ({e['findings']})" if e["findings"] else ""))
              for e in over],
             title="上限を超えた従業員 (時間外+休日労働)", unit="時間", lines=lines, limit=CHART_LIMIT)),
         corrections=[{"employee_code": c.get("employee_code", ""), "field": field_label(c.get("field", "")),
