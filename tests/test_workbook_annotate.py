@@ -49,9 +49,13 @@ def test_results_sheet_lists_every_problem_with_a_link(annotated):
     problems, wb = annotated
     assert wb.sheetnames[0] == SHEET_RESULTS and wb.active.title == SHEET_RESULTS
     ws = wb[SHEET_RESULTS]
-    rows = list(ws.iter_rows(min_row=2, max_col=6, values_only=True))
-    assert [(r[1], r[2], r[3]) for r in rows] == [(p.code, p.sheet, p.cell) for p in problems]
-    links = {ws.cell(r, 4).value: ws.cell(r, 4).hyperlink.location for r in range(2, ws.max_row + 1)}
+    rows = list(ws.iter_rows(min_row=2, max_col=7, values_only=True))
+    # errors first, then warnings; each with its catalogue title beside the code
+    ordered = sorted(problems, key=lambda p: p.severity != "error")
+    assert [(r[2], r[3], r[4]) for r in rows] == [(p.code, p.sheet, p.cell) for p in ordered]
+    assert [r[0] for r in rows] == ["エラー", "エラー", "警告"]
+    assert dict((r[2], r[1]) for r in rows)["unknown-division"] == "存在しない所属コード"
+    links = {ws.cell(r, 5).value: ws.cell(r, 5).hyperlink.location for r in range(2, ws.max_row + 1)}
     assert links["C3"] == f"'{SHEET_DIVISIONS}'!C3"
     assert links["E2"] == f"'{SHEET_OVERRIDES}'!E2"
 
@@ -68,8 +72,8 @@ def test_problems_without_a_cell_are_listed_without_a_link(tmp_path):
                                                                         message="勤怠APIに接続できません")]
     wb = openpyxl.load_workbook(annotate(src, problems, tmp_path / "copy.xlsx"))
     ws = wb[SHEET_RESULTS]
-    assert [ws.cell(r, 2).value for r in (2, 3)] == ["missing-sheet", "api-unavailable"]
-    assert ws.cell(2, 4).hyperlink is None
+    assert [ws.cell(r, 3).value for r in (2, 3)] == ["missing-sheet", "api-unavailable"]
+    assert ws.cell(2, 5).hyperlink is None
 
 
 def test_annotating_an_annotated_copy_replaces_the_results(tmp_path):
@@ -79,7 +83,7 @@ def test_annotating_an_annotated_copy_replaces_the_results(tmp_path):
     second = annotate(first, [], tmp_path / "b.xlsx")
     wb = openpyxl.load_workbook(second)
     assert wb.sheetnames.count(SHEET_RESULTS) == 1
-    assert wb[SHEET_RESULTS]["F2"].value == "問題は見つかりませんでした。"
+    assert wb[SHEET_RESULTS]["G2"].value == "問題は見つかりませんでした。"
 
 
 def test_never_writes_over_its_source(tmp_path):

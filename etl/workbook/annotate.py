@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from etl.errors import ERROR, Problem, is_labour_law
+from etl.errors import CATALOGUE, ERROR, Problem, is_labour_law
 from etl.records import Masters
 from etl.text import formula_cells
 from etl.workbook import layout
@@ -27,7 +27,8 @@ SHEET_RESULTS = "検証結果"
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 LINK_FONT = Font(color="0563C1", underline="single")
-RESULT_HEADERS = ("重要度", "コード", "シート", "セル", "従業員番号", "内容")
+RESULT_HEADERS = ("重要度", "種類", "コード", "シート", "セル", "従業員番号", "内容")
+CELL_COLUMN, MESSAGE_COLUMN = 5, 7
 COMMENT_AUTHOR = "kintai-etl 検証"
 MESSAGE_WIDTH = 90
 
@@ -99,29 +100,32 @@ def _results_sheet(wb, problems: list[Problem], linked: set[tuple[str, str]]) ->
     ws = wb.create_sheet(SHEET_RESULTS, 0)
     ws.append(list(RESULT_HEADERS))
     errors = sum(p.severity == ERROR for p in problems)
-    for p in problems:
-        ws.append(["エラー" if p.severity == ERROR else "警告", p.code, p.sheet, p.cell, p.employee_code, p.message])
+    # errors first (what stops the sync), then warnings, each in the order found
+    for p in sorted(problems, key=lambda p: p.severity != ERROR):
+        title = CATALOGUE[p.code].title if p.code in CATALOGUE else ""
+        ws.append(["エラー" if p.severity == ERROR else "警告", title, p.code, p.sheet, p.cell, p.employee_code,
+                   p.message])
         row = ws.max_row
         ws.cell(row, 1).fill = ERROR_FILL if p.severity == ERROR else WARNING_FILL
         for cell in ws[row]:
-            cell.alignment = Alignment(wrap_text=cell.column == 6, vertical="top")
+            cell.alignment = Alignment(wrap_text=cell.column in (2, MESSAGE_COLUMN), vertical="top")
         layout.fit_height(ws, row, [(p.message, MESSAGE_WIDTH)])
         if (p.sheet, p.cell) in linked:
-            link = ws.cell(row, 4)
+            link = ws.cell(row, CELL_COLUMN)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{p.cell}", display=p.cell)
             link.font = LINK_FONT
     if not problems:
-        ws.append(["", "", "", "", "", "問題は見つかりませんでした。"])
+        ws.append([""] * (MESSAGE_COLUMN - 1) + ["問題は見つかりませんでした。"])
     summary = ws.cell(1, len(RESULT_HEADERS) + 2, f"エラー {errors} 件・警告 {len(problems) - errors} 件 "
                                                   "(セル列のリンクで該当セルへ移動します)")
     summary.font = Font(bold=True)
-    for letter, width in zip("ABCDEFH", (8, 28, 18, 8, 12, MESSAGE_WIDTH, 50), strict=True):
+    for letter, width in zip("ABCDEFGI", (8, 20, 24, 16, 8, 12, MESSAGE_WIDTH, 50), strict=True):
         ws.column_dimensions[letter].width = width
     layout.style_sheet(ws, SHEET_RESULTS)
     summary.font = Font(bold=True)
     summary.fill = PatternFill()
     summary.border = layout.Border()
-    ws.auto_filter.ref = f"A1:F{max(ws.max_row, 2)}"
+    ws.auto_filter.ref = f"A1:G{max(ws.max_row, 2)}"
     layout.print_setup(ws)
     wb.active = 0
     for other in wb.worksheets[1:]:
