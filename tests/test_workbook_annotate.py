@@ -106,3 +106,39 @@ def test_the_annotated_copy_writes_the_name_beside_each_code(tmp_path):
     assert count_marks(problems) == 3
     assert count_marks([Problem.of("api-unavailable", value="down"),
                         Problem.of("ledger-bad-row", sheet="台帳.csv", cell="行 3", reason="x")]) == 0
+
+
+def test_codes_without_a_name_column_read_as_code_and_name_in_the_copy(tmp_path):
+    """個別設定 and 設定's 既定の… codes have no name column: the copy shows 「1200 開発部」 there;
+    a code already labelled, an unknown code and an empty cell stay as they are."""
+    from support.workbook import MASTERS
+
+    from etl.workbook import cells
+    from etl.workbook.model import SHEET_OVERRIDES
+
+    def edit(wb):
+        ws = wb[SHEET_OVERRIDES]
+        ws.append(["0009", "山田 太郎", "1200", 2, None, "いいえ"])
+        ws.append(["0010", "佐藤 花子", "1100 営業部", None, None, "いいえ"])
+        ws.append(["0011", "鈴木 一郎", "9999", None, None, "いいえ"])
+        settings = wb[SHEET_SETTINGS]
+        for row in range(2, settings.max_row + 1):
+            if settings.cell(row, 1).value == "既定の勤怠所属コード":
+                settings.cell(row, 2).value = "1000"
+    src = hr_workbook(tmp_path, edit)
+    wb = openpyxl.load_workbook(annotate(src, problems_of(src), tmp_path / "out.xlsx", masters=MASTERS))
+    ws = wb[SHEET_OVERRIDES]
+    rows = {ws.cell(r, 1).value: (ws.cell(r, 3).value, ws.cell(r, 4).value) for r in range(2, ws.max_row + 1)}
+    assert rows["0009"] == ("1200 開発部", "2 契約社員")
+    assert rows["0010"] == ("1100 営業部", None) and rows["0011"] == ("9999", None)
+    settings = wb[SHEET_SETTINGS]
+    values = {settings.cell(r, 1).value: settings.cell(r, 2).value for r in range(2, settings.max_row + 1)}
+    assert values["既定の勤怠所属コード"] == "1000 本社"
+    assert cells.choice(values["既定の勤怠所属コード"]) == "1000"  # read back as its code
+    # the copy reads back with the same codes (HR may keep working in it)
+    from support.workbook import read_workbook
+    assert problems_of(tmp_path / "out.xlsx") == problems_of(src)
+    assert read_workbook(tmp_path / "out.xlsx").settings.default_division_code == "1000"
+    # without the masters (the API was not reached) the copy keeps HR's values
+    plain = openpyxl.load_workbook(annotate(src, [], tmp_path / "plain.xlsx"))
+    assert plain[SHEET_OVERRIDES].cell(ws.max_row - 2, 3).value == "1200"

@@ -204,7 +204,7 @@ def render_pages(pages: dict[str, Path], out: Path, check: bool, tiles: bool = F
     return problems
 
 
-def render_workbook(xlsx: Path, out: Path, pages: int = 8) -> list[Path]:
+def render_workbook(xlsx: Path, out: Path, pages: int = 20) -> list[Path]:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     pdftoppm = shutil.which("pdftoppm")
     if not soffice or not pdftoppm:

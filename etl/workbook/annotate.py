@@ -20,7 +20,7 @@ from etl.records import Masters
 from etl.text import formula_cells
 from etl.workbook import layout
 from etl.workbook.model import HEADERS
-from etl.workbook.names import fill_names
+from etl.workbook.names import fill_names, label_codes
 from etl.workbook.opening import open_workbook
 
 SHEET_RESULTS = "検証結果"
@@ -58,6 +58,7 @@ def annotate(src: Path, problems: list[Problem], dest: Path, masters: Masters | 
             _paint(_anchor(wb[sheet], ref), found)
         if masters is not None:
             fill_names(wb, masters)
+            label_codes(wb, masters)
         _results_sheet(wb, problems, set(by_cell))
         layout.apply_validations(wb, _master_ranges(wb))
     return layout.save_workbook(wb, dest, dt.datetime.now(dt.UTC), keep_formulas=hr_formulas)

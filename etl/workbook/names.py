@@ -8,13 +8,16 @@ from typing import Any
 
 from etl.records import Masters
 from etl.workbook import cells, layout
-from etl.workbook.model import SHEET_DIVISIONS, SHEET_TYPES
+from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 
 # sheet → (code header, name header, which master list)
 NAME_COLUMNS = {
     SHEET_DIVISIONS: ("勤怠所属コード", "勤怠所属名", "divisions"),
     SHEET_TYPES: ("勤怠雇用区分コード", "勤怠雇用区分名", "working_types"),
 }
+# code columns without a name column: the annotated copy shows 「1000 本社」 in the cell itself
+LABELLED_COLUMNS = {SHEET_OVERRIDES: (("勤怠所属コード", "divisions"), ("勤怠雇用区分コード", "working_types"))}
+LABELLED_SETTINGS = {"既定の勤怠所属コード": "divisions", "既定の勤怠雇用区分コード": "working_types"}
 AUTO_NOTE = "自動追加: "  # the start of the note the refresh leaves on a row it added
 
 
@@ -41,6 +44,41 @@ def fill_names(wb: Any, masters: Masters) -> int:
             if name and cell.value != name:
                 cell.value = name
                 changed += 1
+    return changed
+
+
+def label_codes(wb: Any, masters: Masters) -> int:
+    """For the annotated copy: a bare code in a column with no name beside it (個別設定's codes,
+    設定's 既定の… codes) becomes the dropdown's 「1000 本社」 (read back as its code part). A code the
+    masters do not know stays as it is (the validator reports it). Returns how many cells changed."""
+    targets: list[tuple[Any, str]] = []
+    for sheet, columns in LABELLED_COLUMNS.items():
+        if sheet not in wb.sheetnames:
+            continue
+        ws = wb[sheet]
+        cols = layout.header_columns(ws)
+        for label, which in columns:
+            col = cols.get(cells.norm_label(label))
+            if col:
+                targets += [(ws[f"{col}{row}"], which) for row in range(2, layout.last_used_row(ws) + 1)]
+    if SHEET_SETTINGS in wb.sheetnames:
+        ws = wb[SHEET_SETTINGS]
+        for row in range(2, layout.last_used_row(ws) + 1):
+            label = ws.cell(row, 1).value
+            which = {cells.norm_label(k): v for k, v in LABELLED_SETTINGS.items()}.get(
+                cells.norm_label(label) if isinstance(label, str) else "")
+            if which:
+                targets.append((ws.cell(row, 2), which))
+    changed = 0
+    for cell, which in targets:
+        try:
+            code = cells.choice(cell.value)
+        except cells.CellError:
+            continue
+        name = getattr(masters, which).get(code)
+        if name and code == cells.code(cell.value):  # a bare code, not already 「code name」
+            cell.value = cells.choice_label(code, name)
+            changed += 1
     return changed
 
 
