@@ -62,13 +62,13 @@ def label_codes(wb: Any, masters: Masters) -> int:
             if col:
                 targets += [(ws[f"{col}{row}"], which) for row in range(2, layout.last_used_row(ws) + 1)]
     if SHEET_SETTINGS in wb.sheetnames:
-        ws = wb[SHEET_SETTINGS]
-        for row in range(2, layout.last_used_row(ws) + 1):
-            label = ws.cell(row, 1).value
-            which = {cells.norm_label(k): v for k, v in LABELLED_SETTINGS.items()}.get(
-                cells.norm_label(label) if isinstance(label, str) else "")
-            if which:
-                targets.append((ws.cell(row, 2), which))
+        settings = wb[SHEET_SETTINGS]
+        wanted = {cells.norm_label(k): v for k, v in LABELLED_SETTINGS.items()}
+        for row in range(2, layout.last_used_row(settings) + 1):
+            label = settings.cell(row, 1).value
+            item = wanted.get(cells.norm_label(label) if isinstance(label, str) else "")
+            if item:
+                targets.append((settings.cell(row, 2), item))
     changed = 0
     for cell, which in targets:
         try:
