@@ -201,9 +201,11 @@ def test_paid_leave_check_says_when_it_could_not_run(kot_client, sandbox):
     from etl.attendance.fetch import paid_leave_check
     from etl.attendance.transform import Person
 
-    people = {r.key: Person(r.code, r.data["lastName"]) for r in sandbox.state.records()}
+    people = {r.key: Person(r.code, r.data["lastName"], "1000", "本社") for r in sandbox.state.records()}
     problems, part = paid_leave_check(kot_client, people, [], sandbox.clock.today(), paid_leave_codes=["1"])
     assert part["checked"] > 0 and len(part["rows"]) == len(problems)
+    # each short grant carries its employee's 所属, for the labour-law section's 所属 column
+    assert part["rows"] and {r["division"] for r in part["rows"]} == {"1000 本社"}
     sandbox.state.working_types.append({"code": "99", "name": "廃止"})  # listed, but its leave is refused (400)
     problems, part = paid_leave_check(kot_client, people, [], sandbox.clock.today(), paid_leave_codes=["1"])
     assert [p.code for p in problems] == ["paid-leave-check-unavailable"]

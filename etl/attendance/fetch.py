@@ -109,4 +109,7 @@ def paid_leave_check(client, people: Mapping[str, Person], employees: Iterable[A
         return problems, {"checked": None, "rows": [], "unavailable": [p.message for p in problems]}
     resigned = {e.code: e.resignation_date for e in employees if getattr(e, "resignation_date", None)}
     found, part = leave.findings(book, {k: (p.code, p.name) for k, p in people.items()}, today, resigned)
+    divisions = {p.code: f"{p.division_code} {p.division_name}".strip() for p in people.values()}
+    for row in part["rows"]:  # the labour-law section shows each employee's 所属 (「1000 本社」)
+        row.setdefault("division", divisions.get(str(row.get("employee_code")), ""))
     return found, part
