@@ -84,3 +84,15 @@ def test_the_mail_place_column_keeps_a_sheet_name_on_one_line(chrome, pages):
       return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
     })()""")
     assert lines == 1
+
+
+def test_the_render_script_rebuilds_the_mail_of_a_run_with_its_names(tmp_path):
+    """render.py --reports builds the mail again from result.json (no names there) and the page."""
+    from tools.render import result_from_json
+
+    folder = write_showcase(tmp_path / "reports")
+    result = result_from_json(folder)
+    failed = {r.employee_code: r.name for r in result.failed_rows()}
+    assert failed == {"000006": "山田 太郎", "000007": "ジョンソン・アレクサンダー・クリストファー"}
+    html = mail_html(folder, result, tmp_path).read_text(encoding="utf-8")
+    assert "000006<br>山田 太郎" in html.replace('<span style="white-space:nowrap">000006</span>', "000006")

@@ -148,7 +148,9 @@ def result_from_json(folder: Path) -> RunResult:
                   finished_at=dt.datetime.fromisoformat(data.get("finished_at") or data["started_at"]),
                   dry_run=bool(data.get("dry_run")),
                   exit_code=0 if status == "success" else 1 if status == "partial" else 4)
-    r.rows = [RowResult(x["employee_code"], x["action"], x["result"], x.get("changes") or {}, x.get("message", ""))
+    names = names_in_report(folder / "report.html")  # result.json rows carry no names; the page does
+    r.rows = [RowResult(x["employee_code"], x["action"], x["result"], x.get("changes") or {}, x.get("message", ""),
+                        name=names.get(x["employee_code"], ""))
               for x in data.get("rows") or []]
     failed = {x.employee_code for x in r.rows if x.result == "failed" or x.action == "error"}
     r.problems = [Problem(p["severity"], p["code"], p["message"], p.get("sheet", ""), p.get("cell", ""),
@@ -162,6 +164,19 @@ def result_from_json(folder: Path) -> RunResult:
     if annotated:
         r.meta["annotated_workbook"] = annotated[0]
     return r
+
+
+def names_in_report(page: Path) -> dict[str, str]:
+    """Employee code → name as report.html shows them (「<b class="who">00012</b> 山田 太郎</td>」)."""
+    import html
+    import re
+
+    try:
+        text = page.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    return {html.unescape(code): html.unescape(name).strip()
+            for code, name in re.findall(r'<b class="who">([^<]*)</b>([^<]*)</td>', text) if name.strip()}
 
 
 def newest_run(reports: Path) -> Path:
