@@ -80,6 +80,11 @@ def test_reload_reports_updates_with_their_changes(cli, tmp_path):
     (row,) = [r for r in run.result()["rows"] if r["action"] == "update"]
     assert row == {"employee_code": "00013", "action": "update", "result": "ok",
                    "changes": {"employee_class": ["契約社員", "正社員"]}, "message": ""}
+    # the report in HR's words: the ledger's column name and the employee's name, never employee_class
+    html = run.report.read_text(encoding="utf-8")
+    assert '<span class="field">社員区分</span><del>契約社員</del> → <ins>正社員</ins>' in html
+    assert '<b class="who">00013</b> 鈴木 花子' in html and "employee_class" not in html
+    assert "<h2>台帳の変更の結果</h2>" in html and "同期の結果" not in html
 
 
 def test_columns_missing_from_the_file_keep_their_ledger_values(cli, tmp_path):

@@ -103,6 +103,9 @@ def test_update_existing_refreshes_only_when_asked(tmp_path, make_sandbox):
     assert [r["employee_code"] for r in changed] == [victim]
     assert changed[0]["changes"]["last_name"][1] == "改姓"
     assert changed[0]["changes"]["last_name_kana"][1] == "カイセイ"
+    html = run.report.read_text(encoding="utf-8")  # HR's words: 姓(カナ), not last_name_kana; who, by name
+    assert '<span class="field">姓(カナ)</span>' in html and "last_name_kana" not in html
+    assert f'<b class="who">{victim}</b> 改姓 ' in html and "<h2>台帳への取込の結果</h2>" in html
     e = next(e for e in h.ledger.employees() if e.code == victim)
     assert (e.last_name, e.last_name_kana) == ("改姓", "カイセイ")
     h.close()

@@ -33,10 +33,11 @@ def plan_rows(employees: list[Employee], current: dict[str, Employee], *, dry_ru
     rows = []
     for e in employees:
         old = current.get(e.code)
+        name = f"{e.last_name} {e.first_name}".strip()  # the report shows who, not only the code
         if old is None:
-            rows.append(RowResult(e.code, "create", outcome))
+            rows.append(RowResult(e.code, "create", outcome, name=name))
         elif old != e:
-            rows.append(RowResult(e.code, "update", outcome, changes=diff(old, e)))
+            rows.append(RowResult(e.code, "update", outcome, changes=diff(old, e), name=name))
         else:
-            rows.append(RowResult(e.code, "unchanged", outcome))
+            rows.append(RowResult(e.code, "unchanged", outcome, name=name))
     return rows

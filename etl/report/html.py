@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from etl.errors import CATALOGUE, ERROR, Problem, cap_problems, is_labour_law
 from etl.fileio import write_text
+from etl.ledger.rows import COLUMNS as LEDGER_COLUMNS
 from etl.report import charts
 from etl.report.labels import gender_label, job_label
 from etl.report.reconcile import page_section
@@ -42,8 +43,12 @@ ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職
                  "skip": "対象外", "error": "エラー"}
 RESULT_LABELS = {"ok": "成功", "failed": "失敗", "planned": "予定"}
 SEVERITY_LABELS = {"error": "エラー", "warning": "警告"}
-FIELD_LABELS = {api: label for label, (api, _req) in SYNC_FIELDS.items()} | {
+# a change's field in HR's words: the ledger's columns (a ledger load, a pull) and the attendance side's
+FIELD_LABELS = {c.field: c.label for c in LEDGER_COLUMNS} | {
+    api: label for label, (api, _req) in SYNC_FIELDS.items()} | {
     "divisionCode": "所属", "typeCode": "雇用区分", "updateDate": "異動日"}
+# what the rows of a job are: the sync's by default
+ROWS_TITLES = {"ledger-load": "台帳の変更", "pull-employees": "台帳への取込"}
 COUNT_LABELS = (("succeeded", "成功件数"), ("failed", "失敗件数"), ("created", "作成"), ("updated", "更新"),
                 ("retired", "退職"), ("unchanged", "変更なし"), ("skipped", "対象外"))
 # a dry run sent nothing: its counts are what would be done
@@ -414,10 +419,13 @@ def summary_context(result: RunResult) -> dict[str, Any]:
 def page_context(result: RunResult) -> dict[str, Any]:
     """Everything report.html.j2 shows, as plain data (pure)."""
     rows, examples, hidden = split_rows(result.rows, code_names(result))
+    plan = result.dry_run or (bool(result.rows) and all(r.result == "planned" for r in result.rows))
+    what = ROWS_TITLES.get(result.job, "同期")
     return summary_context(result) | {
         "rows": rows, "examples": examples, "hidden_rows": hidden, "example_limit": EXAMPLE_LIMIT,
         "has_effective": any(r["effective_date"] for r in rows + examples),
-        "plan": result.dry_run or (bool(result.rows) and all(r.result == "planned" for r in result.rows)),
+        "plan": plan, "rows_title": f"{what}の計画 (ドライラン)" if plan else f"{what}の結果",
+        "rows_link": f"{what}の計画" if plan else f"{what}の結果",
     }
 
 

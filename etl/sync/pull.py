@@ -166,7 +166,8 @@ def _show(value: Any) -> Any:
 def pull_rows(plan: PullPlan, result: str) -> list[RowResult]:
     messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし"}
     return [RowResult(employee_code=i.employee.code, action=i.action, result=result, changes=i.changes,
-                      message=messages[i.action]) for i in plan.items]
+                      message=messages[i.action], name=f"{i.employee.last_name} {i.employee.first_name}".strip())
+            for i in plan.items]
 
 
 def apply_pull(plan: PullPlan, ledger: Any, *, limit: int, now: str) -> tuple[int, int, list[int]]:
