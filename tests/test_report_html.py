@@ -291,6 +291,11 @@ def test_dry_run_is_shown_as_a_plan():
         r.result = "planned"
     html = render_report(result)
     assert "同期の計画 (ドライラン)" in html and "ドライラン (勤怠には送信していません)" in html
+    # a row the plan could not make: nobody was sent, so never 「ほかの従業員の処理は終わっています」
+    result.rows[1].result, result.rows[1].action = "failed", "error"
+    html = render_report(result)
+    assert "ドライランのため、どの従業員も送信していません。" in html and "処理は終わっています" not in html
+    assert "処理は終わっています" in render_report(sample_result())
 
 
 def test_write_report_is_owner_only(tmp_path):
