@@ -44,6 +44,7 @@ def test_run_with_month_syncs_imports_and_mails(harness, smtp):
     assert str(csv_path) in run.result["outputs"] and csv_path.exists()
     html = run.report.read_text(encoding="utf-8")
     assert "処理の内訳" in html and "勤怠データの取込" in html and "2026-10" in html
+    assert f"2026-10: {N}名 → CSV" in html  # where the month went in HR's words, not 「→ csv」
     # the mail arrived, with the summary and the report's status
     assert len(inbox.envelopes) == 1
     env = inbox.envelopes[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from etl.app.context import Context
-from etl.app.importing import import_attendance
+from etl.app.importing import TARGET_WORDS, import_attendance
 from etl.app.options import ImportOptions, ReconcileOptions, RunOptions, SyncCommandOptions
 from etl.app.reconcile import compare_now
 from etl.app.runner import mail_rule, run_job, status_label, worst_exit
@@ -100,7 +100,8 @@ def run_command(ctx: Context, opts: RunOptions) -> int:
                 parts.append({"job": "import-attendance", "status_label": "異常終了", "summary": str(e)})
                 raise
             parts.append({"job": "import-attendance", "status_label": "正常終了",
-                          "summary": f"{month}: {outcome.employees}名 → {outcome.target}"
+                          "summary": f"{month}: {outcome.employees}名 → "
+                                     f"{TARGET_WORDS.get(outcome.target, outcome.target)}"
                                      f"{'' if outcome.is_closed else ' (未締め)'}"})
         else:
             parts.append({"job": "import-attendance", "status_label": "対象外",

@@ -43,6 +43,7 @@ from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
 log = logging.getLogger(__name__)
 
 TARGETS = ("csv", "ledger")
+TARGET_WORDS = {"csv": "CSV", "ledger": "台帳"}  # where the month went, as HR reads it
 PREVIEW_ROWS = 5
 
 
