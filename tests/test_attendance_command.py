@@ -176,6 +176,8 @@ def test_ledger_import_is_idempotent(h):
     assert (e2["overtime_minutes"], e2["paid_leave_days"], e2["early_leave_minutes"], e2["is_closing"]) == \
         (46 * H, 0.5, 95, True)
     assert e2["period_start"] == dt.date(2026, 10, 1)
+    # 実行情報 says where in HR's words, not the table's name
+    assert "<dd>台帳 (月別勤怠の履歴)</dd>" in first.report.read_text(encoding="utf-8")
     second = h.run("--month", MONTH, "--to", "ledger")
     assert second.code == 0 and second.problems("closed-month-corrected") == []
     assert len(ledger_rows(h)) == 5

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 TARGETS = ("csv", "ledger")
 TARGET_WORDS = {"csv": "CSV", "ledger": "台帳"}  # where the month went, as HR reads it
+LEDGER_TARGET = "台帳 (月別勤怠の履歴)"  # 出力先 of a ledger import (the table is monthly_attendance)
 PREVIEW_ROWS = 5
 
 
@@ -106,7 +107,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         result.meta["出力先"] = f"CSV {path}"
         result.meta["文字コード"] = encoding_label(encoding)
     else:
-        result.meta["出力先"] = "台帳 (monthly_attendance)"
+        result.meta["出力先"] = LEDGER_TARGET
 
     directory, employees = people(client, ledger)
     imported_at = settings.clock.now().isoformat(timespec="seconds")
@@ -126,7 +127,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
                        client=client, directory=directory)
 
     outcome = ImportOutcome(month, target, len(table), is_closed, written=False, path=path)
-    where = str(path) if target == "csv" else "台帳 (monthly_attendance)"
+    where = str(path) if target == "csv" else LEDGER_TARGET
     if options.require_closed and not is_closed:
         raise InputError(f"{month} の勤怠はまだ締められていないため、{where} に書き込みませんでした"
                          "（締め後に再実行するか、--require-closed を外してください）。")
