@@ -253,3 +253,7 @@ def test_a_failure_states_its_cause_once():
     assert p["text"].count("Connection refused") == 1 and p["html"].count("Connection refused") == 1
     assert "停止理由: " + cause in p["text"] and "従業員の同期: 異常終了" in p["text"]
     assert "[kintai-etl] 異常終了 一括実行 (夜間バッチ)" in subject_of(result)
+    # the page too: the banner's 停止理由 and the problem with its code, not a third time in 処理の内訳
+    from etl.report.html import render_report
+    html = render_report(result)
+    assert html.count("Connection refused") == 2 and "停止 (停止理由のとおり)" in html

@@ -407,13 +407,24 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "has_marks": has_marks(result),
         "queue": queue_of(result),
         "attendance": attendance,
-        "batch": [dict(s, job_label=job_label(s.get("job", ""))) for s in result.sections.get("sections") or []],
+        "batch": _batch(result.sections.get("sections") or [], str(meta.get("error") or "")),
         "reconcile": reconcile,
         "mail": result.sections.get("mail"),
         "meta": meta, "extra_meta": extra_meta,
         "started": _when(result.started_at), "finished": _when(finished),
         "duration": _duration(finished - result.started_at),
     }
+
+
+STOPPED_HERE = "停止 (停止理由のとおり)"
+
+
+def _batch(parts: list[dict[str, Any]], error_line: str) -> list[dict[str, Any]]:
+    """The batch's steps in HR's words; the step that stopped the run points at the banner's
+    停止理由 instead of repeating it."""
+    return [dict(s, job_label=job_label(s.get("job", "")),
+                 summary=STOPPED_HERE if error_line and s.get("summary") == error_line else s.get("summary", ""))
+            for s in parts]
 
 
 def page_context(result: RunResult) -> dict[str, Any]:

@@ -117,11 +117,9 @@ def mail_context(result: RunResult, *, link: str = "", notes: list[str] | None =
     LIST_LIMIT), and the stop reason said once."""
     ctx = summary_context(result)
     error_line = ctx["error_line"]
-    # the stop reason is in the banner: not again among the problems or the parts of the batch
+    # the stop reason is in the banner: not again among the problems (nor the batch's steps: summary_context)
     errors = [p for p in ctx["errors"] if p["message"] != error_line]
-    batch = [dict(s, summary="停止 (停止理由のとおり)") if error_line and s.get("summary") == error_line else s
-             for s in ctx["batch"]]
-    return ctx | {"subject": subject_of(result), "limit": LIST_LIMIT, "errors": errors, "batch": batch,
+    return ctx | {"subject": subject_of(result), "limit": LIST_LIMIT, "errors": errors,
                   "report_link": link, "notes": list(notes or [])}
 
 
