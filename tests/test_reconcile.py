@@ -285,6 +285,9 @@ def test_reconcile_command_reports_every_kind_and_writes_nothing(h):
     assert data.startswith(b"\xef\xbb\xbf") and len(data.decode("utf-8-sig").splitlines()) == 15
     page = run.report.read_text(encoding="utf-8")
     assert 'id="reconcile"' in page and "従業員番号の変更" in page
+    # a pending change is told once, in the 照合 section (ledger / attendance), not as a sync's 異動予定
+    # (whose columns read 変更前 → 変更後: the ledger's value would show as the old one)
+    assert 'id="queue"' not in page and 'href="#queue"' not in page
 
 
 def test_reconcile_in_restricted_hours_is_exit_5(tmp_path, make_sandbox):

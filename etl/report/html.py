@@ -393,7 +393,8 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "n_law_findings": sum(len(w["findings"]) for w in law),
         "annotated": annotated, "annotated_href": quote(annotated) if annotated else "",
         "has_marks": has_marks(result),
-        "queue": queue_of(result),
+        # the reconcile job's pending changes are [ledger, attendance]: told in its 照合 section only
+        "queue": [] if findings_only else queue_of(result),
         "attendance": attendance,
         "batch": [dict(s, job_label=job_label(s.get("job", ""))) for s in result.sections.get("sections") or []],
         "reconcile": reconcile,
