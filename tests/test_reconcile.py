@@ -515,3 +515,10 @@ def test_every_employee_not_compared_is_named_in_the_reconcile_report(h):
     page = render_report(nightly)
     assert "R0049: " in page and "R0050: " not in page
     assert "ほか 10 件。全件は照合 (python run_etl.py reconcile) のレポートで確認してください。" in page
+
+
+def test_reconcile_without_the_workbook_is_one_line_and_exit_3(h):
+    run = h.run("reconcile", "--workbook", str(h.tmp_path / "nope.xlsx"))
+    assert run.code == 3 and h.sandbox.writes() == 0
+    assert run.err.splitlines() == [f"エラー: ワークブック {h.tmp_path / 'nope.xlsx'} が見つかりません。"
+                                    "パスを確認するか `run_etl.py template` で作成してください。"]
