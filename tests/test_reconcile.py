@@ -301,6 +301,7 @@ def test_reconcile_in_restricted_hours_is_exit_5(tmp_path, make_sandbox):
     h.load(ledger_employees(2))
     run = h.run("reconcile")
     assert run.code == 5 and h.sandbox.writes() == 0 and "利用制限時間帯" in run.err
+    assert "reconcile は --wait を付けると再開まで待機します" in run.err  # it has --wait too
     h.close()
 
 
