@@ -523,3 +523,12 @@ def test_reconcile_without_the_workbook_is_one_line_and_exit_3(h):
     assert run.code == 3 and h.sandbox.writes() == 0
     assert run.err.splitlines() == [f"エラー: ワークブック {h.tmp_path / 'nope.xlsx'} が見つかりません。"
                                     "パスを確認するか `run_etl.py template` で作成してください。"]
+
+
+def test_an_unknown_reconcile_schedule_is_a_workbook_error(h):
+    h.setting("照合レポート", "毎月")
+    h.sandbox.reset_counts()
+    run = h.run("run")
+    assert run.code == 3 and h.sandbox.writes() == 0
+    problem = next(p for p in run.result["problems"] if p["code"] == "invalid-setting")
+    assert problem["sheet"] == "設定" and "照合レポート" in problem["message"] and "毎週月曜" in problem["message"]
