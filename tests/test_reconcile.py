@@ -532,3 +532,13 @@ def test_an_unknown_reconcile_schedule_is_a_workbook_error(h):
     assert run.code == 3 and h.sandbox.writes() == 0
     problem = next(p for p in run.result["problems"] if p["code"] == "invalid-setting")
     assert problem["sheet"] == "設定" and "照合レポート" in problem["message"] and "毎週月曜" in problem["message"]
+
+
+def test_a_pending_change_beyond_a_year_says_it_was_not_checked(h):
+    """勤怠 is asked as of each pending day within a year; a later one is said as not checked (not as
+    a view that could not be read)."""
+    h.override("E0006", division="5000", date=DAY)
+    ledger_edit(h, "E0008", resignation_date=dt.date(2028, 1, 31))
+    pending = found(run_reconcile(h), "pending-change")
+    assert "未送信" in pending["E0006"][0].reason
+    assert pending["E0008"][0].reason == "2028-01-31 から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"

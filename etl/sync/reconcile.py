@@ -66,6 +66,7 @@ SIDES: dict[str, str] = {
     "unknown": "不明 (前回の連携記録なし)",
     "": "",
 }
+PENDING_CHECK_DAYS = 365  # a pending change within this many days is checked against 勤怠 as of its day
 SyncedValues = Mapping[str, tuple[str, dict[str, Any]]]  # code → (link fingerprint, {API field: value})
 
 
@@ -257,7 +258,9 @@ class _Compare:
 
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
-        if view is not None and remote_value(view, f) == new:
+        if day > self.today + dt.timedelta(days=PENDING_CHECK_DAYS):
+            reason = f"{day:%Y-%m-%d} から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"
+        elif view is not None and remote_value(view, f) == new:
             reason = f"{day:%Y-%m-%d} から反映 (勤怠に予約済み)"
         elif view is not None:
             reason = f"{day:%Y-%m-%d} から反映の予定ですが、勤怠には未送信です"
@@ -411,7 +414,7 @@ def pending_dates(result: Reconciliation) -> list[dt.date]:
     """The days of the pending changes (within a year): compare again with 勤怠 as of each day
     to tell a change already booked there from one not sent (as the sync does)."""
     today = result.today
-    limit = today + dt.timedelta(days=365)
+    limit = today + dt.timedelta(days=PENDING_CHECK_DAYS)
     days = {dt.date.fromisoformat(d.effective_date) for d in result.differences
             if d.kind == "pending-change" and d.effective_date}
     return sorted(d for d in days if today < d <= limit)
