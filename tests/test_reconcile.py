@@ -401,6 +401,8 @@ KIND_CASES = {
     # a department the workbook cannot place is a workbook error: compared as far as it resolves, exit 3
     "ledger-only-error-division": (lambda h: new_person(h, "E0104", department_code="D99", department_name="新部署"),
                                    3, [("only-in-ledger", "E0104", "", "", "エラー: 勤怠所属が決まりません")]),
+    "ledger-only-error-required-blank": (lambda h: new_person(h, "E0105", gender=""), 0,
+                                         [("only-in-ledger", "E0105", "", "", "エラー: 性別が空欄です (必須項目のため勤怠に登録できません)")]),
     "ledger-only-gone-from-attendance": (deleted_in_attendance, 0,
                                          [("only-in-ledger", "E0005", "", "", "前回連携済みですが勤怠にありません")]),
     "attendance-only-active": (lambda h: h.sandbox.state.add(

@@ -38,6 +38,7 @@ from etl.sync.fields import (
     CLEARABLE,
     DATED_FIELDS,
     LABELS,
+    REQUIRED_ON_CREATE,
     REQUIRED_ON_UPDATE,
     FieldRules,
     api_date,
@@ -304,8 +305,13 @@ class _Compare:
             return "入社年月日が未登録 (入社年月日登録者のみ連携)"
         if self.resolver.division(e)[0] is None:
             return "エラー: 勤怠所属が決まりません (所属マッピング)"
-        if self.resolver.employment_type(e)[0] is None:
+        type_code = self.resolver.employment_type(e)[0]
+        if type_code is None:
             return "エラー: 勤怠雇用区分が決まりません (雇用区分マッピング)"
+        desired = desired_fields(e, self.resolver.division(e)[0], type_code, self.rules.business_name)
+        blank = [LABELS[f] for f in REQUIRED_ON_CREATE if f not in desired]
+        if blank:  # as the sync's create: employee-required-missing
+            return f"エラー: {'・'.join(blank)}が空欄です (必須項目のため勤怠に登録できません)"
         link = self.links.get(code)
         if link is not None and link.key:
             return "前回連携済みですが勤怠にありません (勤怠側で削除された可能性があります)"
