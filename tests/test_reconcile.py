@@ -290,6 +290,7 @@ def test_reconcile_command_reports_every_kind_and_writes_nothing(h):
     # a pending change is told once, in the 照合 section (ledger / attendance), not as a sync's 異動予定
     # (whose columns read 変更前 → 変更後: the ledger's value would show as the old one)
     assert 'id="queue"' not in page and 'href="#queue"' not in page
+    assert "<td data-label=\"台帳の値\">5000 " in page  # a 所属 as HR reads it: code and name
     # "(空欄)" is a blank value of a field; a person only on one side has no value to call blank
     rows = {code: tr for tr in page.split("<tr>") for code in ("E0100", "E0003") if f">{code}</td>" in tr}
     assert "(空欄)" not in rows["E0100"] and "(空欄)" in rows["E0003"]

@@ -375,6 +375,11 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     finished = result.finished_at or result.started_at
     is_import = result.job == "import-attendance" or "succeeded" in result.tallies
     reconcile = page_section(result.sections.get("reconcile"))
+    if reconcile is not None:  # 「1000 本社」, 男性 / 女性 — as the sync's rows show them
+        names = code_names(result)
+        reconcile["differences"] = [d | {side: named(d.get("field", ""), d[side], names)
+                                         for side in ("ledger", "attendance") if d.get(side) is not None}
+                                    for d in reconcile["differences"]]
     # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
     findings_only = reconcile is not None and result.job == "reconcile"
     return {
