@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from etl.report.labels import gender_label
 from etl.text import neutralise
 
 CSV_NAME = "照合結果.csv"
@@ -19,10 +20,15 @@ def differences_csv(section: dict[str, Any]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
     for d in section.get("differences") or []:
+        shown = gender_label if d.get("field") == "gender" else _same  # 男性 / 女性, as the report says
         w.writerow([neutralise(v) for v in (
-            d.get("kind_label"), d.get("employee_code"), d.get("name"), d.get("field_label"), d.get("ledger"),
-            d.get("attendance"), d.get("side_label"), d.get("effective_date"), d.get("reason"), d.get("kind"))])
+            d.get("kind_label"), d.get("employee_code"), d.get("name"), d.get("field_label"), shown(d.get("ledger")),
+            shown(d.get("attendance")), d.get("side_label"), d.get("effective_date"), d.get("reason"), d.get("kind"))])
     return buf.getvalue().encode("utf-8-sig")
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def summary_line(section: dict[str, Any]) -> str:
