@@ -221,9 +221,9 @@ def test_a_confirmed_code_change_after_the_sync_is_in_step(h):
 
 
 def test_csv_says_gender_in_hr_words(h):
-    remote_edit(h, "E0002", {"gender": "female"})
+    remote_edit(h, "E0001", {"gender": "female"})
     lines = differences_csv(run_reconcile(h).section()).decode("utf-8-sig").splitlines()
-    assert lines[1].startswith("項目の違い,E0002,山田 太郎2,性別,男性,女性,")
+    assert lines[1].startswith("項目の違い,E0001,山田 太郎1,性別,男性,女性,")
 
 
 def test_csv_cells_are_guarded(h):
