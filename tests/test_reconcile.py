@@ -80,6 +80,8 @@ def test_in_step_after_a_sync_finds_nothing(h):
     before = snapshot(h)
     result = run_reconcile(h)
     assert result.differences == [] and result.compared == 12
+    run = h.run("reconcile")
+    assert run.code == 0 and "差異なし" in (run.report.parent.parent / "index.html").read_text(encoding="utf-8")
     assert summary_line(result.section()).startswith("照合: 差異なし")
     assert snapshot(h) == before and h.sandbox.writes() == 0
 
@@ -296,6 +298,8 @@ def test_reconcile_command_reports_every_kind_and_writes_nothing(h):
     # a pending change is told once, in the 照合 section (ledger / attendance), not as a sync's 異動予定
     # (whose columns read 変更前 → 変更後: the ledger's value would show as the old one)
     assert 'id="queue"' not in page and 'href="#queue"' not in page
+    index = (run.report.parent.parent / "index.html").read_text(encoding="utf-8")
+    assert "差異 14件" in index  # the history says what the run found, not only 成功 0 / 失敗 0
     assert "<td data-label=\"台帳の値\">5000 " in page  # a 所属 as HR reads it: code and name
     # "(空欄)" is a blank value of a field; a person only on one side has no value to call blank
     rows = {code: tr for tr in page.split("<tr>") for code in ("E0100", "E0003") if f">{code}</td>" in tr}

@@ -36,7 +36,7 @@ OPEN_LIMIT = 20  # rows of a long list shown before the rest is folded into <det
 FAILED_LIMIT = 500  # failed employees listed in the page; the rest are counted (result.json keeps 100 per code)
 WORKBOOK_SHEETS = frozenset(HEADERS) | {SHEET_MASTER}
 INDEX_CACHE = ".index-cache.json"
-INDEX_VERSION = 3  # bump when run_summary changes shape: older cache entries are read again
+INDEX_VERSION = 4  # bump when run_summary changes shape: older cache entries are read again
 
 ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
                  "skip": "対象外", "error": "エラー"}
@@ -455,7 +455,9 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             "counts": counts,
             "n_errors": sum(p.get("severity") == ERROR for p in problems if not _law_code(p.get("code"))),
             "n_warnings": sum(p.get("severity") != ERROR for p in problems if not _law_code(p.get("code"))),
-            "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))})}
+            "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))}),
+            # the reconcile job: its rows are differences (findings), not writes: said beside its name
+            "differences": len(data.get("rows") or []) if job == "reconcile" else None}
 
 
 def _law_code(code: Any) -> bool:
