@@ -534,6 +534,7 @@ def test_every_employee_not_compared_is_named_in_the_reconcile_report(h):
 def test_reconcile_without_the_workbook_is_one_line_and_exit_3(h):
     run = h.run("reconcile", "--workbook", str(h.tmp_path / "nope.xlsx"))
     assert run.code == 3 and h.sandbox.writes() == 0
+    assert "差異" not in (run.report.parent.parent / "index.html").read_text(encoding="utf-8")  # not 差異なし
     assert run.err.splitlines() == [f"エラー: ワークブック {h.tmp_path / 'nope.xlsx'} が見つかりません。"
                                     "パスを確認するか `run_etl.py template` で作成してください。"]
 

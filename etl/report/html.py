@@ -457,7 +457,15 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             "n_warnings": sum(p.get("severity") != ERROR for p in problems if not _law_code(p.get("code"))),
             "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))}),
             # the reconcile job: its rows are differences (findings), not writes: said beside its name
-            "differences": len(data.get("rows") or []) if job == "reconcile" else None}
+            # (差異なし only when it ran to the end: a reconcile stopped before comparing found nothing to say)
+            "differences": _differences(job, status, data.get("rows"))}
+
+
+def _differences(job: str, status: str, rows: Any) -> int | None:
+    if job != "reconcile":
+        return None
+    n = len(rows) if isinstance(rows, list) else 0
+    return n if n or status == "success" else None
 
 
 def _law_code(code: Any) -> bool:
