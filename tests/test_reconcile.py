@@ -556,3 +556,21 @@ def test_a_pending_change_beyond_a_year_says_it_was_not_checked(h):
     pending = found(run_reconcile(h), "pending-change")
     assert "未送信" in pending["E0006"][0].reason
     assert pending["E0008"][0].reason == "2028-01-31 から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"
+
+
+def test_the_nightly_mail_carries_the_reconcile_summary(tmp_path, make_sandbox, smtp):
+    import email
+    import email.policy
+    controller, inbox = smtp
+    h = Harness(tmp_path, make_sandbox(empty_company()),
+                mail={"host": "127.0.0.1", "port": controller.port, "sender": "etl@example.co.jp"})
+    h.load(ledger_employees(3))
+    assert h.sync().code == 0
+    h.settings({"照合レポート": "毎日", "連携結果通知メールアドレス": "hr@example.co.jp"})
+    remote_edit(h, "E0002", {"firstName": "次郎"})
+    run = h.run("run")
+    assert run.code == 0, run.err
+    msg = email.message_from_bytes(inbox.envelopes[-1].content, policy=email.policy.default)
+    assert "照合: 差異 1 件 (項目の違い 1)" in msg.get_body(("plain",)).get_content()
+    assert "照合: 差異 1 件 (項目の違い 1)" in msg.get_body(("html",)).get_content()
+    h.close()
