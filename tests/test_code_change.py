@@ -38,8 +38,10 @@ HANAKO = Employee(code="N002", last_name="山田", first_name="花子", birth_da
     ([_remote("E002", "k2", birth="1990-01-03")], _book(), {}, {}),
     ([_remote("E002", "k2", hired="")], _book(), {}, {}),
     ([_remote("E002", "k2"), _remote("N002", "k3")], _book(), {}, {}),
+    # a mistyped 旧従業員番号: still held back as probable, said once (not also "新規登録します")
+    ([_remote("E002", "k2")], _book(("N002", "E02")), {}, {"N002": "E002"}),
 ], ids=["confirmed", "probable", "confirmed-another-person", "other-name", "other-birth-date",
-        "hire-date-unknown", "new-code-already-there"])
+        "hire-date-unknown", "new-code-already-there", "previous-code-mistyped"])
 def test_detect(remote, book, confirmed, probable):
     found = code_change.detect([HANAKO], book, remote)
     assert {c.new: c.old for c in found.confirmed.values()} == confirmed
