@@ -445,11 +445,11 @@ KIND_CASES = {
     "pending-resignation-not-sent": (lambda h: ledger_edit(h, "E0008", resignation_date=dt.date(2027, 1, 31)), 0,
                                      [("pending-change", "E0008", "resignationDate", "", "2027-01-31 から反映の予定ですが、勤怠には未送信です")]),
     "code-change-confirmed": (confirmed_code_change, 0,
-                              [("code-change", "N0007", "", "ledger", "次回の連携で勤怠の番号を E0007 から N0007 に変更します")]),
+                              [("code-change", "N0007", "code", "ledger", "次回の連携で勤怠の番号を E0007 から N0007 に変更します")]),
     "code-change-in-attendance": (lambda h: remote_edit(h, "E0008", {"code": "Z0008"}), 0,
-                                  [("code-change", "E0008", "", "attendance", "番号が勤怠側で Z0008 に変わっています")]),
+                                  [("code-change", "E0008", "code", "attendance", "番号が勤怠側で Z0008 に変わっています")]),
     "code-change-probable": (lambda h: renumber(h, "E0009", "N0009"), 0,
-                             [("code-change", "N0009", "", "unknown", "可能性 (未確認): 勤怠の E0009 と氏名・生年月日・入社年月日が同じです")]),
+                             [("code-change", "N0009", "code", "unknown", "可能性 (未確認): 勤怠の E0009 と氏名・生年月日・入社年月日が同じです")]),
 }
 
 
@@ -469,6 +469,12 @@ def test_each_kind_alone_through_the_command_writes_nothing(h, case):
     assert got == [(k, c, f, s) for k, c, f, s, _ in expected]
     for row, (*_, reason) in zip(run.result["rows"], expected, strict=True):
         assert reason in row["message"] and (row["action"], row["result"]) == ("skip", "ok")
+        if row["kind"] == "pending-change":  # the day it takes effect, as data
+            assert row["effective_date"] == reason[:10]
+        else:
+            assert "effective_date" not in row
+        if row["kind"] == "code-change":  # [the ledger's code, 勤怠's]
+            assert row["changes"]["code"][0] == row["employee_code"] and row["changes"]["code"][1] in reason
     assert run.result["job"] == "reconcile" and run.result["status"] == ("success" if exit_code == 0 else "failed")
     # the CSV: one line per difference, the kind in HR's words and as the code
     lines = (run.report.parent / "照合結果.csv").read_bytes().decode("utf-8-sig").splitlines()

@@ -85,8 +85,9 @@ class Difference:
 
     def to_row(self) -> RowResult:
         """One result.json row: reconcile writes nothing (action skip, result ok); ``changes`` is
-        field → [ledger, attendance]."""
-        changes = {self.field: [_plain(self.ledger), _plain(self.attendance)]} if self.field else {}
+        field → [ledger, attendance] (a code change: ``code`` → [the ledger's, 勤怠's])."""
+        changes = ({self.field: [_plain(self.ledger), _plain(self.attendance)]} if self.field
+                   else {"code": [self.ledger, self.attendance]} if self.kind == "code-change" else {})
         return RowResult(employee_code=self.employee_code, action="skip", result="ok", changes=changes,
                          message=self.message(), effective_date=self.effective_date, kind=self.kind,
                          side=self.side)
