@@ -310,16 +310,20 @@ def test_reconcile_in_restricted_hours_is_exit_5(tmp_path, make_sandbox):
     from etl.clock import ManualClock
     h = Harness(tmp_path, make_sandbox(empty_company(), clock=ManualClock("2026-11-26T08:45:00+09:00")))
     h.load(ledger_employees(2))
+    before = everything(h)
     run = h.run("reconcile")
     assert run.code == 5 and h.sandbox.writes() == 0 and "利用制限時間帯" in run.err
+    assert everything(h) == before
     assert "reconcile は --wait を付けると再開まで待機します" in run.err  # it has --wait too
     h.close()
 
 
 def test_reconcile_with_a_refused_token_is_exit_4(h):
     h.env = dict(h.env, KOT_TOKEN="wrong-token")
+    before = everything(h)
     run = h.run("reconcile")
     assert run.code == 4 and run.report is not None
+    assert everything(h) == before and h.sandbox.writes() == 0
 
 
 @pytest.mark.parametrize("value, shown", [("毎日", True), ("しない", False)], ids=["daily", "never"])
@@ -521,8 +525,10 @@ def test_every_employee_not_compared_is_named_in_the_reconcile_report(h):
     code in reconcile's own report (the nightly summary shows the first 50 and says where the rest are)."""
     e1 = next(e for e in h.ledger.employees() if e.code == "E0001")
     h.load([dataclasses.replace(e1, code=f"R{i:04d}", resignation_date=dt.date(2025, 3, 31)) for i in range(60)])
+    before = everything(h)
     run = h.run("reconcile")
     assert run.code == 0, run.err
+    assert everything(h) == before and h.sandbox.writes() == 0
     page = run.report.read_text(encoding="utf-8")
     assert all(f"R{i:04d}: 2025-03-31 に退職済みで勤怠に未登録 (連携しません)" in page for i in range(60))
     assert "比較しなかったもの (60 件)" in page and "result.json の sections" not in page
@@ -538,8 +544,9 @@ def test_every_employee_not_compared_is_named_in_the_reconcile_report(h):
 
 
 def test_reconcile_without_the_workbook_is_one_line_and_exit_3(h):
+    before = everything(h)
     run = h.run("reconcile", "--workbook", str(h.tmp_path / "nope.xlsx"))
-    assert run.code == 3 and h.sandbox.writes() == 0
+    assert run.code == 3 and h.sandbox.writes() == 0 and everything(h) == before
     assert "差異" not in (run.report.parent.parent / "index.html").read_text(encoding="utf-8")  # not 差異なし
     assert run.err.splitlines() == [f"エラー: ワークブック {h.tmp_path / 'nope.xlsx'} が見つかりません。"
                                     "パスを確認するか `run_etl.py template` で作成してください。"]
