@@ -502,6 +502,7 @@ def test_weekly_reconcile_summary_only_on_mondays(h, days, shown):
     assert ('id="reconcile"' in page) is shown
     if shown:
         assert "台帳と勤怠の照合 (2026-11-30 時点)" in page and "照合: 差異 1 件 (項目の違い 1)" in page
+        assert "照合では台帳にも勤怠にも書き込んでいません" in page  # the sync before it may have
         assert "勤怠側 (勤怠の画面での変更)" in page
     else:
         assert "今日は照合レポートの日 (毎週月曜) ではありません" in page
