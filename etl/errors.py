@@ -114,7 +114,7 @@ class RestrictedHoursError(StopRun):
         super().__init__(
             message
             or f"勤怠APIの利用制限時間帯です。{when} (JST) 以降に再実行してください"
-            "（sync-employees・pull-employees・run は --wait を付けると再開まで待機します）。"
+            "（sync-employees・pull-employees・run・reconcile は --wait を付けると再開まで待機します）。"
         )
 
 

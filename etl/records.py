@@ -95,4 +95,6 @@ class RowResult:
                "changes": self.changes, "message": self.message}
         if self.kind:
             out |= {"kind": self.kind, "side": self.side}
+            if self.effective_date:  # a pending change: the day it takes effect
+                out["effective_date"] = self.effective_date
         return out

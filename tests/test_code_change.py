@@ -38,8 +38,10 @@ HANAKO = Employee(code="N002", last_name="山田", first_name="花子", birth_da
     ([_remote("E002", "k2", birth="1990-01-03")], _book(), {}, {}),
     ([_remote("E002", "k2", hired="")], _book(), {}, {}),
     ([_remote("E002", "k2"), _remote("N002", "k3")], _book(), {}, {}),
+    # a mistyped 旧従業員番号: still held back as probable, said once (not also "新規登録します")
+    ([_remote("E002", "k2")], _book(("N002", "E02")), {}, {"N002": "E002"}),
 ], ids=["confirmed", "probable", "confirmed-another-person", "other-name", "other-birth-date",
-        "hire-date-unknown", "new-code-already-there"])
+        "hire-date-unknown", "new-code-already-there", "previous-code-mistyped"])
 def test_detect(remote, book, confirmed, probable):
     found = code_change.detect([HANAKO], book, remote)
     assert {c.new: c.old for c in found.confirmed.values()} == confirmed
@@ -204,3 +206,37 @@ def test_code_changed_in_the_attendance_screens_is_held_then_restored(h):
     assert run.code == 0 and h.sandbox.counts["PUT"] == 1 and h.sandbox.counts.get("POST", 0) == 0
     after = h.remote()
     assert after["E0001"]["key"] == key and after["E0001"]["lastName"] == "山田" and "Z0001" not in after
+
+
+# --- pull-employees: the other code of a renumbered person is not a new ledger employee -------------
+
+
+@pytest.mark.parametrize("case", ["confirmed", "probable", "changed-in-attendance"])
+def test_pull_does_not_add_the_other_code_of_a_renumbered_person(h, case):
+    """The same person must not come back into the ledger under their other code: pull-employees
+    holds back the attendance code of a code change (said as a skip), whatever HR confirmed or not."""
+    if case == "confirmed":
+        renumber(h, "E0002", "N0002")
+        confirm(h, "N0002", "E0002")
+        held, ledger_code = "E0002", "N0002"
+    elif case == "probable":
+        renumber(h, "E0002", "N0002")
+        held, ledger_code = "E0002", "N0002"
+    else:
+        h.sandbox.state.update(h.sandbox.state.record_by_code("E0002").key, {"code": "Z0002"}, TODAY)
+        held, ledger_code = "Z0002", "E0002"
+    ledger_before, links_before = h.ledger.employees(), h.ledger.links()
+    h.sandbox.reset_counts()
+
+    run = h.pull()
+
+    assert run.code == 0, run.err
+    assert h.ledger.employees() == ledger_before and h.ledger.links() == links_before  # nobody added, no link
+    assert h.sandbox.writes() == 0
+    row = run.rows(employee_code=held)[0]
+    assert (row["action"], row["result"]) == ("skip", "ok")
+    assert ledger_code in row["message"] and "台帳に追加しません" in row["message"]
+    assert run.counts["created"] == 0
+    warned = {"confirmed": [], "probable": [("probable-code-change", "N0002")],
+              "changed-in-attendance": [("code-changed-in-attendance", "E0002")]}[case]
+    assert [(p["code"], p["employee_code"]) for p in run.result["problems"]] == warned

@@ -49,6 +49,7 @@ def test_tables_turn_into_stacked_cards_and_charts_fit(chrome, pages):
     chrome.open(pages["report"], PHONE)
     assert chrome.evaluate("getComputedStyle(document.querySelector('#failed-table tr')).display") == "block"
     assert chrome.evaluate("getComputedStyle(document.querySelector('#failed-table thead')).display") == "none"
+    assert chrome.evaluate("getComputedStyle(document.querySelector('#reconcile-table tr')).display") == "block"
     widths = chrome.evaluate("[...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)")
     assert widths and all(w <= PHONE - 20 for w in widths)
     # the chart text stays readable: a 12-unit label is drawn at least 9 px tall

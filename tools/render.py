@@ -89,8 +89,39 @@ def showcase_result() -> RunResult:
                       "summary": "作成 0件 更新 6件 退職 1件 変更なし 40件 失敗 2件"},
                      {"job": "import-attendance", "status_label": "正常終了", "summary": "2026-10: 300名 → CSV (未締め)"}],
         "mail": {"sent": True, "recipients": ["hr@example.co.jp", "roumu@example.co.jp"], "error": ""},
+        "reconcile": showcase_reconcile(),
     }
     return r
+
+
+def showcase_reconcile() -> dict:
+    """The nightly 照合 summary (照合レポート: 毎日) with one difference of each kind."""
+    from etl.report.reconcile import nightly_section
+    from etl.sync.reconcile import Difference, Reconciliation
+
+    diffs = [
+        Difference("only-in-ledger", "000031", "佐々木 新人", reason="未連携 (次回の連携で新規登録されます)"),
+        Difference("only-in-attendance", "X0001", "外部 一郎", attendance="X0001",
+                   reason="台帳にない在籍者です (pull-employees で台帳に取り込めます)"),
+        Difference("field-difference", "000101", "鈴木 花子", field="emailAddresses",
+                   ledger=["hanako.suzuki.tokyo-branch@example.co.jp"], attendance=["h.suzuki@example.co.jp"],
+                   side="attendance"),
+        Difference("leaver-active-in-attendance", "000102", "高橋 健太", field="resignationDate",
+                   ledger=dt.date(2026, 11, 10), side="ledger",
+                   reason="台帳では 2026-11-10 に退職済みですが、勤怠では在籍中です"),
+        Difference("retired-in-attendance", "000103", "田中 美咲", field="resignationDate",
+                   attendance=dt.date(2026, 11, 20), side="attendance",
+                   reason="台帳では在籍中ですが、勤怠では 2026-11-20 に退職済みです"),
+        Difference("pending-change", "000021", "佐藤 一郎", field="divisionCode", ledger="3100", attendance="1000",
+                   reason="2026-12-01 から反映の予定ですが、勤怠には未送信です", effective_date="2026-12-01"),
+        Difference("code-change", "100003", "松本 健", ledger="100003", attendance="000003", side="unknown",
+                   reason="可能性 (未確認): 勤怠の 000003 と氏名・生年月日・入社年月日が同じです。同じ人なら"
+                          "個別設定の旧従業員番号に旧番号を、別人なら「なし」を入力してください"),
+    ]
+    found = Reconciliation(today=STARTED.date(), differences=diffs, ledger_count=312, attendance_count=305,
+                           compared=298, not_compared=[("000019", "2026-10-06 に退職済みで勤怠に未登録 (連携しません)")],
+                           fields=("lastName", "firstName", "divisionCode", "emailAddresses"))
+    return nightly_section(found.section())
 
 
 def showcase_workbook(dest: Path, problems: list[Problem]) -> Path:

@@ -16,6 +16,7 @@ from etl.app.options import ReconcileOptions
 from etl.app.runner import run_job
 from etl.errors import ERROR, ExitCode, Problem, RowFailed
 from etl.kot.waiting import call_waiting
+from etl.report.labels import names_section
 from etl.report.reconcile import CSV_NAME, differences_csv, summary_line
 from etl.report.result import RunResult
 from etl.sync import code_change
@@ -31,7 +32,7 @@ def reconcile_command(ctx: Context, opts: ReconcileOptions) -> int:
 
     def body(result: RunResult) -> None:
         result.meta["workbook"] = str(path)
-        found, problems = compare_now(ctx, opts, validate=True)
+        found, problems = compare_now(ctx, opts, validate=True, result=result)
         result.problems.extend(problems)
         section = found.section()
         result.sections["reconcile"] = section
@@ -48,13 +49,17 @@ def reconcile_command(ctx: Context, opts: ReconcileOptions) -> int:
     return run_job(ctx, "reconcile", body, annotate_from=path)
 
 
-def compare_now(ctx: Context, opts: ReconcileOptions, *, validate: bool) -> tuple[Reconciliation, list[Problem]]:
-    """Read both sides (reads only) and compare; with ``validate`` also the workbook's problems."""
+def compare_now(ctx: Context, opts: ReconcileOptions, *, validate: bool,
+                result: RunResult | None = None) -> tuple[Reconciliation, list[Problem]]:
+    """Read both sides (reads only) and compare; with ``validate`` also the workbook's problems.
+    ``result`` gets the masters' names (the report shows 「1000 本社」 for a 所属)."""
     clock, wait = ctx.settings.clock, opts.wait
     today = clock.today()
     book = ctx.book(ctx.workbook_path(opts.workbook))
     client = ctx.client()
     masters = call_waiting(clock, wait, client.masters)
+    if result is not None:
+        result.sections["names"] = names_section(masters.divisions, masters.working_types)
     remote = call_waiting(clock, wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
     ledger = ctx.ledger()
     employees, links = ledger.employees(), ledger.links()

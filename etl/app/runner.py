@@ -205,7 +205,7 @@ def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = Non
     reports = settings.path("reports")
     if folder is None:
         folder = report_folder(ctx, result)
-    if annotate_from is not None and result.problems:
+    if annotate_from is not None and result.problems and annotate_from.is_file():  # a missing workbook: said once
         _annotate(result, annotate_from, folder)
     html_path = folder / "report.html"
     result.outputs.append(str(html_path))

@@ -136,9 +136,12 @@ def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
     result.sections["names"] = names_section(masters.divisions, masters.working_types)
     remote = call_waiting(clock, opts.wait, client.employees, include_resigned=True, fields=ADDITIONAL_FIELDS)
     ledger = ctx.ledger()
-    plan = plan_pull(remote, ledger.employees(), book, masters, ledger.links(), ledger.departments(),
-                     ledger.employee_classes(), update_existing=opts.update_existing)
-    result.problems.extend(plan.problems)
+    employees, links = ledger.employees(), ledger.links()
+    renames = code_change.detect(employees, book, remote, links, clock.today())
+    plan = plan_pull(remote, employees, book, masters, links, ledger.departments(),
+                     ledger.employee_classes(), update_existing=opts.update_existing,
+                     renamed={c.old: c for c in [*renames.confirmed.values(), *renames.probable.values()]})
+    result.problems.extend(renames.problems + plan.problems)  # a held code change is said in 要対応 too
     if not opts.dry_run:
         inserted, updated, chunks = apply_pull(plan, ledger, limit=opts.limit,
                                                now=clock.now().isoformat(timespec="seconds"))

@@ -37,7 +37,7 @@ OPEN_LIMIT = 20  # rows of a long list shown before the rest is folded into <det
 FAILED_LIMIT = 500  # failed employees listed in the page; the rest are counted (result.json keeps 100 per code)
 WORKBOOK_SHEETS = frozenset(HEADERS) | {SHEET_MASTER}
 INDEX_CACHE = ".index-cache.json"
-INDEX_VERSION = 3  # bump when run_summary changes shape: older cache entries are read again
+INDEX_VERSION = 4  # bump when run_summary changes shape: older cache entries are read again
 
 ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
                  "skip": "対象外", "error": "エラー"}
@@ -382,6 +382,11 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     finished = result.finished_at or result.started_at
     is_import = result.job == "import-attendance" or "succeeded" in result.tallies
     reconcile = page_section(result.sections.get("reconcile"))
+    if reconcile is not None:  # 「1000 本社」, 男性 / 女性 — as the sync's rows show them
+        names = code_names(result)
+        reconcile["differences"] = [d | {side: named(d.get("field", ""), d[side], names)
+                                         for side in ("ledger", "attendance") if d.get(side) is not None}
+                                    for d in reconcile["differences"]]
     # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
     findings_only = reconcile is not None and result.job == "reconcile"
     # a job that counts nothing (validate, a run stopped before any row) shows no 「成功 0件 / 失敗 0件」,
@@ -405,7 +410,8 @@ def summary_context(result: RunResult) -> dict[str, Any]:
         "n_law_findings": sum(len(w["findings"]) for w in law),
         "annotated": annotated, "annotated_href": quote(annotated) if annotated else "",
         "has_marks": has_marks(result),
-        "queue": queue_of(result),
+        # the reconcile job's pending changes are [ledger, attendance]: told in its 照合 section only
+        "queue": [] if findings_only else queue_of(result),
         "attendance": attendance,
         "batch": _batch(result.sections.get("sections") or [], str(meta.get("error") or "")),
         "reconcile": reconcile,
@@ -475,7 +481,17 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             "counts": counts,
             "n_errors": sum(p.get("severity") == ERROR for p in problems if not _law_code(p.get("code"))),
             "n_warnings": sum(p.get("severity") != ERROR for p in problems if not _law_code(p.get("code"))),
-            "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))})}
+            "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))}),
+            # the reconcile job: its rows are differences (findings), not writes: said beside its name
+            # (差異なし only when it ran to the end: a reconcile stopped before comparing found nothing to say)
+            "differences": _differences(job, status, data.get("rows"))}
+
+
+def _differences(job: str, status: str, rows: Any) -> int | None:
+    if job != "reconcile":
+        return None
+    n = len(rows) if isinstance(rows, list) else 0
+    return n if n or status == "success" else None
 
 
 def _law_code(code: Any) -> bool:

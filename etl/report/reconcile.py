@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from etl.report.labels import gender_label
 from etl.text import neutralise
 
 CSV_NAME = "照合結果.csv"
@@ -19,10 +20,15 @@ def differences_csv(section: dict[str, Any]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
     for d in section.get("differences") or []:
+        shown = gender_label if d.get("field") == "gender" else _same  # 男性 / 女性, as the report says
         w.writerow([neutralise(v) for v in (
-            d.get("kind_label"), d.get("employee_code"), d.get("name"), d.get("field_label"), d.get("ledger"),
-            d.get("attendance"), d.get("side_label"), d.get("effective_date"), d.get("reason"), d.get("kind"))])
+            d.get("kind_label"), d.get("employee_code"), d.get("name"), d.get("field_label"), shown(d.get("ledger")),
+            shown(d.get("attendance")), d.get("side_label"), d.get("effective_date"), d.get("reason"), d.get("kind"))])
     return buf.getvalue().encode("utf-8-sig")
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def summary_line(section: dict[str, Any]) -> str:
@@ -38,17 +44,19 @@ def summary_line(section: dict[str, Any]) -> str:
 def nightly_section(section: dict[str, Any], limit: int = SUMMARY_LIMIT) -> dict[str, Any]:
     """The nightly report's summary: the counts and the first ``limit`` differences (said when cut)."""
     diffs = list(section.get("differences") or [])
+    not_compared = list(section.get("not_compared") or [])
     return section | {"differences": diffs[:limit], "cut": max(0, len(diffs) - limit),
+                      "not_compared": not_compared[:limit], "not_compared_cut": max(0, len(not_compared) - limit),
                       "summary": summary_line(section)}
 
 
 def page_section(section: dict[str, Any] | None) -> dict[str, Any] | None:
-    """report.html's 照合 section: the kinds with their counts, in HR's order, then the rows."""
+    """report.html's 照合 section: the kinds with their counts, in HR's order, then the rows, then
+    every employee not compared, by code (the nightly summary cut them: ``nightly_section``)."""
     if not section:
         return None
     counts, kinds = section.get("counts") or {}, section.get("kinds") or {}
-    not_compared = list(section.get("not_compared") or [])
     return section | {"cards": [(kinds.get(k, k), n) for k, n in counts.items()],
                       "summary": section.get("summary") or summary_line(section),
-                      "cut": section.get("cut", 0), "not_compared": not_compared[:SUMMARY_LIMIT],
-                      "not_compared_cut": max(0, len(not_compared) - SUMMARY_LIMIT)}
+                      "cut": section.get("cut", 0), "not_compared": list(section.get("not_compared") or []),
+                      "not_compared_cut": section.get("not_compared_cut", 0)}

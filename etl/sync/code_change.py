@@ -177,6 +177,9 @@ def detect(employees: list[Employee], book: MappingBook, remote: list[dict[str, 
         change = CodeChange(str(match["code"]), e.code, str(match.get("key") or ""), _name(e), False)
         out.probable[e.code] = change
         out.problems.append(probable_problem(change))
+    if out.probable:  # a 旧従業員番号 勤怠 lacks, yet a probable match: held back, not "新規登録します"
+        out.problems = [p for p in out.problems
+                        if not (p.code == "previous-code-not-in-attendance" and p.employee_code in out.probable)]
     return out
 
 

@@ -11,13 +11,14 @@ import dataclasses
 import datetime as dt
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import Problem
 from etl.ledger.normalize import normalize_code
 from etl.records import EMPLOYEE_FIELDS, Employee, Link, Masters, RowResult
+from etl.sync.code_change import CodeChange
 from etl.sync.fields import employee_from_remote
 from etl.workbook.model import MappingBook
 from etl.workbook.resolve import Resolver
@@ -31,8 +32,9 @@ REFRESHED = ("last_name", "first_name", "last_name_kana", "first_name_kana", "ge
 class PullItem:
     employee: Employee  # the ledger row to write
     key: str  # 従業員識別キー
-    action: str  # create | update | unchanged
+    action: str  # create | update | unchanged | skip
     changes: dict[str, list[Any]] = field(default_factory=dict)  # ledger field → [old, new]
+    reason: str = ""  # a skip: why
 
 
 @dataclass
@@ -106,9 +108,12 @@ def _key(text: str) -> str:
 
 def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, masters: Masters,
               links: dict[str, Link], departments: dict[str, str], classes: Iterable[str], *,
-              update_existing: bool = False) -> PullPlan:
+              update_existing: bool = False, renamed: Mapping[str, CodeChange] | None = None) -> PullPlan:
     """What pull-employees would write: one item per attendance employee the ledger lacks (and,
-    with ``update_existing``, per existing one), plus the links to store."""
+    with ``update_existing``, per existing one), plus the links to store. ``renamed``: attendance
+    code → the code change (etl.sync.code_change) that makes it a ledger employee under another
+    code; such a record is held back (a skip, no link): the same person is not added twice."""
+    renamed = renamed or {}
     mapper = _BackMapper(book, departments, classes)
     resolver = Resolver(book, masters)
     ledger = {e.code: e for e in employees}
@@ -121,6 +126,10 @@ def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, 
         if not code or not key:
             continue
         record = {**record, "code": code}
+        change = renamed.get(code)
+        if change is not None and code not in ledger:
+            items.append(PullItem(employee_from_remote(record, "", "", ""), key, "skip", reason=_held(change)))
+            continue
         link = links.get(code)
         if link is None or link.key != key:
             new_links.append(Link(code, key, "", ""))
@@ -159,14 +168,23 @@ def _refresh(current: Employee, record: dict, key: str, book: MappingBook, mappe
     return PullItem(updated, key, "update", changes)
 
 
+def _held(change: CodeChange) -> str:
+    if change.confirmed:
+        return (f"対象外: 台帳の従業員 {change.new} と同じ人です (個別設定の旧従業員番号)。次回の連携で勤怠の番号を "
+                f"{change.new} に変更します。{change.old} として台帳に追加しません")
+    return (f"対象外: 台帳の従業員 {change.new} と同じ人とみられます (従業員番号の変更、未確認)。個別設定の"
+            f"旧従業員番号で確認されるまで {change.old} として台帳に追加しません")
+
+
 def _show(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def pull_rows(plan: PullPlan, result: str) -> list[RowResult]:
     messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし"}
-    return [RowResult(employee_code=i.employee.code, action=i.action, result=result, changes=i.changes,
-                      message=messages[i.action], name=f"{i.employee.last_name} {i.employee.first_name}".strip())
+    return [RowResult(employee_code=i.employee.code, action=i.action, result="ok" if i.action == "skip" else result,
+                      changes=i.changes, message=i.reason or messages[i.action],
+                      name=f"{i.employee.last_name} {i.employee.first_name}".strip())
             for i in plan.items]
 
 

@@ -38,6 +38,7 @@ from etl.sync.fields import (
     CLEARABLE,
     DATED_FIELDS,
     LABELS,
+    REQUIRED_ON_CREATE,
     REQUIRED_ON_UPDATE,
     FieldRules,
     api_date,
@@ -66,6 +67,7 @@ SIDES: dict[str, str] = {
     "unknown": "不明 (前回の連携記録なし)",
     "": "",
 }
+PENDING_CHECK_DAYS = 365  # a pending change within this many days is checked against 勤怠 as of its day
 SyncedValues = Mapping[str, tuple[str, dict[str, Any]]]  # code → (link fingerprint, {API field: value})
 
 
@@ -83,8 +85,9 @@ class Difference:
 
     def to_row(self) -> RowResult:
         """One result.json row: reconcile writes nothing (action skip, result ok); ``changes`` is
-        field → [ledger, attendance]."""
-        changes = {self.field: [_plain(self.ledger), _plain(self.attendance)]} if self.field else {}
+        field → [ledger, attendance] (a code change: ``code`` → [the ledger's, 勤怠's])."""
+        changes = ({self.field: [_plain(self.ledger), _plain(self.attendance)]} if self.field
+                   else {"code": [self.ledger, self.attendance]} if self.kind == "code-change" else {})
         return RowResult(employee_code=self.employee_code, action="skip", result="ok", changes=changes,
                          message=self.message(), effective_date=self.effective_date, kind=self.kind,
                          side=self.side)
@@ -257,7 +260,9 @@ class _Compare:
 
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
-        if view is not None and remote_value(view, f) == new:
+        if day > self.today + dt.timedelta(days=PENDING_CHECK_DAYS):
+            reason = f"{day:%Y-%m-%d} から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"
+        elif view is not None and remote_value(view, f) == new:
             reason = f"{day:%Y-%m-%d} から反映 (勤怠に予約済み)"
         elif view is not None:
             reason = f"{day:%Y-%m-%d} から反映の予定ですが、勤怠には未送信です"
@@ -301,8 +306,13 @@ class _Compare:
             return "入社年月日が未登録 (入社年月日登録者のみ連携)"
         if self.resolver.division(e)[0] is None:
             return "エラー: 勤怠所属が決まりません (所属マッピング)"
-        if self.resolver.employment_type(e)[0] is None:
+        type_code = self.resolver.employment_type(e)[0]
+        if type_code is None:
             return "エラー: 勤怠雇用区分が決まりません (雇用区分マッピング)"
+        desired = desired_fields(e, self.resolver.division(e)[0], type_code, self.rules.business_name)
+        blank = [LABELS[f] for f in REQUIRED_ON_CREATE if f not in desired]
+        if blank:  # as the sync's create: employee-required-missing
+            return f"エラー: {'・'.join(blank)}が空欄です (必須項目のため勤怠に登録できません)"
         link = self.links.get(code)
         if link is not None and link.key:
             return "前回連携済みですが勤怠にありません (勤怠側で削除された可能性があります)"
@@ -411,7 +421,7 @@ def pending_dates(result: Reconciliation) -> list[dt.date]:
     """The days of the pending changes (within a year): compare again with 勤怠 as of each day
     to tell a change already booked there from one not sent (as the sync does)."""
     today = result.today
-    limit = today + dt.timedelta(days=365)
+    limit = today + dt.timedelta(days=PENDING_CHECK_DAYS)
     days = {dt.date.fromisoformat(d.effective_date) for d in result.differences
             if d.kind == "pending-change" and d.effective_date}
     return sorted(d for d in days if today < d <= limit)
