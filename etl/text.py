@@ -7,7 +7,10 @@ forms ＝ ＋ － ＠ (Excel in Japanese takes those as a formula too) or −, o
 invisible characters (zero-width space, BOM, bidi controls, variation selectors, spaces) before
 that character do not hide it. ``text_cells`` is the same guard for an XLSX workbook: every
 cell this program wrote that would be a formula is written as a text cell instead.
-``one_line`` keeps a message on one terminal line.
+``sheet_text`` is what every XLSX writer puts in a cell: characters an XLSX file cannot hold
+(C0 controls but tab and line breaks) shown as \\xNN, so a control character in a ledger value or
+an API answer is visible instead of crashing the save. ``one_line`` keeps a message on one
+terminal line.
 """
 from __future__ import annotations
 
@@ -69,6 +72,18 @@ def _cells(wb: Any) -> Iterable[Any]:
     """The cells a workbook holds (not the empty ones inside its used range)."""
     for ws in getattr(wb, "worksheets", ()):
         yield from getattr(ws, "_cells", {}).values()
+
+
+# what XML 1.0 (so an XLSX cell) cannot hold: openpyxl refuses these (IllegalCharacterError)
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def sheet_text(value: Any) -> Any:
+    """``value`` fit for an XLSX cell: a str with the characters XML cannot hold shown as \\xNN
+    (as ``one_line`` shows them); anything else as it is."""
+    if isinstance(value, str) and _NOT_IN_XLSX.search(value):
+        return _NOT_IN_XLSX.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
+    return value
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

@@ -154,3 +154,35 @@ def test_annotate_writes_problem_text_as_text(tmp_path):
 def test_ledger_xlsx_export_holds_no_formula(tmp_path):
     path = write_xlsx(tmp_path / "ledger.xlsx", [_employee("00001", "=1+1", department_name="＝2")])
     assert _formulas(path) == []
+
+
+# control characters XML cannot hold, from an API answer or a ledger the load did not check
+# (pull-employees): every XLSX writer shows them as \xNN instead of failing the save
+CONTROL = {"D\x01": "営業\x02部", "D\x1b[31m": "\x0b総務"}
+
+
+def test_template_and_refresh_show_control_characters_instead_of_crashing(tmp_path):
+    masters = Masters({"1\x03": "本社\x04"}, {"2": "正社員\x1f"})
+    path = build_template(tmp_path / "mapping.xlsx", masters, CONTROL, ["正社員\x00", "=\x08"])
+    wb = openpyxl.load_workbook(path)
+    assert wb[SHEET_DIVISIONS]["A2"].value == "D\\x01" and wb[SHEET_DIVISIONS]["B2"].value == "営業\\x02部"
+    assert wb[SHEET_TYPES]["A3"].value == "=\\x08" and _formulas(path) == []
+    master = {c.value for row in wb[SHEET_MASTER].iter_rows() for c in row}
+    assert {"1\\x03 本社\\x04", "本社\\x04", "正社員\\x1f"} <= master
+    hr = hr_workbook(tmp_path, name="hr.xlsx")
+    result = refresh(hr, masters, CONTROL, ["契約\x05"], dt.datetime(2026, 4, 10, 12, 0, tzinfo=JST))
+    assert "契約\x05" in result.added_classes
+    values = {c.value for row in openpyxl.load_workbook(hr)[SHEET_TYPES].iter_rows() for c in row}
+    assert "契約\\x05" in values
+
+
+def test_annotate_and_ledger_export_show_control_characters_instead_of_crashing(tmp_path):
+    path = hr_workbook(tmp_path)
+    problem = Problem.of("unknown-division", sheet=SHEET_DIVISIONS, cell="C2", value="9\x01")
+    out = annotate(path, [problem], tmp_path / "annotated.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert "9\\x01" in wb[SHEET_DIVISIONS]["C2"].comment.text
+    assert any("9\\x01" in str(c.value) for row in wb.worksheets[0].iter_rows() for c in row)
+    xlsx = write_xlsx(tmp_path / "ledger.xlsx", [_employee("00001", "山\x01田", department_name="\x1b[0m")])
+    row = [c.value for c in openpyxl.load_workbook(xlsx).worksheets[0][2]]
+    assert "山\\x01田" in row and "\\x1b[0m" in row

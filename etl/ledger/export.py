@@ -16,7 +16,7 @@ from etl.fileio import write_bytes
 from etl.ledger.normalize import GENDER_LABELS
 from etl.ledger.rows import COLUMNS, DATE_FIELDS
 from etl.records import Employee
-from etl.text import neutralise
+from etl.text import neutralise, sheet_text
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 
@@ -123,7 +123,7 @@ def write_xlsx(path: Path, employees: list[Employee]) -> Path:
             else:
                 cell = WriteOnlyCell(ws, value=None)
                 if value not in (None, ""):
-                    cell.value = str(value)
+                    cell.value = sheet_text(str(value))
                     cell.data_type = "s"  # text even when it starts with "=" or is all digits
                 cell.number_format = "@"
             row.append(cell)

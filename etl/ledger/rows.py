@@ -180,6 +180,10 @@ def _as_code(raw) -> str:
         raise _CellProblem("ledger-invalid-code", raw, hint="TRUE / FALSE はコードになりません。") from None
 
 
+def _department_code(raw) -> str:
+    return _text(raw, _as_code)
+
+
 def _code(raw) -> str:
     value = _as_code(raw)
     hint = code_problem(value)
@@ -188,8 +192,21 @@ def _code(raw) -> str:
     return value
 
 
+# control characters no name holds (tab and line breaks aside): an XLSX cannot hold them, a
+# terminal obeys them, the attendance screens show garbage
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(raw, clean: Callable = clean_text) -> str:
+    value = clean(raw)
+    if _CONTROL.search(value):
+        chars = " ".join(dict.fromkeys(f"\\x{ord(c):02x}" for c in _CONTROL.findall(value)))
+        raise _CellProblem("ledger-control-character", _CONTROL.sub("", value), chars=chars)
+    return value
+
+
 def _kana(raw) -> str:
-    return to_katakana(clean_text(raw))
+    return to_katakana(_text(raw))
 
 
 def _gender(raw) -> str:
@@ -228,8 +245,8 @@ def _date_parser() -> Callable:
 def _converters() -> dict[str, Callable]:
     """Field → cell converter; a converter raises _CellProblem for a bad cell."""
     dates = _date_parser()
-    out: dict[str, Callable] = {f: clean_text for f in EMPLOYEE_FIELDS}
-    out.update(code=_code, department_code=_as_code, last_name_kana=_kana, first_name_kana=_kana,
+    out: dict[str, Callable] = {f: _text for f in EMPLOYEE_FIELDS}
+    out.update(code=_code, department_code=_department_code, last_name_kana=_kana, first_name_kana=_kana,
                business_last_name_kana=_kana, business_first_name_kana=_kana,
                gender=_gender, email=_email, **dict.fromkeys(DATE_FIELDS, dates))
     for c in COLUMNS:

@@ -17,7 +17,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from etl.errors import CATALOGUE, ERROR, Problem, is_labour_law
 from etl.records import Masters
-from etl.text import formula_cells
+from etl.text import formula_cells, sheet_text
 from etl.workbook import layout
 from etl.workbook.model import HEADERS
 from etl.workbook.names import fill_names, label_codes
@@ -91,7 +91,7 @@ def _paint(cell, found: list[Problem]) -> None:
     text = "\n".join(f"[{'エラー' if p.severity == ERROR else '警告'}] {p.message}" for p in found)
     if cell.comment is not None and cell.comment.text:
         text = f"{cell.comment.text}\n---\n{text}"
-    comment = Comment(text, COMMENT_AUTHOR)
+    comment = Comment(sheet_text(text), COMMENT_AUTHOR)
     comment.width = 360
     comment.height = min(60 + 40 * len(found) + len(text) // 2, 600)
     cell.comment = comment
@@ -104,8 +104,8 @@ def _results_sheet(wb, problems: list[Problem], linked: set[tuple[str, str]]) ->
     # errors first (what stops the sync), then warnings, each in the order found
     for p in sorted(problems, key=lambda p: p.severity != ERROR):
         title = CATALOGUE[p.code].title if p.code in CATALOGUE else ""
-        ws.append(["エラー" if p.severity == ERROR else "警告", title, p.code, p.sheet, p.cell, p.employee_code,
-                   p.message])
+        ws.append([sheet_text(v) for v in ("エラー" if p.severity == ERROR else "警告", title, p.code, p.sheet, p.cell,
+                                            p.employee_code, p.message)])
         row = ws.max_row
         ws.cell(row, 1).fill = ERROR_FILL if p.severity == ERROR else WARNING_FILL
         for cell in ws[row]:

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation, DataValidationList
 
 from etl.fileio import atomic_open
-from etl.text import text_cells
+from etl.text import sheet_text, text_cells
 from etl.workbook.cells import choice_label, norm_label
 from etl.workbook.howto import PROMPTS
 from etl.workbook.model import (
@@ -132,14 +132,14 @@ def write_master(wb: Any, lists: Lists) -> dict[str, str]:
         ws.cell(1, col, header).font = Font(bold=True)
         ws.column_dimensions[letter].width = 18
         for r, v in enumerate(values, start=2):
-            ws.cell(r, col, v).number_format = "@"
+            ws.cell(r, col, sheet_text(v)).number_format = "@"
         if values:
             ranges[name] = f"'{SHEET_MASTER}'!${letter}${2}:${letter}${len(values) + 1}"
         if name_header:
             ws.cell(1, col + 1, name_header).font = Font(bold=True)
             ws.column_dimensions[get_column_letter(col + 1)].width = 24
             for r, v in enumerate(names, start=2):
-                ws.cell(r, col + 1, v)
+                ws.cell(r, col + 1, sheet_text(v))
             col += 1
         col += 2
     ws.freeze_panes = "A2"

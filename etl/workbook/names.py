@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from etl.records import Masters
+from etl.text import sheet_text
 from etl.workbook import cells, layout
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 
@@ -42,7 +43,7 @@ def fill_names(wb: Any, masters: Masters) -> int:
             name = names.get(code)
             cell = ws[f"{name_col}{row}"]
             if name and cell.value != name:
-                cell.value = name
+                cell.value = sheet_text(name)
                 changed += 1
     return changed
 

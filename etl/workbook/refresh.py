@@ -15,7 +15,7 @@ from typing import Any
 
 from etl.attendance.items import workbook_items
 from etl.records import Masters
-from etl.text import formula_cells
+from etl.text import formula_cells, sheet_text
 from etl.workbook import cells, layout
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
@@ -140,10 +140,10 @@ def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], n
         present.add(key)
         last += 1
         cell = ws[f"{key_col}{last}"]
-        cell.value = key
+        cell.value = sheet_text(key)
         cell.number_format = "@"
         if name_col and name:
-            ws[f"{name_col}{last}"] = name
+            ws[f"{name_col}{last}"] = sheet_text(name)
         if note_col:
             ws[f"{note_col}{last}"] = f"{now:%Y-%m-%d} {AUTO_NOTE}{target_label}を入力してください"
         for letter in letters:

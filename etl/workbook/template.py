@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Font
 
 from etl.attendance.items import DEFAULT_COLUMNS, workbook_items
 from etl.records import Masters
+from etl.text import sheet_text
 from etl.workbook import layout
 from etl.workbook.howto import FIELD_HELP, HOWTO, SETTING_HELP
 from etl.workbook.model import (
@@ -64,9 +65,9 @@ def new_workbook(masters: Masters | None = None, departments: dict[str, str] | N
     write_settings(wb[SHEET_SETTINGS])
     write_fields(wb[SHEET_FIELDS])
     for code, name in departments.items():
-        wb[SHEET_DIVISIONS].append([code, name, None, None, None])
+        wb[SHEET_DIVISIONS].append([sheet_text(code), sheet_text(name), None, None, None])
     for employee_class in classes:
-        wb[SHEET_TYPES].append([employee_class, None, None, None])
+        wb[SHEET_TYPES].append([sheet_text(employee_class), None, None, None])
     for header, item, fmt in DEFAULT_COLUMNS:
         wb[SHEET_OUTPUT].append([header, item, fmt, "はい"])
     for sheet in DATA_SHEETS:
