@@ -246,6 +246,7 @@ CATALOGUE: dict[str, Code] = {
     "probable-code-change": Code(WARNING, "従業員番号の変更の可能性", "従業員 {employee_code} ({name}) は、台帳にない勤怠の従業員 {value} と氏名・生年月日・入社年月日が同じです。番号を変えた同じ人ならシート「個別設定」の旧従業員番号に {value} を、別人なら「なし」を入力してください。それまでどちらの番号も連携しません。"),
     "code-changed-in-attendance": Code(WARNING, "勤怠側で従業員番号が変更", "従業員 {employee_code} として前回連携した勤怠の従業員 (同じ識別キー) の番号が、勤怠側で {value} に変わっています。同じ人ならシート「個別設定」の {employee_code} の行の旧従業員番号に {value} を入力すると、勤怠の番号を {employee_code} に戻します。それまでどちらの番号も連携しません。"),
     "api-row-failed": Code(ERROR, "勤怠APIが拒否", "従業員 {employee_code}{name}: 勤怠APIが{what}を拒否しました: {value}。台帳の値を確認して直し、再実行してください (ほかの従業員は処理済みです)。"),
+    "pull-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号 (勤怠側)", "勤怠の従業員番号「{value}」は台帳の「{existing}」と先頭の 0 だけが違うため、台帳に追加しませんでした (1人が2人になるのを防ぐため)。同じ人なら勤怠側の従業員番号を「{existing}」に直してください。別の人なら台帳に「{value}」を `ledger load --new-people {value}` で取り込んでください。"),
     "pull-unmapped-division": Code(WARNING, "部署に戻せない所属", "勤怠所属「{value}」に対応する本体部署がないため、台帳の部署には書き込みませんでした (従業員 {employee_code})。シート「所属マッピング」に行を追加するか、台帳に部署を入力してください。"),
     "pull-unmapped-type": Code(WARNING, "社員区分に戻せない雇用区分", "勤怠雇用区分「{value}」に対応する本体社員区分がないため、台帳の社員区分には書き込みませんでした (従業員 {employee_code})。シート「雇用区分マッピング」に行を追加するか、台帳に社員区分を入力してください。"),
     "selection-unknown-employee": Code(ERROR, "台帳にない対象従業員", "対象に指定された従業員番号「{value}」は従業員台帳にありません。番号を確認してください。"),

@@ -72,6 +72,29 @@ def test_clashes_are_pure_data():
     assert (p.sheet, p.cell, p.employee_code) == ("x.xlsx", "A2", "12") and "「00012」" in p.message
 
 
+def test_pull_never_adds_a_leading_zero_twin_of_a_ledger_employee(tmp_path, make_sandbox):
+    """123 typed on the attendance side, 00123 in the ledger: pull-employees adds no second person."""
+    import dataclasses
+
+    from support.sync import Harness, empty_company, ledger_employees
+    state = empty_company()
+    for code in ("123", "0E0001", "E0009"):
+        state.add({"code": code, "lastName": "山田", "firstName": "太郎", "divisionCode": "1100", "typeCode": "1",
+                   "gender": "male"})
+    h = Harness(tmp_path, make_sandbox(state))
+    first = ledger_employees(1)[0]
+    h.load([first, dataclasses.replace(first, code="00123")])
+    run = h.pull()
+    assert run.code == 1, run.err
+    held = {p["employee_code"]: p["message"] for p in run.result["problems"] if p["code"] == "pull-code-leading-zeros"}
+    assert set(held) == {"123", "0E0001"} and "「00123」" in held["123"] and "「E0001」" in held["0E0001"]
+    assert sorted(e.code for e in h.ledger.employees()) == ["00123", "E0001", "E0009"]
+    assert run.counts["created"] == 1 and run.counts["failed"] == 2
+    assert {r["employee_code"] for r in run.rows(result="failed")} == {"123", "0E0001"}
+    assert "123" not in h.ledger.links() and "E0009" in h.ledger.links()
+    h.close()
+
+
 # --- kind 3: bounded readers -------------------------------------------------------------------
 
 def test_row_cap_and_blank_run_are_configurable():

@@ -17,6 +17,7 @@ from typing import Any
 
 from etl.errors import Problem
 from etl.ledger.normalize import normalize_code
+from etl.ledger.rows import zero_key
 from etl.records import EMPLOYEE_FIELDS, Employee, Link, Masters, RowResult
 from etl.sync.code_change import CodeChange
 from etl.sync.fields import employee_from_remote
@@ -32,7 +33,7 @@ REFRESHED = ("last_name", "first_name", "last_name_kana", "first_name_kana", "ge
 class PullItem:
     employee: Employee  # the ledger row to write
     key: str  # 従業員識別キー
-    action: str  # create | update | unchanged | skip
+    action: str  # create | update | unchanged | skip | held (not written: its code clashes, see plan_pull)
     changes: dict[str, list[Any]] = field(default_factory=dict)  # ledger field → [old, new]
     reason: str = ""  # a skip: why
 
@@ -117,6 +118,9 @@ def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, 
     mapper = _BackMapper(book, departments, classes)
     resolver = Resolver(book, masters)
     ledger = {e.code: e for e in employees}
+    by_zero_key: dict[str, str] = {}
+    for e in employees:
+        by_zero_key.setdefault(zero_key(e.code), e.code)
     items: list[PullItem] = []
     new_links: list[Link] = []
     problems: list[Problem] = []
@@ -129,6 +133,11 @@ def plan_pull(remote: list[dict], employees: list[Employee], book: MappingBook, 
         change = renamed.get(code)
         if change is not None and code not in ledger:
             items.append(PullItem(employee_from_remote(record, "", "", ""), key, "skip", reason=_held(change)))
+            continue
+        twin = by_zero_key.get(zero_key(code)) if code not in ledger else None
+        if twin is not None:  # 123 on the attendance side, 00123 in the ledger: never one person twice
+            problems.append(Problem.of("pull-code-leading-zeros", employee_code=code, value=code, existing=twin))
+            items.append(PullItem(employee_from_remote(record, "", "", ""), key, "held"))
             continue
         link = links.get(code)
         if link is None or link.key != key:
@@ -181,8 +190,10 @@ def _show(value: Any) -> Any:
 
 
 def pull_rows(plan: PullPlan, result: str) -> list[RowResult]:
-    messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし"}
-    return [RowResult(employee_code=i.employee.code, action=i.action, result="ok" if i.action == "skip" else result,
+    messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし",
+                "held": "台帳に追加しませんでした (先頭の 0 だけ違う従業員番号が台帳にあります)"}
+    return [RowResult(employee_code=i.employee.code, action="create" if i.action == "held" else i.action,
+                      result="ok" if i.action == "skip" else "failed" if i.action == "held" else result,
                       changes=i.changes, message=i.reason or messages[i.action],
                       name=f"{i.employee.last_name} {i.employee.first_name}".strip())
             for i in plan.items]
