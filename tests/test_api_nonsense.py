@@ -79,6 +79,19 @@ SHAPES = [
     ("GET", f"/tokens/{TOKEN}/available", Answer(200, j({"available": "yes"})), lambda c: c.token_available(),
      "available"),
     ("GET", f"/tokens/{TOKEN}/available", Answer(200, b"<html>login</html>"), lambda c: c.token_available(), ""),
+    # a field of the wrong type: never written into a workbook or the ledger (openpyxl, a dict key…)
+    ("GET", "/divisions", Answer(200, j([{"code": "1", "name": ["本社"]}])), lambda c: c.masters(), "name は文字列"),
+    ("GET", "/working-types", Answer(200, j([{"code": ["1"], "name": "x"}])), lambda c: c.working_types(), "code"),
+    ("GET", "/divisions", Answer(200, j([{"code": True, "name": "x"}])), lambda c: c.divisions(), "code"),
+    ("GET", "/employees", Answer(200, j([{"code": "E1", "key": "k", "lastName": {"x": 1}}])), lambda c: c.employees(),
+     "lastName"),
+    ("GET", "/employees/E0001", Answer(200, j({"code": "E0001", "key": 7})), lambda c: c.employee("E0001"), "key"),
+    # JSON nested past Python's recursion limit: one line, not 内部エラー: RecursionError
+    ("GET", "/divisions", Answer(200, b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}),
+     lambda c: c.divisions(), "入れ子が深すぎる"),
+    ("GET", "/monthly-workings/2026-10", Answer(200, b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+                                                {"Content-Type": "application/json"}),
+     lambda c: c.monthly_workings("2026-10", decode=__import__("msgspec").json.decode), "入れ子が深すぎる"),
 ]
 
 

@@ -153,10 +153,10 @@ class KotClient:
         return body["available"]
 
     def divisions(self) -> list[dict]:
-        return _records(self._call("GET", "/divisions"), "GET /divisions", ("code",))
+        return _records(self._call("GET", "/divisions"), "GET /divisions", ("code",), ("name",))
 
     def working_types(self) -> list[dict]:
-        return _records(self._call("GET", "/working-types"), "GET /working-types", ("code",))
+        return _records(self._call("GET", "/working-types"), "GET /working-types", ("code",), ("name",))
 
     def masters(self) -> Masters:
         return Masters(divisions={d["code"]: d.get("name", "") for d in self.divisions()},
@@ -165,7 +165,7 @@ class KotClient:
     def employees(self, as_of: dt.date | None = None, include_resigned: bool = False,
                   fields: Iterable[str] = (), division: str | None = None) -> list[dict]:
         return _records(self._call("GET", "/employees", params=_employee_params(as_of, include_resigned, fields, division)),
-                        "GET /employees", ("code", "key"))
+                        "GET /employees", ("code", "key"), EMPLOYEE_TEXTS)
 
     def employee(self, code: str, as_of: dt.date | None = None, include_resigned: bool = True,
                  fields: Iterable[str] = ()) -> dict | None:
@@ -177,7 +177,7 @@ class KotClient:
             if e.status == 404:
                 return None
             raise
-        return _record(body, "GET /employees/{code}", ("code", "key"))
+        return _record(body, "GET /employees/{code}", ("code", "key"), EMPLOYEE_TEXTS)
 
     def create_employee(self, body: dict) -> dict:
         """POST /employees. A lost answer is followed by a lookup by code: never a duplicate."""
@@ -306,6 +306,10 @@ class KotClient:
                                           f"{kind or 'Content-Type なし'} の本文") from None
                     return classify_response(None, None, e), None  # JSON cut short: retried
                 body = response.text[:300]
+            except RecursionError:  # JSON nested thousands deep: no answer of the API looks like that
+                if 200 <= response.status_code < 300:
+                    raise shape_error(f"{method} {self._mask(path)}", "JSON", "入れ子が深すぎる JSON") from None
+                body = response.text[:300]
         outcome = classify_response(response.status_code, body, headers=response.headers, now=self.clock.now())
         if outcome.kind is Kind.THROTTLED:
             self.stats.add(throttled=1)
@@ -363,20 +367,36 @@ def _plain_json(body: Any) -> bool:
     return isinstance(body, _JSON_TYPES)
 
 
-def _records(body: Any, what: str, keys: tuple[str, ...]) -> list[dict]:
-    """``body`` if it is a list of objects each holding ``keys``; else ApiAnswerError (exit 4)."""
+# fields of an employee record that are text when present (KOT_API.md §3): a list or an object
+# there is an answer of the wrong shape, not a name to write into the ledger or a workbook
+EMPLOYEE_TEXTS = ("lastName", "firstName", "lastNamePhonetics", "firstNamePhonetics", "divisionCode", "typeCode",
+                  "gender", "birthDate", "hiredDate", "resignationDate")
+
+
+def _records(body: Any, what: str, keys: tuple[str, ...], texts: tuple[str, ...] = ()) -> list[dict]:
+    """``body`` if it is a list of objects each holding ``keys`` as non-empty text, and ``texts``
+    (when present) as text; else ApiAnswerError (exit 4)."""
     if not isinstance(body, list):
         raise shape_error(what, "配列", body)
     for item in body:
-        if not isinstance(item, dict) or any(item.get(k) in (None, "") for k in keys):
-            raise shape_error(what, "項目 " + "・".join(keys) + " を持つオブジェクトの配列" if keys else "オブジェクトの配列",
-                              item)
+        if _misshapen(item, keys, texts):
+            raise shape_error(what, _expected(keys, texts, "の配列"), item)
     return body
 
 
-def _record(body: Any, what: str, keys: tuple[str, ...]) -> dict:
-    if not isinstance(body, dict) or any(body.get(k) in (None, "") for k in keys):
-        raise shape_error(what, "項目 " + "・".join(keys) + " を持つオブジェクト", body)
+def _misshapen(item: Any, keys: tuple[str, ...], texts: tuple[str, ...]) -> bool:
+    return (not isinstance(item, dict) or any(not isinstance(item.get(k), str) or not item[k] for k in keys)
+            or any(not isinstance(v, str) for t in texts if (v := item.get(t)) is not None))
+
+
+def _expected(keys: tuple[str, ...], texts: tuple[str, ...], plural: str = "") -> str:
+    expected = ("項目 " + "・".join(keys) + " を持つオブジェクト" if keys else "オブジェクト") + plural
+    return expected + (" (" + "・".join(texts) + " は文字列)" if texts else "")
+
+
+def _record(body: Any, what: str, keys: tuple[str, ...], texts: tuple[str, ...] = ()) -> dict:
+    if _misshapen(body, keys, texts):
+        raise shape_error(what, _expected(keys, texts), body)
     return body
 
 
