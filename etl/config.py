@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from etl.clock import DEFAULT_RESTRICTED_HOURS, Clock, RestrictedHours, clock_from_env, parse_now, parse_window
 from etl.errors import ConfigError
@@ -64,7 +65,40 @@ def _windows(v: list[str]) -> str | None:
 
 
 def _url(v: str) -> str | None:
-    return None if v.startswith(("http://", "https://")) else "http:// または https:// で始まる URL にしてください"
+    """An http(s) URL a request can be sent to: a host, a port in 1–65535, no space or control
+    character (a URL that cannot be parsed would otherwise fail at the first request)."""
+    if not v.startswith(("http://", "https://")):
+        return "http:// または https:// で始まる URL にしてください"
+    if re.search(r"[\s\x00-\x1f\x7f]", v):
+        return "空白・改行・制御文字を含まない URL にしてください"
+    try:
+        parts = urlsplit(v)
+        port = parts.port
+    except ValueError:
+        return "URL として読めません (ホスト名・ポート番号を確認してください)"
+    if not parts.hostname:
+        return "ホスト名のある URL にしてください (例 https://api.kingtime.jp/v1.0)"
+    if port == 0:
+        return "ポート番号は 1〜65535 にしてください"
+    return None
+
+
+def _proxy(v: str) -> str | None:
+    """Empty, or a proxy URL (requests takes "host:port" as http://host:port, and socks schemes)."""
+    if not v:
+        return None
+    scheme, sep, rest = v.partition("://")
+    return _url("http://" + (rest if sep and scheme.lower() in ("http", "https", "socks5", "socks5h", "socks4") else v))
+
+
+def _port(v: Any) -> str | None:
+    return _positive(v) or (None if v <= 65535 else "ポート番号は 1〜65535 にしてください")
+
+
+def _at_most(most: int) -> Any:
+    def check(v: Any) -> str | None:
+        return _positive(v) or (None if v <= most else f"{most:,} 以下にしてください")
+    return check
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -92,12 +126,12 @@ SPEC: dict[str, dict[str, Option]] = {
         "timeout_s": Option((int, float), 30, "1リクエストのタイムアウト秒", _seconds(600)),
         "max_requests": Option(int, 500, "per_seconds 秒あたりの最大リクエスト数 (公表値 500/5分)", _positive),
         "per_seconds": Option((int, float), 300, "max_requests を数える期間 (秒)", _seconds(86400)),
-        "concurrency": Option(int, 4, "同時に送るリクエスト数の上限", _positive),
+        "concurrency": Option(int, 4, "同時に送るリクエスト数の上限 (64 まで)", _at_most(64)),
         "max_retries": Option(int, 5, "一時的なエラーの再試行回数", _non_negative),
         "retry_budget_s": Option((int, float), 900, "1回の実行で再試行のために待つ合計の上限 (秒)。超えると中止 (終了コード 4)",
                                  _seconds(86400)),
         "restricted_hours": Option(list, list(DEFAULT_RESTRICTED_HOURS), "利用制限時間帯 (JST)", _windows),
-        "proxy": Option(str, "", "固定IPで出るための HTTPS プロキシ (例 http://proxy.example.co.jp:8080)"),
+        "proxy": Option(str, "", "固定IPで出るための HTTPS プロキシ (例 http://proxy.example.co.jp:8080)", _proxy),
         "verify_tls": Option(bool, True, "TLS 証明書を検証する (false はループバックのサンドボックスにだけ使えます)"),
         "split_by_division": Option(bool, False, "月別勤怠を所属ごとに分けて取得する (大規模テナント向け)"),
     },
@@ -113,7 +147,7 @@ SPEC: dict[str, dict[str, Option]] = {
     },
     "mail": {
         "host": Option(str, "", "SMTP サーバー (空ならメールを送らない)"),
-        "port": Option(int, 25, "SMTP ポート (STARTTLS は 587、SSL は 465 が一般的)", _positive),
+        "port": Option(int, 25, "SMTP ポート (STARTTLS は 587、SSL は 465 が一般的)", _port),
         "starttls": Option(bool, False, "STARTTLS を使う"),
         "ssl": Option(bool, False, "SMTP over SSL (SMTPS) を使う"),
         "username": Option(str, "", "SMTP 認証のユーザー名 (空なら認証しない)"),

@@ -409,6 +409,20 @@ CONFIGS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
     "retry_budget_inf.toml": (lambda: b"[attendance_api]\nretry_budget_s = inf\n", 2,
                               ["[attendance_api] retry_budget_s"]),
     "mail_timeout_inf.toml": (lambda: b"[mail]\ntimeout_s = -inf\n", 2, ["[mail] timeout_s"]),
+    # URLs no request can go to: refused at load, not 内部エラー or five retries at the first call
+    "base_url_unclosed_ipv6.toml": (lambda: b'[attendance_api]\nbase_url = "http://[::1/v1.0"\n', 2,
+                                    ["base_url_unclosed_ipv6.toml [attendance_api] base_url", "URL として読めません"]),
+    "base_url_port_out_of_range.toml": (lambda: b'[attendance_api]\nbase_url = "https://api.kingtime.jp:99999/v1.0"\n',
+                                        2, ["[attendance_api] base_url", "ポート"]),
+    "base_url_with_line_break.toml": (lambda: b'[attendance_api]\nbase_url = "https://api.kingtime.jp/v1.0\\r\\nX: 1"\n',
+                                      2, ["[attendance_api] base_url", "改行"]),
+    "base_url_without_host.toml": (lambda: b'[attendance_api]\nbase_url = "https:///v1.0"\n', 2,
+                                   ["[attendance_api] base_url", "ホスト名"]),
+    "proxy_port_out_of_range.toml": (lambda: b'[attendance_api]\nproxy = "http://user:pass@proxy.example.co.jp:80800"\n',
+                                     2, ["[attendance_api] proxy", "ポート"]),
+    "concurrency_huge.toml": (lambda: b"[attendance_api]\nconcurrency = 1000000\n", 2,
+                              ["[attendance_api] concurrency", "64 以下"]),
+    "mail_port_huge.toml": (lambda: b"[mail]\nport = 70000\n", 2, ["[mail] port", "65535"]),
 }
 
 
