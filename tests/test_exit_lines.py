@@ -182,3 +182,17 @@ def test_ledger_load_of_123_after_00123_is_exit_3_naming_both_unless_new_people(
 def test_demo_with_etl_now_out_of_range_is_one_line_exit_2(tmp_path, now):
     code, _out, err = call(["demo", "--dir", str(tmp_path / "demo")], {"ETL_NOW": now})
     assert code == ExitCode.USAGE and "ETL_NOW" in one_line(err)
+
+
+# --- a workbook that is not there: one line, not a second (English) log line about its copy --------
+
+@pytest.mark.parametrize("command", [["sync-employees"], ["sync-employees", "--dry-run"], ["pull-employees"],
+                                     ["reconcile"], ["run"]], ids=" ".join)
+@pytest.mark.parametrize("book", ["missing.xlsx", "garbage.xlsx", "folder.xlsx"])
+def test_a_workbook_that_cannot_be_opened_is_one_line_for_every_command(tmp_path, sandbox, command, book):
+    (tmp_path / "garbage.xlsx").write_text("not a workbook", encoding="utf-8")
+    (tmp_path / "folder.xlsx").mkdir()
+    config = make_config(tmp_path, sandbox)
+    code, out, err = call(["--config", str(config), *command, "--workbook", str(tmp_path / book)], cli_env(sandbox))
+    assert code == ExitCode.INVALID_INPUT
+    assert book in one_line(err)

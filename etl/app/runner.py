@@ -233,6 +233,8 @@ def publish(ctx: Context, result: RunResult, *, annotate_from: Path | None = Non
 def _annotate(result: RunResult, source: Path, folder: Path) -> None:
     from etl.records import Masters
     from etl.workbook.annotate import annotate, count_marks
+    if not Path(source).is_file():  # no workbook to copy (the stop line already says so)
+        return
     try:
         dest = folder / f"検証結果_{source.stem}.xlsx"
         names = result.sections.get("names") or {}
@@ -241,8 +243,10 @@ def _annotate(result: RunResult, source: Path, folder: Path) -> None:
         result.outputs.append(str(dest))
         result.meta["annotated_workbook"] = dest.name
         result.meta["annotated_marks"] = count_marks(result.problems)
-    except Exception as e:  # the annotated copy is a convenience; the report still goes out
-        log.warning("annotated workbook not written: %s", e)
+    except Exception as e:  # the annotated copy is a convenience; the report still goes out and says why
+        # not on stderr: a stop is one line there (the report's 実行情報 shows a non-ASCII meta key)
+        result.meta["検証結果ブックを作れなかった理由"] = one_line(str(e))
+        log.info("annotated workbook not written: %s", e)
 
 
 def _mail(ctx: Context, result: RunResult, recipients: list[str], html_path: Path, errors_csv: Path) -> None:
