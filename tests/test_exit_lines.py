@@ -196,3 +196,12 @@ def test_a_workbook_that_cannot_be_opened_is_one_line_for_every_command(tmp_path
     code, out, err = call(["--config", str(config), *command, "--workbook", str(tmp_path / book)], cli_env(sandbox))
     assert code == ExitCode.INVALID_INPUT
     assert book in one_line(err)
+
+
+def test_an_unreadable_result_of_an_earlier_run_adds_no_line_to_stderr(tmp_path, sandbox):
+    config = make_config(tmp_path, sandbox)
+    for name, body in (("20200101-000000-run", "{not json"), ("20200101-000001-run", "[" * 100_000 + "]" * 100_000)):
+        (tmp_path / "reports" / name).mkdir(parents=True)
+        (tmp_path / "reports" / name / "result.json").write_text(body, encoding="utf-8")
+    code, _out, err = call(["--config", str(config), "ledger", "export", str(tmp_path / "out.csv")], cli_env(sandbox))
+    assert code == 0 and err == ""

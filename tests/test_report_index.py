@@ -41,6 +41,9 @@ def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):
     broken = reports / "20261126-040000-run"
     broken.mkdir()
     (broken / "result.json").write_text("{not json", encoding="utf-8")  # unreadable: skipped, no crash
+    deep = reports / "20261126-050000-run"
+    deep.mkdir()
+    (deep / "result.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")  # nor RecursionError
 
     path = write_index(reports)
     assert path == reports / "index.html"

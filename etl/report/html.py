@@ -537,8 +537,9 @@ def collect_runs(reports_dir: Path) -> list[dict[str, Any]]:
         else:
             try:
                 summary = run_summary(folder, json.loads(rj.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError, AttributeError) as e:
-                log.warning("%s is not readable: %s", rj, e)
+            except (OSError, ValueError, TypeError, AttributeError, RecursionError) as e:
+                # skipped; not a WARNING: that would be a second line on the stderr of every later run
+                log.info("%s is not readable: %s", rj, e)
                 continue
         summary["has_report"] = (folder / "report.html").is_file()
         summary["written"] = st.st_mtime_ns
