@@ -110,7 +110,7 @@ def describe_holder(holder: dict[str, Any]) -> str:
 def read_holder(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -120,9 +120,10 @@ def test_exactly_one_of_many_concurrent_takers_wins(lock_path, clock):
     won[0].release()
 
 
-def test_held_with_an_unreadable_note_says_so(lock_path, clock):
+@pytest.mark.parametrize("note", ["{not json", "[" * 100_000 + "]" * 100_000, "[1]"], ids=["garbage", "deep", "list"])
+def test_held_with_an_unreadable_note_says_so(lock_path, clock, note):
     with RunLock(lock_path, clock) as lock:
-        lock.holder_path.write_text("{not json", encoding="utf-8")
+        lock.holder_path.write_text(note, encoding="utf-8")
         with pytest.raises(LockHeldError, match="pid 不明, 開始時刻不明"):
             RunLock(lock_path, clock).acquire()
 

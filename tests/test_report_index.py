@@ -74,6 +74,14 @@ def test_index_cache_follows_a_rewritten_result(tmp_path):
     assert [r[2] for r in index_rows(write_index(reports).read_text(encoding="utf-8"))] == ["異常終了"]
 
 
+def test_an_overwritten_cache_is_rebuilt(tmp_path):
+    reports = tmp_path / "reports"
+    publish(reports, "validate", 1)
+    for body in ("[]", "[" * 100_000 + "]" * 100_000, '{"x": 1}'):
+        (reports / INDEX_CACHE).write_text(body, encoding="utf-8")
+        assert [r[2] for r in index_rows(write_index(reports).read_text(encoding="utf-8"))] == ["正常終了"]
+
+
 def test_index_of_an_empty_or_missing_folder(tmp_path):
     html = write_index(tmp_path / "reports").read_text(encoding="utf-8")
     assert "まだ実行の記録がありません" in html

@@ -143,7 +143,7 @@ def load_state(path: Path) -> ScheduleState:
             exit_code=data.get("exit_code"), failures=int(data.get("failures") or 0))
     except FileNotFoundError:
         return ScheduleState()
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         log.warning("スケジュールの状態ファイル %s を読めないため、未実行として扱います (%s)", path, e)
         return ScheduleState()
 

@@ -520,7 +520,9 @@ def collect_runs(reports_dir: Path) -> list[dict[str, Any]]:
     cache_path = reports_dir / INDEX_CACHE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
+        cache = {}
+    if not isinstance(cache, dict):  # a cache someone overwrote: rebuilt
         cache = {}
     fresh: dict[str, Any] = {}
     runs = []
