@@ -505,9 +505,19 @@ def stray_column_rows(path: Path, rows: int) -> None:
             fh.write(("</sheetData>" + tail).encode("utf-8"))
 
 
+def wide_rows(path: Path, rows: int, commas: int) -> None:
+    """A ledger CSV whose ``rows`` employees each end with ``commas`` empty fields (each line stays
+    under the 1 MB line limit: the work grows with the fields, not the bytes or the rows)."""
+    tail = b"," * commas + b"\r\n"
+    with open(path, "wb") as fh:
+        fh.write(text_file([LEDGER_HEADER]))
+        for i in range(rows):
+            fh.write(f"{i:05d},山田,太郎,男性".encode() + tail)
+
+
 GENERATORS: dict[str, Callable[..., None]] = {"long_line": long_line, "million_rows": million_rows,
                                               "ledger_bomb": ledger_bomb, "workbook_bomb": workbook_bomb,
-                                              "stray_column_rows": stray_column_rows}
+                                              "stray_column_rows": stray_column_rows, "wide_rows": wide_rows}
 
 RECIPES: dict[str, tuple[str, dict, int, list[str]]] = {
     # kind/name: (generator, arguments, exit code, substrings)
@@ -518,6 +528,12 @@ RECIPES: dict[str, tuple[str, dict, int, list[str]]] = {
     "workbook/expanded_bomb.xlsx": ("workbook_bomb", {"size": 300 << 20}, 3, ["expanded_bomb.xlsx", "大きすぎ"]),
     "ledger/stray_column_million_rows.xlsx": ("stray_column_rows", {"rows": 1_000_000}, 3,
                                               ["stray_column_million_rows.xlsx"]),
+    # a million commas a line, 60 lines: 60 MB ran 15 s in 875 MB before the field limits
+    "ledger/million_commas_a_line.csv": ("wide_rows", {"rows": 60, "commas": 999_000}, 3,
+                                         ["million_commas_a_line.csv 2行目", "16,384 列"]),
+    # 16,000 commas a line (within Excel's width), 3,000 lines: 48 million fields in all
+    "ledger/wide_rows_many_fields.csv": ("wide_rows", {"rows": 3_000, "commas": 16_000}, 3,
+                                         ["wide_rows_many_fields.csv", "大きすぎ", "項目"]),
 }
 
 

@@ -147,6 +147,19 @@ def test_a_csv_beyond_the_size_limit_is_refused(tmp_path):
         read_ledger(path, limits=Limits(max_csv_bytes=1000))
 
 
+def test_a_csv_of_too_many_fields_is_refused_as_it_is_read(tmp_path):
+    from etl.ledger.load import FIELDS_PER_ROW
+    path = tmp_path / "wide.csv"
+    path.write_bytes(text_file([LEDGER_HEADER, *(f"E{i},山田,太郎" + "," * 300 for i in range(10))]))
+    with pytest.raises(LedgerFileError, match="大きすぎ") as e:
+        read_ledger(path, limits=Limits(max_rows=5))  # 5 × 100 fields: the third line passes 500
+    assert e.value.problems[0].cell == "行 3" and 5 * FIELDS_PER_ROW == 500
+    assert len(read_ledger(path, limits=Limits(max_rows=100)).employees) == 10  # trailing blanks: fine
+    path.write_bytes(text_file([LEDGER_HEADER, "E1,山田,太郎" + "," * 16_384]))
+    with pytest.raises(LedgerFileError, match="16,384 列"):
+        read_ledger(path)
+
+
 def _fifo(tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     os.mkfifo(path)

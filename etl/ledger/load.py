@@ -35,6 +35,8 @@ MAX_LINE_BYTES = 1_000_000
 _MEASURE_CAP = 100_000_000  # stop measuring an over-long line after this many bytes
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 MAX_CSV_BYTES = 200 * 1024 * 1024  # a CSV of 200,000 employees is ~40 MB
+MAX_ROW_FIELDS = 16_384  # Excel's column limit: a CSV row wider than this no spreadsheet wrote
+FIELDS_PER_ROW = 100  # on average: a CSV of max_rows rows holds at most max_rows × this many fields
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ def _read_csv(path: Path, limits: Limits = Limits()) -> Rows:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
+    fields, max_fields = 0, limits.max_rows * FIELDS_PER_ROW
     while True:
         start = reader.line_num + 1
         try:
@@ -214,6 +217,14 @@ def _read_csv(path: Path, limits: Limits = Limits()) -> Rows:
         except csv.Error as e:
             reason = next((v for k, v in _CSV_REASONS.items() if k in str(e)), str(e))
             _fail(name, [Problem.of("ledger-bad-row", sheet=name, cell=f"行 {start}", reason=reason)])
+        # a million commas a line: the work and memory grow with the fields, not the rows or bytes
+        if len(record) > MAX_ROW_FIELDS:
+            _fail(name, [Problem.of("ledger-bad-row", sheet=name, cell=f"行 {start}",
+                                    reason=f"列が多すぎます ({len(record):,} 列、Excel の上限は {MAX_ROW_FIELDS:,} 列)")])
+        fields += len(record)
+        if fields > max_fields:
+            _fail(name, [Problem.of("ledger-too-large", sheet=name, cell=f"行 {start}", path=name,
+                                    size=f"{start:,} 行目までで {fields:,} 項目", limit=f"{max_fields:,} 項目")])
         if record and not all(is_blank(v) for v in record):
             records.append((start, record))
     if not records:
