@@ -268,13 +268,13 @@ def test_a_csv_that_cannot_be_written_is_exit_2(h, tmp_path):
 
 def test_a_history_the_ledger_refuses_publishes_no_csv(h):
     """The CSV goes out last: when the ledger refuses the month's history (here a real SQLite trigger),
-    payroll gets no CSV and the run says why in one line (exit 3, nothing written)."""
+    payroll gets no CSV and the run says why in one line (exit 2: the database failed, not the input)."""
     import sqlalchemy as sa
     with open_ledger(h.ledger_url).engine.begin() as conn:
         conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON monthly_attendance "
                              "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
     run = h.run("--month", MONTH)
-    assert run.code == 3 and not h.csv.exists()
+    assert run.code == 2 and not h.csv.exists()
     assert "CSV" in run.err and "書き込みませんでした" in run.err and "disk is full" in run.err
     assert len(run.err.strip().splitlines()) == 1
 
@@ -382,3 +382,19 @@ def test_a_backfill_stopped_by_the_restricted_hours_keeps_what_it_saved(h):
     assert sorted(h.ledger.monthly_months(["2026-07", "2026-08", "2026-09", MONTH])) == ["2026-07"]
     assert run.result["status"] == "failed" and not h.csv.exists()
     assert "2026-07 (未取込: 2026-08, 2026-09)" in run.report.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("argv", [["--to", "ledger"], ["--to", "csv"], ["--to", "ledger", "--backfill", "1"]],
+                         ids=["ledger", "csv-history", "backfill"])
+def test_a_ledger_database_that_refuses_the_month_is_exit_2_and_publishes_no_csv(h, argv):
+    """The database, not the input, failed (locked, full, I/O): exit 2, one line, no CSV (issue 16)."""
+    import sqlite3
+    db = sqlite3.connect(h.tmp / "ledger.db")
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON monthly_attendance "
+               "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    db.commit()
+    db.close()
+    run = h.run("--month", MONTH, *argv)
+    assert run.code == 2, run.err
+    assert len(run.err.splitlines()) == 1 and "database or disk is full" in run.err
+    assert not h.csv.exists()

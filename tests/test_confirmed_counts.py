@@ -75,3 +75,26 @@ def test_counts_of_a_run_hold_only_confirmed_rows():
 def test_a_dry_run_still_counts_what_it_plans():
     c = _result(dry_run=True).counts()
     assert (c["created"], c["updated"], c["not_run"]) == (2, 1, 0)
+
+
+def test_a_ledger_that_refuses_the_links_after_the_creates_still_reports_them(tmp_path, make_sandbox):
+    """The API created the employees, then the ledger refused to keep their links (locked, full…):
+    the report counts the creates the API confirmed, the run stops with exit 2, and the rerun
+    finds them by their code (never a second person)."""
+    import sqlite3
+    sandbox = make_sandbox(empty_company())
+    h = Harness(tmp_path, sandbox, concurrency=1)
+    h.load(ledger_employees(N))
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON attendance_links BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    db.commit()
+    run = h.sync()
+    assert run.code == ExitCode.USAGE and "disk I/O error" in run.err and len(run.err.splitlines()) == 1
+    assert run.counts["created"] == N == len(h.remote()) and run.counts["not_run"] == 0
+    assert len(run.rows(result="ok", action="create")) == N
+    db.execute("DROP TRIGGER refuse")
+    db.commit()
+    db.close()
+    again = h.sync()
+    assert again.code == 0 and again.counts["created"] == 0 and len(h.remote()) == N
+    h.close()

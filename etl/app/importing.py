@@ -141,14 +141,14 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         try:
             history.keep(ledger, table)
         except sa.exc.SQLAlchemyError as e:
-            raise InputError(f"36協定の履歴として台帳に {month} を保存できなかったため、CSV {path} は書き込みませんでした"
+            raise UsageError(f"36協定の履歴として台帳に {month} を保存できなかったため、CSV {path} は書き込みませんでした"
                              f" ({db_reason(e)})。台帳の状態を確認して再実行してください。") from None
         _publish_csv(result, path, data)
     else:
         try:
             write_ledger(ledger, table)
         except sa.exc.SQLAlchemyError as e:
-            raise InputError(f"台帳に {month} の勤怠を書き込めませんでした ({db_reason(e)})。台帳の状態を確認して"
+            raise UsageError(f"台帳に {month} の勤怠を書き込めませんでした ({db_reason(e)})。台帳の状態を確認して"
                              "再実行してください (書き込みは取り消されています)。") from None
     outcome.written = True
     say(f"勤怠 {month}: {len(table)} 名を {where} に書き込みました"
@@ -178,7 +178,7 @@ def _backfill(result: RunResult, client: Any, ledger: Any, directory: Any, setti
             kept.append(m)
             say(f"履歴 {m}: {n} 名を台帳に保存しました。")
     except sa.exc.SQLAlchemyError as e:
-        raise InputError(f"台帳に履歴 {plan.fetch[len(kept)]} を保存できませんでした ({db_reason(e)})。"
+        raise UsageError(f"台帳に履歴 {plan.fetch[len(kept)]} を保存できませんでした ({db_reason(e)})。"
                          "台帳の状態を確認して再実行してください。") from None
     finally:
         left = plan.fetch[len(kept):]

@@ -100,6 +100,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     outcome = apply_plan(plan, client, ledger, clock=clock, concurrency=settings.attendance_api.concurrency,
                          wait=wait, progress=ctx.progress_stream())
     result.rows = outcome.rows
+    if outcome.ledger_error is not None:  # the rows the API confirmed are reported, then the stop (exit 2)
+        raise outcome.ledger_error
     # beside the links: the values now confirmed on the attendance side (reconcile's "which side changed")
     ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters, links),
                               clock.now().isoformat(timespec="seconds"))

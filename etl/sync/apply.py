@@ -31,6 +31,7 @@ LINK_BATCH = 500
 NOT_DONE = {
     "restricted": "未実行: 利用制限時間帯のため中断しました。制限時間帯の後に再実行すると続きから処理します",
     "stopped": "未実行: 勤怠APIとの処理を続けられないため中断しました。原因を取り除いて再実行すると続きから処理します",
+    "ledger": "未実行: 従業員台帳に連携情報を保存できないため中断しました。原因を取り除いて再実行すると続きから処理します",
 }
 # a write whose answer could not be used (wrong shape): it may have been applied, so it is not 未実行
 UNCONFIRMED = "失敗: 勤怠APIの応答を確認できませんでした (反映された可能性があります。再実行すると従業員番号で確認します)"
@@ -43,6 +44,9 @@ class ApplyOutcome:
     links_saved: int = 0
     waited_s: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)
+    # the ledger refused the links (locked, gone): what the API confirmed is still in ``rows``; the
+    # caller raises this after reporting them (a rerun finds the sent ones by their code)
+    ledger_error: Exception | None = None
 
 
 def planned_rows(plan: Plan) -> list[RowResult]:
@@ -62,7 +66,7 @@ def apply_plan(plan: Plan, client: Any, ledger: Any, *, clock: Clock, concurrenc
     rows = [runner.rows.get(i) or _row(a, "planned", runner.not_done_message())
             for i, a in enumerate(plan.actions)]
     return ApplyOutcome(rows=rows, stopped=runner.stopped, links_saved=runner.links_saved,
-                        waited_s=runner.waited_s)
+                        waited_s=runner.waited_s, ledger_error=runner.ledger_error)
 
 
 def _static_result(action: Action) -> str:
@@ -94,6 +98,7 @@ class _Runner:
         self.links: list[Link] = []
         self.links_saved = 0
         self.stopped: StopRun | None = None
+        self.ledger_error: Exception | None = None
         self.waited_s = 0.0
         for i, a in enumerate(plan.actions):
             if not a.writes:
@@ -103,6 +108,8 @@ class _Runner:
         return self.clock.now().isoformat(timespec="seconds")
 
     def not_done_message(self) -> str:
+        if self.stopped is None and self.ledger_error is not None:
+            return NOT_DONE["ledger"]
         return NOT_DONE["restricted" if isinstance(self.stopped, RestrictedHoursError) else "stopped"]
 
     # --- links -----------------------------------------------------------------------------
@@ -115,9 +122,13 @@ class _Runner:
                 self.flush()
 
     def flush(self) -> None:
-        if self.links:
+        if self.links and self.ledger_error is None:
             batch, self.links = self.links, []
-            self.ledger.save_links(batch)
+            try:
+                self.ledger.save_links(batch)
+            except Exception as e:  # noqa: BLE001 - the database's own error, raised by the caller
+                self.ledger_error = e  # nothing more is sent; the rows sent so far stay reported
+                return
             self.links_saved += len(batch)
 
     # --- writes ----------------------------------------------------------------------------
@@ -131,7 +142,7 @@ class _Runner:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync")
         try:
             while todo or in_flight:
-                while todo and pause_until is None and self.stopped is None \
+                while todo and pause_until is None and self.stopped is None and self.ledger_error is None \
                         and len(in_flight) < self.concurrency * 2:
                     i = todo.popleft()
                     in_flight[pool.submit(_execute, self.client, self.plan.actions[i])] = i
