@@ -120,3 +120,22 @@ def test_existing_ledger_employees_are_not_added_again(tmp_path, make_sandbox):
     assert run.code == 0 and run.result["counts"]["total"] == 0
     assert h.ledger.employees() == before
     h.close()
+
+
+def test_a_ledger_that_stops_midway_reports_what_it_took(tmp_path, make_sandbox):
+    """The database refuses the second chunk (a real SQLite trigger): exit 2, the first chunk is
+    reported written, the rest 未実行 — never 0 written, never all of them (issue 16, kind 5)."""
+    import sqlite3
+    h = Harness(tmp_path, make_sandbox(generate_state(25, 3, TODAY)))
+    h.ledger.employees()  # the schema exists
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    db.execute("CREATE TRIGGER full BEFORE INSERT ON employees WHEN (SELECT count(*) FROM employees) >= 10 "
+               "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    db.commit()
+    db.close()
+    run = h.pull("--limit", "10")
+    assert run.code == 2 and "disk is full" in run.err and len(run.err.splitlines()) == 1
+    assert len(h.ledger.employees()) == 10
+    assert run.counts["created"] == 10 and run.counts["not_run"] == 15
+    assert all(r["message"].startswith("未実行") for r in run.rows(result="planned"))
+    h.close()

@@ -145,8 +145,13 @@ def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
                      renamed={c.old: c for c in [*renames.confirmed.values(), *renames.probable.values()]})
     result.problems.extend(renames.problems + plan.problems)  # a held code change is said in 要対応 too
     if not opts.dry_run:
-        inserted, updated, chunks = apply_pull(plan, ledger, limit=opts.limit,
-                                               now=clock.now().isoformat(timespec="seconds"))
+        confirmed: list[int] = []
+        try:
+            inserted, updated, chunks = apply_pull(plan, ledger, limit=opts.limit,
+                                                   now=clock.now().isoformat(timespec="seconds"), confirmed=confirmed)
+        except Exception:  # the database stopped midway: report what it took, then the stop (exit 2)
+            result.rows = pull_rows(plan, "ok", confirmed=sum(confirmed))
+            raise
         result.meta.update(inserted=inserted, updated=updated, chunks=chunks, limit=opts.limit)
     result.rows = pull_rows(plan, "planned" if opts.dry_run else "ok")
     result.exit_code = exit_for_rows(result.rows)

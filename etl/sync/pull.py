@@ -189,18 +189,33 @@ def _show(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def pull_rows(plan: PullPlan, result: str) -> list[RowResult]:
+NOT_WRITTEN = "未実行: 台帳への書き込みが途中で止まったため書き込んでいません。原因を取り除いて再実行してください"
+
+
+def pull_rows(plan: PullPlan, result: str, confirmed: int | None = None) -> list[RowResult]:
+    """One row per item; with ``confirmed``, only the first that many writes are ``result`` (what
+    the database confirmed before it failed), the rest 未実行."""
     messages = {"create": "台帳に追加", "update": "台帳を更新", "unchanged": "差分なし",
                 "held": "台帳に追加しませんでした (先頭の 0 だけ違う従業員番号が台帳にあります)"}
-    return [RowResult(employee_code=i.employee.code, action="create" if i.action == "held" else i.action,
-                      result="ok" if i.action == "skip" else "failed" if i.action == "held" else result,
-                      changes=i.changes, message=i.reason or messages[i.action],
-                      name=f"{i.employee.last_name} {i.employee.first_name}".strip())
-            for i in plan.items]
+    rows, n = [], 0
+    for i in plan.items:
+        outcome = "ok" if i.action == "skip" else "failed" if i.action == "held" else result
+        message = i.reason or messages[i.action]
+        if i.action in ("create", "update"):
+            n += 1
+            if confirmed is not None and n > confirmed:
+                outcome, message = "planned", NOT_WRITTEN
+        rows.append(RowResult(employee_code=i.employee.code, action="create" if i.action == "held" else i.action,
+                              result=outcome, changes=i.changes, message=message,
+                              name=f"{i.employee.last_name} {i.employee.first_name}".strip()))
+    return rows
 
 
-def apply_pull(plan: PullPlan, ledger: Any, *, limit: int, now: str) -> tuple[int, int, list[int]]:
-    """Write the plan in chunks of at most ``limit``; returns (inserted, updated, chunk sizes)."""
+def apply_pull(plan: PullPlan, ledger: Any, *, limit: int, now: str,
+               confirmed: list[int] | None = None) -> tuple[int, int, list[int]]:
+    """Write the plan in chunks of at most ``limit``; returns (inserted, updated, chunk sizes).
+    ``confirmed`` (when given) gets each chunk's size as soon as the database has taken it, so a
+    caller whose write fails midway can say what was written."""
     writes = plan.writes()
     link_of = {link.code: dataclasses.replace(link, synced_at=now) for link in plan.links}
     inserted = updated = 0
@@ -208,6 +223,8 @@ def apply_pull(plan: PullPlan, ledger: Any, *, limit: int, now: str) -> tuple[in
     for start in range(0, len(writes), limit):
         chunk = writes[start:start + limit]
         ins, upd = ledger.upsert_employees([i.employee for i in chunk])
+        if confirmed is not None:
+            confirmed.append(len(chunk))
         ledger.save_links([link_of.pop(i.employee.code) for i in chunk if i.employee.code in link_of])
         inserted, updated = inserted + ins, updated + upd
         chunks.append(len(chunk))
