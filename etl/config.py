@@ -106,10 +106,17 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 def plausible_env_name(v: str) -> bool:
     """A variable name (letters, digits, _; not a leading digit; at most 64), and not what a
-    pasted secret looks like: 16 or more characters with digits and no _ (a token is hex/base64)."""
+    pasted secret looks like (a token is hex/base64, some with a prefix like sk_live_): 16 or more
+    characters with digits and no _; a part between _ of 12 or more characters mixing letters and
+    digits; 20 or more letters mixing upper and lower case without _."""
     if not _ENV_NAME.fullmatch(v):
         return False
-    return not (len(v) >= 16 and "_" not in v and any(c.isdigit() for c in v))
+    if len(v) >= 16 and "_" not in v and any(c.isdigit() for c in v):
+        return False
+    if any(len(part) >= 12 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+           for part in v.split("_")):
+        return False
+    return not (len(v) >= 20 and "_" not in v and not v.isupper() and not v.islower())
 
 
 def _env_name(v: str) -> str | None:

@@ -400,6 +400,13 @@ CONFIGS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
                                        ["[attendance_api] token_env", "文字列"]),
     "password_pasted_as_password_env.toml": (lambda: b'[mail]\npassword_env = "Tr0ub4dor&3"\n', 2,
                                              ["[mail] password_env", "表示しません"]),
+    # tokens that are valid variable names: a prefix and _ before the secret part, or base64 letters
+    "prefixed_token_as_token_env.toml": (lambda: b'[attendance_api]\ntoken_env = "tok_9f86d081884c7d659a2feaa0c55ad015"\n',
+                                         2, ["[attendance_api] token_env", "表示しません"]),
+    "letters_token_as_token_env.toml": (lambda: b'[attendance_api]\ntoken_env = "qXvTmBfRzLpWkJhYnGdSaEcU"\n', 2,
+                                        ["[attendance_api] token_env", "表示しません"]),
+    "prefixed_password_as_password_env.toml": (lambda: b'[mail]\npassword_env = "pw_7Hq2Lx9Rt4Zk1Vb8"\n', 2,
+                                               ["[mail] password_env", "表示しません"]),
     # numbers that are not numbers of seconds (issue 16, kind 6)
     "timeout_inf.toml": (lambda: b"[attendance_api]\ntimeout_s = inf\n", 2,
                          ["timeout_inf.toml [attendance_api] timeout_s", "inf"]),
