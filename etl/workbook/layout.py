@@ -32,6 +32,7 @@ from etl.workbook.model import (
     SHEET_TYPES,
     SYNC_FIELDS,
 )
+from etl.workbook.read import BLANK_RUN
 
 LAST_ROW = 1048576
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)  # template properties and zip entries: reproducible bytes
@@ -185,11 +186,22 @@ def header_columns(ws: Any) -> dict[str, str]:
 
 
 def last_used_row(ws: Any) -> int:
-    """The last row holding a value (ws.max_row also counts rows that only have formatting)."""
-    for row in range(ws.max_row, 1, -1):
-        if any(c.value not in (None, "") for c in ws[row]):
-            return row
-    return 1
+    """The last row holding a value (ws.max_row also counts rows that only have formatting), not
+    counting what lies beyond a run of BLANK_RUN empty rows (the reader stops there too): a stray
+    value in XFD1048576 must not make every writer walk, style and save a million rows. Found from
+    the cells the sheet holds, creating none (``ws[row]`` creates a whole row of cells)."""
+    held = getattr(ws, "_cells", None)
+    if held is None:  # a read-only sheet
+        for row in range(ws.max_row, 1, -1):
+            if any(c.value not in (None, "") for c in ws[row]):
+                return row
+        return 1
+    last = 1
+    for row in sorted({r for (r, _c), cell in held.items() if r > 1 and cell.value not in (None, "")}):
+        if row - last > BLANK_RUN:
+            break
+        last = row
+    return last
 
 
 def style_sheet(ws: Any, sheet: str, *, widths: bool = True) -> None:

@@ -139,6 +139,8 @@ def _append_missing(ws: Any, headers: tuple[str, ...], wanted: dict[str, str], n
             continue
         present.add(key)
         last += 1
+        while ws[f"{key_col}{last}"].value not in (None, ""):  # rows past a blank run: never written over
+            last += 1
         cell = ws[f"{key_col}{last}"]
         cell.value = sheet_text(key)
         cell.number_format = "@"
