@@ -13,7 +13,7 @@ from typing import Any
 class Answer:
     status: int
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | None] = field(default_factory=dict)
 
 
 class HostileServer:
@@ -32,8 +32,10 @@ class HostileServer:
                 answer = server.next_answer(self.command, path)
                 self.send_response(answer.status)
                 for k, v in answer.headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(answer.body)))
+                    if v is not None:
+                        self.send_header(k, v)
+                if "Content-Length" not in answer.headers:  # None: no length, the body ends at the close
+                    self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
 

@@ -164,3 +164,19 @@ def test_api_error_text_is_printed_on_one_line_with_control_characters_escaped(t
     assert code == ExitCode.API_UNAVAILABLE
     text = err.getvalue()
     assert len(text.splitlines()) == 1 and "\x1b" not in text and "\x00" not in text and "\r" not in text
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Length": None}], ids=["declared", "read-until-close"])
+def test_an_answer_beyond_the_size_cap_is_refused_without_reading_it_whole(server, headers):
+    big = b"[" + b'{"code": "1", "name": "x"},' * 80_000 + b'{"code": "2", "name": "y"}]'  # ~2 MB
+    server.script("GET", "/divisions", Answer(200, big, {"Content-Type": "application/json", **headers}))
+    c = KotClient(server.url, TOKEN, clock=ManualClock(NOW), restricted_hours=None, max_answer_bytes=1 << 20)
+    with pytest.raises(ApiAnswerError) as e:
+        c.divisions()
+    text = one_line(e.value)
+    assert "大きすぎます" in text and "上限 1 MB" in text and e.value.exit_code == ExitCode.API_UNAVAILABLE
+    assert len(server.seen) == 1  # not retried
+    c.close()
+    small = KotClient(server.url, TOKEN, clock=ManualClock(NOW), restricted_hours=None, max_answer_bytes=4 << 20)
+    assert len(small.divisions()) == 80_001  # within the cap it reads, with or without a length
+    small.close()

@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 
 from etl.clock import PUBLISHED_HOURS, Clock, RestrictedHours
 from etl.config import mask
-from etl.errors import ConfigError, RestrictedHoursError, Retryable, RowFailed
+from etl.errors import ApiAnswerError, ConfigError, RestrictedHoursError, Retryable, RowFailed
 from etl.kot.limiter import RateLimiter
 from etl.kot.retry import (
     Backoff,
@@ -44,6 +44,7 @@ from etl.kot.retry import (
     stop_error,
 )
 from etl.records import Masters
+from etl.text import one_line
 
 __all__ = ["KotClient", "ClientStats", "classify_response", "Outcome", "Kind", "date_windows",
            "MAX_RANGE_DAYS", "PUBLISHED_HOURS"]
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 62  # /daily-workings: start..end at most 62 days (inclusive)
 RETRY_BUDGET_S = 900.0  # the most one run waits between retries, in all
+MAX_ANSWER_BYTES = 1 << 30  # one answer (50,000 employees with every field is ~60 MB)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _SPANS = re.compile(r"(\d{1,2}:\d{2})\s*[~〜-]\s*(\d{1,2}:\d{2})")
 
@@ -101,7 +103,7 @@ class KotClient:
                  restricted_hours: RestrictedHours | None = PUBLISHED_HOURS,
                  clock: Clock | None = None, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
                  concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None,
-                 retry_budget_s: float = RETRY_BUDGET_S):
+                 retry_budget_s: float = RETRY_BUDGET_S, max_answer_bytes: int = MAX_ANSWER_BYTES):
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname
         if not verify_tls and host not in _LOOPBACK:  # certificate checks off only for a local sandbox
@@ -118,6 +120,7 @@ class KotClient:
         self.token_env = token_env
         self.stats = ClientStats()
         self.retry_budget_s = retry_budget_s
+        self.max_answer_bytes = max_answer_bytes
         self._waited = 0.0  # seconds spent waiting before retries, all threads together
         self._waited_lock = threading.Lock()
         self._limiter = RateLimiter(max_requests, per_seconds, self.clock)
@@ -290,14 +293,15 @@ class KotClient:
         self.stats.add(requests=1, writes=int(write), reads=int(not write))
         try:
             response = self.session.request(method, self.base_url + path, params=params, data=data,
-                                            timeout=self.timeout_s, allow_redirects=False)
+                                            timeout=self.timeout_s, allow_redirects=False, stream=True)
+            content = self._read_answer(response, f"{method} {self._mask(path)}")
         except requests.RequestException as e:
             return classify_response(None, None, e), None
         body: Any = None
-        if response.content:
+        if content:
             try:
                 read = decode if decode is not None and 200 <= response.status_code < 300 else json.loads
-                body = read(response.content)
+                body = read(content)
             except ValueError as e:
                 if 200 <= response.status_code < 300:
                     kind = response.headers.get("Content-Type", "")
@@ -305,15 +309,40 @@ class KotClient:
                         raise shape_error(f"{method} {self._mask(path)}", "JSON",
                                           f"{kind or 'Content-Type なし'} の本文") from None
                     return classify_response(None, None, e), None  # JSON cut short: retried
-                body = response.text[:300]
+                body = _text(content)
             except RecursionError:  # JSON nested thousands deep: no answer of the API looks like that
                 if 200 <= response.status_code < 300:
                     raise shape_error(f"{method} {self._mask(path)}", "JSON", "入れ子が深すぎる JSON") from None
-                body = response.text[:300]
+                body = _text(content)
         outcome = classify_response(response.status_code, body, headers=response.headers, now=self.clock.now())
         if outcome.kind is Kind.THROTTLED:
             self.stats.add(throttled=1)
         return outcome, body
+
+    def _read_answer(self, response: requests.Response, what: str) -> bytes:
+        """The body, read in blocks and refused beyond ``max_answer_bytes`` (a base_url pointing at
+        a file server, a proxy's endless page: never read whole into memory first)."""
+        limit = self.max_answer_bytes
+        chunks: list[bytes] = []
+        try:
+            try:
+                size = int(response.headers.get("Content-Length") or 0)
+            except ValueError:  # not a number: the blocks read tell
+                size = 0
+            if size <= limit:
+                size = 0
+                for chunk in response.iter_content(1 << 16):
+                    size += len(chunk)
+                    if size > limit:
+                        break
+                    chunks.append(chunk)
+        finally:
+            response.close()
+        if size > limit:
+            raise ApiAnswerError(one_line(f"勤怠API ({what}) の応答が大きすぎます ({size / 2**20:,.0f} MB を超えました、"
+                                          f"上限 {limit / 2**20:,.0f} MB)。読まずに中止しました。etl.toml の "
+                                          "[attendance_api] base_url が勤怠APIを指しているか確認してください"))
+        return b"".join(chunks)
 
     def _guard(self) -> None:
         reopen = self.reopens_at()
@@ -371,6 +400,11 @@ def _plain_json(body: Any) -> bool:
 # there is an answer of the wrong shape, not a name to write into the ledger or a workbook
 EMPLOYEE_TEXTS = ("lastName", "firstName", "lastNamePhonetics", "firstNamePhonetics", "divisionCode", "typeCode",
                   "gender", "birthDate", "hiredDate", "resignationDate")
+
+
+def _text(content: bytes) -> str:
+    """The start of a body that is not JSON, for a message (UTF-8, never a guessed encoding)."""
+    return content[:1200].decode("utf-8", errors="replace")[:300]
 
 
 def _records(body: Any, what: str, keys: tuple[str, ...], texts: tuple[str, ...] = ()) -> list[dict]:
