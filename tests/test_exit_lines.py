@@ -141,12 +141,13 @@ class InterruptAfter(ManualClock):
         return self._now
 
 
-def test_ctrl_c_mid_sync_writes_a_report_with_status_interrupted_and_exits_130(tmp_path, make_sandbox):
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_ctrl_c_mid_sync_writes_a_report_with_status_interrupted_and_exits_130(tmp_path, make_sandbox, concurrency):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     clock = InterruptAfter("2026-11-26T12:00:00+09:00", after=3)
     sandbox = make_sandbox(empty_company(), clock=clock)
     clock.sandbox = sandbox
-    h = Harness(tmp_path, sandbox, concurrency=1)
+    h = Harness(tmp_path, sandbox, concurrency=concurrency)
     h.load(ledger_employees(12))
     run = h.sync()
     assert run.code == ExitCode.INTERRUPTED == 130
@@ -154,6 +155,10 @@ def test_ctrl_c_mid_sync_writes_a_report_with_status_interrupted_and_exits_130(t
     assert any(p["code"] == "interrupted" for p in run.result["problems"])
     assert "中断" in run.err and "Traceback" not in run.err
     clock.sandbox = None
+    # what the API confirmed before the Ctrl+C is reported (it reported nothing), the rest 未実行
+    created = len(h.remote())
+    assert 3 <= created < 12 and run.counts["created"] == created and run.counts["not_run"] == 12 - created
+    assert all(r["message"].startswith("未実行: 中断") for r in run.rows(result="planned"))
     again = h.sync()  # the rerun finishes what was left, never twice
     assert again.code == 0 and len(h.remote()) == 12
     h.close()

@@ -105,6 +105,8 @@ def sync_employees(ctx: Context, result: RunResult, opts: SyncCommandOptions) ->
     # beside the links: the values now confirmed on the attendance side (reconcile's "which side changed")
     ledger.save_synced_values(synced_values(plan, outcome.rows, employees, book, masters, links),
                               clock.now().isoformat(timespec="seconds"))
+    if outcome.interrupted:  # Ctrl+C: the rows above are reported, status 中断, exit 130
+        raise KeyboardInterrupt
     if outcome.waited_s:
         result.meta["waited_s"] = round(outcome.waited_s)
     if outcome.stopped is not None:

@@ -32,6 +32,7 @@ NOT_DONE = {
     "restricted": "未実行: 利用制限時間帯のため中断しました。制限時間帯の後に再実行すると続きから処理します",
     "stopped": "未実行: 勤怠APIとの処理を続けられないため中断しました。原因を取り除いて再実行すると続きから処理します",
     "ledger": "未実行: 従業員台帳に連携情報を保存できないため中断しました。原因を取り除いて再実行すると続きから処理します",
+    "interrupted": "未実行: 中断 (Ctrl+C) したため送信していません。再実行すると続きから処理します",
 }
 # a write whose answer could not be used (wrong shape): it may have been applied, so it is not 未実行
 UNCONFIRMED = "失敗: 勤怠APIの応答を確認できませんでした (反映された可能性があります。再実行すると従業員番号で確認します)"
@@ -47,6 +48,7 @@ class ApplyOutcome:
     # the ledger refused the links (locked, gone): what the API confirmed is still in ``rows``; the
     # caller raises this after reporting them (a rerun finds the sent ones by their code)
     ledger_error: Exception | None = None
+    interrupted: bool = False  # Ctrl+C: the writes in flight were let finish and are in ``rows``
 
 
 def planned_rows(plan: Plan) -> list[RowResult]:
@@ -61,12 +63,15 @@ def apply_plan(plan: Plan, client: Any, ledger: Any, *, clock: Clock, concurrenc
     try:
         runner.save_adopted()
         runner.run(progress)
+    except KeyboardInterrupt:  # reported by the caller with what was done (status 中断)
+        runner.interrupted = True
     finally:
         runner.flush()
     rows = [runner.rows.get(i) or _row(a, "planned", runner.not_done_message())
             for i, a in enumerate(plan.actions)]
     return ApplyOutcome(rows=rows, stopped=runner.stopped, links_saved=runner.links_saved,
-                        waited_s=runner.waited_s, ledger_error=runner.ledger_error)
+                        waited_s=runner.waited_s, ledger_error=runner.ledger_error,
+                        interrupted=runner.interrupted)
 
 
 def _static_result(action: Action) -> str:
@@ -99,6 +104,8 @@ class _Runner:
         self.links_saved = 0
         self.stopped: StopRun | None = None
         self.ledger_error: Exception | None = None
+        self.interrupted = False
+        self.sent: dict[int, str] = {}  # action → key, written by the worker that sent it (see _send)
         self.waited_s = 0.0
         for i, a in enumerate(plan.actions):
             if not a.writes:
@@ -108,6 +115,8 @@ class _Runner:
         return self.clock.now().isoformat(timespec="seconds")
 
     def not_done_message(self) -> str:
+        if self.interrupted:
+            return NOT_DONE["interrupted"]
         if self.stopped is None and self.ledger_error is not None:
             return NOT_DONE["ledger"]
         return NOT_DONE["restricted" if isinstance(self.stopped, RestrictedHoursError) else "stopped"]
@@ -145,7 +154,7 @@ class _Runner:
                 while todo and pause_until is None and self.stopped is None and self.ledger_error is None \
                         and len(in_flight) < self.concurrency * 2:
                     i = todo.popleft()
-                    in_flight[pool.submit(_execute, self.client, self.plan.actions[i])] = i
+                    in_flight[pool.submit(self._send, i)] = i
                 if not in_flight:
                     if pause_until is not None:
                         self._sleep_until(pause_until)
@@ -154,8 +163,9 @@ class _Runner:
                     break  # stopped: what is left in ``todo`` stays not done
                 done, _ = wait_for(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    i = in_flight.pop(future)
+                    i = in_flight[future]
                     requeue = self._finish(i, future)
+                    del in_flight[future]  # after it is recorded: a Ctrl+C in between records it in ``finally``
                     if requeue is not None:
                         todo.appendleft(i)
                         pause_until = max(pause_until or requeue, requeue)
@@ -165,6 +175,14 @@ class _Runner:
                     self.flush()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            # interrupted (Ctrl+C): the writes already running were let finish; record them (a
+            # queued one was cancelled, never sent: it stays 未実行)
+            for future, i in in_flight.items():
+                if future.done() and not future.cancelled():
+                    self._finish(i, future)
+            for i, key in list(self.sent.items()):  # sent, but its future was lost to the Ctrl+C
+                if i not in self.rows:
+                    self._confirmed(i, key)
             if bar is not None:
                 bar.close()
 
@@ -191,9 +209,21 @@ class _Runner:
         if not key:
             self.rows[i] = _row(action, "failed", "勤怠APIの応答に従業員識別キーがありません")
             return None
+        self._confirmed(i, key)
+        return None
+
+    def _send(self, i: int) -> str:
+        """In a worker thread (a Ctrl+C never lands here): send, and note what the API confirmed
+        before the main thread hears of it."""
+        key = _execute(self.client, self.plan.actions[i])
+        if key:
+            self.sent[i] = key
+        return key
+
+    def _confirmed(self, i: int, key: str) -> None:
+        action = self.plan.actions[i]
         self.rows[i] = _row(action, "ok", action.reason)
         self.links.append(Link(action.code, key, action.fingerprint, self.now_iso()))
-        return None
 
     def _sleep_until(self, moment: dt.datetime) -> None:
         self.flush()  # the wait may be long: keep what is done safe
