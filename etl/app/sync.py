@@ -151,7 +151,7 @@ def pull_employees(ctx: Context, result: RunResult, opts: PullOptions) -> None:
         try:
             inserted, updated, chunks = apply_pull(plan, ledger, limit=opts.limit,
                                                    now=clock.now().isoformat(timespec="seconds"), confirmed=confirmed)
-        except Exception:  # the database stopped midway: report what it took, then the stop (exit 2)
+        except BaseException:  # the database stopped midway, or Ctrl+C: report what it took, then the stop
             result.rows = pull_rows(plan, "ok", confirmed=sum(confirmed))
             raise
         result.meta.update(inserted=inserted, updated=updated, chunks=chunks, limit=opts.limit)
