@@ -234,6 +234,7 @@ CATALOGUE: dict[str, Code] = {
     "ledger-blank-run": Code(WARNING, "空行が続いたので打ち切り", "使う列が空の行が {run} 行続いたため、ここから下は読んでいません。下にもデータがあるなら空行を削除してください。"),
     # --- sync -----------------------------------------------------------------------------
     "employee-code-invalid": Code(ERROR, "勤怠に使えない従業員番号", "従業員番号「{value}」は勤怠側で使えません (半角英数字3〜10文字)。台帳の番号を確認してください。"),
+    "sync-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号 (勤怠側にあり)", "従業員 {value} は勤怠側の「{existing}」と先頭の 0 だけが違うため、新規登録しませんでした (1人が2人になるのを防ぐため)。同じ人なら個別設定の旧従業員番号に「{existing}」を、別の人なら「なし」を入力してください。"),
     "employee-required-missing": Code(ERROR, "必須項目が空", "従業員 {employee_code} の「{value}」が空のため勤怠に登録できません。台帳に入力してください。"),
     "employee-division-unresolved": Code(ERROR, "所属が決まらない", "従業員 {employee_code} (部署「{value}」) の勤怠所属が決まりません。{hint}"),
     "employee-type-unresolved": Code(ERROR, "雇用区分が決まらない", "従業員 {employee_code} (社員区分「{value}」) の勤怠雇用区分が決まりません。{hint}"),

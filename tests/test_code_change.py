@@ -240,3 +240,39 @@ def test_pull_does_not_add_the_other_code_of_a_renumbered_person(h, case):
     warned = {"confirmed": [], "probable": [("probable-code-change", "N0002")],
               "changed-in-attendance": [("code-changed-in-attendance", "E0002")]}[case]
     assert [(p["code"], p["employee_code"]) for p in run.result["problems"]] == warned
+
+
+# --- one person twice through leading zeros (issue 16, kind 2) -----------------------------------------
+
+def test_a_ledger_code_equal_to_an_attendance_code_up_to_leading_zeros_is_not_created(tmp_path, make_sandbox):
+    """00123 in the ledger, 123 typed on the attendance side (another name: not a probable code change):
+    no second attendance employee until HR says which (旧従業員番号 123 = the same person, なし = another)."""
+    import dataclasses
+    state = empty_company()
+    state.add({"code": "123", "lastName": "山本", "firstName": "一", "divisionCode": "1100", "typeCode": "1",
+               "gender": "male"})
+    h = Harness(tmp_path, make_sandbox(state))
+    first = ledger_employees(1)[0]
+    h.load([first, dataclasses.replace(first, code="00123", first_name="一郎")])
+    run = h.sync()
+    assert run.code == 1, run.err
+    [row] = run.rows(employee_code="00123")
+    assert (row["action"], row["result"]) == ("error", "failed") and "「123」" in row["message"]
+    assert sorted(h.remote()) == ["123", "E0001"]
+    confirm(h, "00123", "なし")  # another person: now it is registered
+    assert h.sync().code == 0 and sorted(h.remote()) == ["00123", "123", "E0001"]
+    h.close()
+
+
+def test_the_same_person_under_its_unpadded_code_is_renumbered_once_confirmed(tmp_path, make_sandbox):
+    import dataclasses
+    state = empty_company()
+    state.add({"code": "123", "lastName": "山本", "firstName": "一", "divisionCode": "1100", "typeCode": "1",
+               "gender": "male"})
+    h = Harness(tmp_path, make_sandbox(state))
+    key = h.remote()["123"]["key"]
+    h.load([dataclasses.replace(ledger_employees(1)[0], code="00123")])
+    confirm(h, "00123", "123")
+    assert h.sync().code == 0
+    assert list(h.remote()) == ["00123"] and h.remote()["00123"]["key"] == key
+    h.close()

@@ -25,6 +25,7 @@ from typing import Any
 
 from etl.bulk import gc_paused
 from etl.errors import Problem
+from etl.ledger.rows import zero_key
 from etl.records import Employee, Masters, PendingChange
 from etl.sync import code_change
 from etl.sync.fields import (
@@ -44,7 +45,7 @@ from etl.sync.fields import (
     sync_fingerprint,
     withheld_kana,
 )
-from etl.workbook.model import MappingBook
+from etl.workbook.model import NEW_PERSON_WORDS, MappingBook
 from etl.workbook.resolve import (
     FROM_DEFAULT_DIVISION,
     FROM_DEFAULT_TYPE,
@@ -171,6 +172,8 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     planner = _Planner(book, masters, renames.view(remote), links, options, today,
                        {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {},
                        renames.remote_index())
+    planner.ledger = employees
+    planner.new_people = {o.employee_code for o in book.overrides if o.previous_code in NEW_PERSON_WORDS}
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
     renames.settle(actions)
@@ -242,6 +245,24 @@ class _Planner:
         self.pending_save: list[PendingChange] = []
         self.pending_drop: list[tuple[str, str]] = []
         self.check_days: set[dt.date] = set()
+
+    ledger: list[Employee] = []
+    new_people: set[str] = set()  # 個別設定's 旧従業員番号 「なし」: HR said another person
+    _zero_index: dict[str, str] | None = None
+
+    def _remote_twin(self, code: str) -> str | None:
+        """An attendance code equal to ``code`` up to leading zeros that no ledger employee has
+        (built on the first create: a sync without creates never pays for it)."""
+        if code in self.new_people:
+            return None
+        if self._zero_index is None:
+            mine = {e.code for e in self.ledger} if self.remote else set()
+            self._zero_index = {}
+            for other in self.remote:
+                if other not in mine:
+                    self._zero_index.setdefault(zero_key(other), other)
+        other = self._zero_index.get(zero_key(code))
+        return other if other is not None and other != code else None
 
     def drop_live_pending(self) -> None:
         """A pending change whose date has come and that the attendance side shows is done."""
@@ -417,6 +438,10 @@ class _Planner:
             if f not in desired:
                 p = Problem.of("employee-required-missing", employee_code=emp.code, value=LABELS[f])
                 return Action(emp.code, name, "error", p.message, problem=p)
+        twin = self._remote_twin(emp.code)
+        if twin is not None:  # 00123 in the ledger, 123 typed on the attendance side: not a second person
+            p = Problem.of("sync-code-leading-zeros", employee_code=emp.code, value=emp.code, existing=twin)
+            return Action(emp.code, name, "error", p.message, problem=p)
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         if emp.resignation_date is not None:
             self._queue_resignation(emp, name, body, None)
