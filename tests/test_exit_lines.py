@@ -210,3 +210,12 @@ def test_an_unreadable_result_of_an_earlier_run_adds_no_line_to_stderr(tmp_path,
         (tmp_path / "reports" / name / "result.json").write_text(body, encoding="utf-8")
     code, _out, err = call(["--config", str(config), "ledger", "export", str(tmp_path / "out.csv")], cli_env(sandbox))
     assert code == 0 and err == ""
+
+
+def test_a_file_name_with_control_characters_cannot_drive_the_terminal(tmp_path, sandbox):
+    """stdout too: a name with ESC, CR or NUL is shown escaped (stderr is one escaped line already)."""
+    config = make_config(tmp_path, sandbox)
+    path = ledger_file(tmp_path, "E1").rename(tmp_path / "in\x1b[2J\r.csv")
+    code, out, err = call(["--config", str(config), "ledger", "load", str(path)], cli_env(sandbox))
+    assert code == 0, err
+    assert "\x1b" not in out and "\r" not in out and "in\\x1b[2J .csv" in out

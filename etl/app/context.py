@@ -98,7 +98,9 @@ class Context:
 
     # --- output -------------------------------------------------------------------------------
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+        """Lines on stdout; a path or name inside them may hold control characters (ESC, CR, NUL…):
+        shown escaped, so no file name can drive the terminal or overwrite a line."""
+        print("\n".join(map(one_line, text.split("\n"))), file=self.stdout, flush=True)
 
     def err(self, text: str) -> None:
         """One stderr line: API error text and paths may hold line breaks or control characters
