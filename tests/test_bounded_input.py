@@ -240,8 +240,10 @@ def test_an_employees_file_that_expands_too_far_is_refused_before_parsing(tmp_pa
     with pytest.raises(InputError, match="大きすぎ"):
         read_codes_file(path)
     fifo = _fifo(tmp_path, "codes.csv")
-    with pytest.raises(InputError):
-        read_codes_file(fifo)  # a FIFO is not a file: refused, never opened
+    with pytest.raises(InputError, match="通常のファイルではありません"):
+        read_codes_file(fifo)  # a FIFO is not a file: refused, never opened (not "not found")
+    with pytest.raises(InputError, match="フォルダー"):
+        read_codes_file(tmp_path)
 
 
 def test_a_stray_value_in_the_last_cell_of_a_sheet_does_not_make_the_writers_walk_a_million_rows(tmp_path):

@@ -47,6 +47,9 @@ def selection_from_args(employees: str | None, employees_file: str | None,
 def read_codes_file(path: Path) -> list[str]:
     name = path.name
     if not path.is_file():
+        if path.exists():  # a folder, a FIFO, a device: never opened (a FIFO would block)
+            what = "フォルダーです" if path.is_dir() else "通常のファイルではありません (FIFO・デバイスなど)"
+            raise _fail(Problem.of("selection-file-unreadable", sheet=name, path=name, reason=what))
         raise _fail(Problem.of("selection-file-not-found", sheet=name, path=str(path)))
     try:
         xlsx = path.suffix.lower() in XLSX_SUFFIXES
