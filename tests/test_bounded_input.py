@@ -266,3 +266,20 @@ def test_a_stray_value_in_the_last_cell_of_a_sheet_does_not_make_the_writers_wal
     with zipfile.ZipFile(copy) as zf:
         rows = {n: zf.read(n).count(b"<row") for n in zf.namelist() if n.startswith("xl/worksheets/sheet")}
     assert max(rows.values()) < 2_000, rows  # the sheets' own rows, not a million styled empty ones
+
+
+def test_the_annotated_results_sheet_lists_the_first_100_of_a_code_and_counts_the_rest(tmp_path):
+    """20,000 unknown codes given to --employees: each is a problem; the results sheet was built
+    row by row through ws.max_row (quadratic: 20,000 took minutes). Now capped like errors.csv."""
+    from support.workbook import hr_workbook
+
+    from etl.workbook.annotate import SHEET_RESULTS, annotate
+    problems = [Problem.of("selection-unknown-employee", employee_code=str(i), value=str(i)) for i in range(5_000)]
+    problems.append(Problem.of("unknown-division", sheet="所属マッピング", cell="C2", value="9"))
+    out = annotate(hr_workbook(tmp_path), problems, tmp_path / "annotated.xlsx")
+    import openpyxl
+    ws = openpyxl.load_workbook(out)[SHEET_RESULTS]
+    codes = [ws.cell(r, 3).value for r in range(2, ws.max_row + 1)]
+    assert codes.count("selection-unknown-employee") == PROBLEMS_PER_CODE and "unknown-division" in codes
+    assert codes[-1] == "more-problems" and "4,900" in ws.cell(ws.max_row, 7).value
+    assert "エラー 5001 件" in ws.cell(1, 9).value  # the summary counts them all

@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from etl.errors import CATALOGUE, ERROR, Problem, is_labour_law
+from etl.errors import CATALOGUE, ERROR, Problem, cap_problems, is_labour_law
 from etl.records import Masters
 from etl.text import formula_cells, sheet_text
 from etl.workbook import layout
@@ -101,15 +101,15 @@ def _results_sheet(wb, problems: list[Problem], linked: set[tuple[str, str]]) ->
     ws = wb.create_sheet(SHEET_RESULTS, 0)
     ws.append(list(RESULT_HEADERS))
     errors = sum(p.severity == ERROR for p in problems)
-    # errors first (what stops the sync), then warnings, each in the order found
-    for p in sorted(problems, key=lambda p: p.severity != ERROR):
+    # errors first (what stops the sync), then warnings, each in the order found; the first 100 of
+    # a code, then how many more (as errors.csv): thousands of rows would bury the list
+    for row, p in enumerate(cap_problems(sorted(problems, key=lambda p: p.severity != ERROR)), start=2):
         title = CATALOGUE[p.code].title if p.code in CATALOGUE else ""
         ws.append([sheet_text(v) for v in ("エラー" if p.severity == ERROR else "警告", title, p.code, p.sheet, p.cell,
                                             p.employee_code, p.message)])
-        row = ws.max_row
         ws.cell(row, 1).fill = ERROR_FILL if p.severity == ERROR else WARNING_FILL
-        for cell in ws[row]:
-            cell.alignment = Alignment(wrap_text=cell.column in (2, MESSAGE_COLUMN), vertical="top")
+        for column in range(1, len(RESULT_HEADERS) + 1):  # not ws[row] / ws.max_row: each walks every cell
+            ws.cell(row, column).alignment = Alignment(wrap_text=column in (2, MESSAGE_COLUMN), vertical="top")
         layout.fit_height(ws, row, [(p.message, MESSAGE_WIDTH)])
         if (p.sheet, p.cell) in linked:
             link = ws.cell(row, CELL_COLUMN)
