@@ -180,3 +180,20 @@ def test_an_answer_beyond_the_size_cap_is_refused_without_reading_it_whole(serve
     small = KotClient(server.url, TOKEN, clock=ManualClock(NOW), restricted_hours=None, max_answer_bytes=4 << 20)
     assert len(small.divisions()) == 80_001  # within the cap it reads, with or without a length
     small.close()
+
+
+def test_an_answer_that_never_finishes_arriving_is_stopped_at_its_deadline(server):
+    """timeout_s bounds each wait for bytes; a server trickling its answer would never trip it. The
+    whole answer gets 10 × timeout_s (at least 60 s): here a network clock that advances one second
+    per block read stands in for a slow trickle (no real waiting)."""
+    ticks = iter(range(10**6))
+    body = b"[" + b'{"code": "1", "name": "x"},' * 200_000 + b'{"code": "2", "name": "y"}]'  # ~5 MB: 80+ blocks
+    server.script("GET", "/divisions", Answer(200, body, {"Content-Type": "application/json"}))
+    c = KotClient(server.url, TOKEN, clock=ManualClock(NOW), restricted_hours=None, timeout_s=1,
+                  monotonic=lambda: float(next(ticks)))
+    with pytest.raises(ApiAnswerError) as e:
+        c.divisions()
+    assert "60 秒以内に届き終わりませんでした" in one_line(e.value) and len(server.seen) == 1
+    c.close()
+    with KotClient(server.url, TOKEN, clock=ManualClock(NOW), restricted_hours=None, timeout_s=1) as fast:
+        assert len(fast.divisions()) == 200_001  # the same answer, arriving at once

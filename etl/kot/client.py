@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 62  # /daily-workings: start..end at most 62 days (inclusive)
 RETRY_BUDGET_S = 900.0  # the most one run waits between retries, in all
+ANSWER_TIMEOUTS = 10  # an answer must arrive whole within this many timeout_s
 MAX_ANSWER_BYTES = 1 << 30  # one answer (50,000 employees with every field is ~60 MB)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _SPANS = re.compile(r"(\d{1,2}:\d{2})\s*[~〜-]\s*(\d{1,2}:\d{2})")
@@ -103,7 +105,8 @@ class KotClient:
                  restricted_hours: RestrictedHours | None = PUBLISHED_HOURS,
                  clock: Clock | None = None, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
                  concurrency: int = 4, token_env: str = "KOT_TOKEN", rng=None,
-                 retry_budget_s: float = RETRY_BUDGET_S, max_answer_bytes: int = MAX_ANSWER_BYTES):
+                 retry_budget_s: float = RETRY_BUDGET_S, max_answer_bytes: int = MAX_ANSWER_BYTES,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname
         if not verify_tls and host not in _LOOPBACK:  # certificate checks off only for a local sandbox
@@ -121,6 +124,7 @@ class KotClient:
         self.stats = ClientStats()
         self.retry_budget_s = retry_budget_s
         self.max_answer_bytes = max_answer_bytes
+        self._monotonic = monotonic  # the network's time (an answer's deadline), not the run's clock
         self._waited = 0.0  # seconds spent waiting before retries, all threads together
         self._waited_lock = threading.Lock()
         self._limiter = RateLimiter(max_requests, per_seconds, self.clock)
@@ -323,6 +327,11 @@ class KotClient:
         """The body, read in blocks and refused beyond ``max_answer_bytes`` (a base_url pointing at
         a file server, a proxy's endless page: never read whole into memory first)."""
         limit = self.max_answer_bytes
+        # timeout_s bounds each wait for bytes; a server trickling a byte at a time would never
+        # trip it: the whole answer gets ANSWER_TIMEOUTS × timeout_s (at least a minute)
+        allowed = max(ANSWER_TIMEOUTS * self.timeout_s, 60.0)
+        deadline = self._monotonic() + allowed
+        late = False
         chunks: list[bytes] = []
         try:
             try:
@@ -335,9 +344,15 @@ class KotClient:
                     size += len(chunk)
                     if size > limit:
                         break
+                    if self._monotonic() > deadline:
+                        late = True
+                        break
                     chunks.append(chunk)
         finally:
             response.close()
+        if late:
+            raise ApiAnswerError(one_line(f"勤怠API ({what}) の応答が {allowed:,.0f} 秒以内に届き終わりませんでした "
+                                          f"({size / 2**20:,.1f} MB まで受信)。待たずに中止しました。時間をおいて再実行してください"))
         if size > limit:
             raise ApiAnswerError(one_line(f"勤怠API ({what}) の応答が大きすぎます ({size / 2**20:,.0f} MB を超えました、"
                                           f"上限 {limit / 2**20:,.0f} MB)。読まずに中止しました。etl.toml の "
