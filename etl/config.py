@@ -144,6 +144,8 @@ SPEC: dict[str, dict[str, Option]] = {
     },
     "ledger": {
         "url": Option(str, "sqlite:///data/ledger.db", "従業員台帳の SQLAlchemy URL (PostgreSQL: postgresql+psycopg://user@host/db)"),
+        "busy_timeout_s": Option((int, float), 30, "台帳 (SQLite) をほかのプログラムが使っているときに待つ秒数。過ぎると中止 (終了コード 2)",
+                                 _seconds(600)),
         "max_rows": Option(int, 200_000, "`ledger load` で読むファイルの最大行数 (超えると取り込まずにエラー)", _positive),
     },
     "paths": {

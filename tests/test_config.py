@@ -198,6 +198,17 @@ def test_numbers_that_are_not_usable_seconds_are_config_errors(tmp_path, text):
     assert f"[attendance_api] {text.split()[0]}" in str(e.value)
 
 
+@pytest.mark.parametrize("text", ["busy_timeout_s = inf", "busy_timeout_s = 0", "busy_timeout_s = 86400"])
+def test_ledger_busy_timeout_must_be_usable_seconds(tmp_path, text):
+    write(tmp_path, f"[ledger]\n{text}\n")
+    with pytest.raises(ConfigError, match=r"\[ledger\] busy_timeout_s"):
+        load_settings(env={}, cwd=tmp_path)
+
+
+def test_ledger_busy_timeout_defaults_to_thirty_seconds(tmp_path):
+    assert load_settings(env={}, cwd=tmp_path).ledger.busy_timeout_s == 30
+
+
 @pytest.mark.parametrize("value", ["inf", "nan", "1e999"])
 def test_timeout_inf_from_the_environment_is_a_config_error(tmp_path, value):
     with pytest.raises(ConfigError, match="timeout_s"):

@@ -44,7 +44,7 @@ def ledger_file(tmp_path: Path, *codes: str) -> Path:
 # --- the ledger database -------------------------------------------------------------------------
 
 def test_a_locked_ledger_database_is_exit_2_and_claims_nothing(tmp_path, sandbox):
-    config = make_config(tmp_path, sandbox)
+    config = make_config(tmp_path, sandbox, busy_timeout_s=0.05)  # the wait is [ledger] busy_timeout_s
     db = tmp_path / "ledger.db"
     url = f"sqlite:///{db.as_posix()}"
     open_ledger(url).upsert_employees([Employee("E1", "山田", "太郎")])

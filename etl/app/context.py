@@ -72,7 +72,7 @@ class Context:
     def ledger(self) -> Ledger:
         if self._ledger is None:
             from etl.ledger.store import open_ledger
-            self._ledger = open_ledger(self.settings.ledger_url)
+            self._ledger = open_ledger(self.settings.ledger_url, self.settings.ledger.busy_timeout_s)
         return self._ledger
 
     def workbook_path(self, given: str | None) -> Path:

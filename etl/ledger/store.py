@@ -6,6 +6,7 @@ Bulk work uses Core executemany (no ORM objects per row) and one transaction per
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import threading
@@ -29,12 +30,13 @@ class LedgerSchemaError(UsageError):
     pass
 
 
-def open_ledger(url: str) -> Ledger:
-    """The ledger at ``url``; creates the SQLite folder and the tables, checks the schema version."""
+def open_ledger(url: str, busy_timeout_s: float = 30.0) -> Ledger:
+    """The ledger at ``url``; creates the SQLite folder and the tables, checks the schema version.
+    ``busy_timeout_s``: how long a SQLite statement waits while another program holds the file."""
     with _LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
-            engine = _ENGINES[url] = _create_engine(url)
+            engine = _ENGINES[url] = _create_engine(url, busy_timeout_s)
         if url not in _READY:
             _prepare(engine, url)
             _READY.add(url)
@@ -57,7 +59,7 @@ def _display(url: str) -> str:
         return "(不正な URL)"
 
 
-def _create_engine(url: str) -> sa.Engine:
+def _create_engine(url: str, busy_timeout_s: float) -> sa.Engine:
     try:
         parsed = sa.make_url(url)
     except Exception:
@@ -75,14 +77,14 @@ def _create_engine(url: str) -> sa.Engine:
             except OSError as e:
                 raise UsageError(f"台帳のフォルダ {Path(database).parent} を作れません ({e.strerror or e})。"
                                  "[ledger] url のパスを確認してください") from None
-            kw.update(connect_args={"check_same_thread": False, "timeout": 30})
+            kw.update(connect_args={"check_same_thread": False, "timeout": busy_timeout_s})
     try:
         engine = sa.create_engine(parsed, **kw)
     except Exception as e:  # unknown dialect, missing driver
         raise UsageError(f"台帳 {_display(url)} を開けません ({type(e).__name__}: {e})。"
                          "[ledger] url とドライバーを確認してください") from None
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=round(busy_timeout_s * 1000)))
         sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -99,11 +101,11 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, *, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's recipe: we emit BEGIN ourselves (_sqlite_begin)
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the nightly writer
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
