@@ -11,7 +11,7 @@ from support.workbook import EMPLOYEES, MASTERS, TODAY, hr_workbook
 
 from etl.clock import JST
 from etl.records import Employee, Masters
-from etl.workbook.layout import ADDED_FILL
+from etl.workbook.layout import ADDED_FILL, AUTO_FILL
 from etl.workbook.model import SHEET_DIVISIONS, SHEET_MASTER, SHEET_OVERRIDES, SHEET_SETTINGS, SHEET_TYPES
 from etl.workbook.read import read_workbook
 from etl.workbook.refresh import refresh
@@ -58,8 +58,12 @@ def test_unmapped_departments_and_classes_are_appended_highlighted(refreshed):
     ws = wb[SHEET_DIVISIONS]
     assert [c.value for c in ws[5]][:3] == ["0300", "物流", None]
     assert [c.value for c in ws[6]][:3] == ["130", "新規事業部", None]
-    assert ws["A6"].fill.fgColor.rgb.endswith(ADDED_FILL.fgColor.rgb[-6:]) and ws["A6"].number_format == "@"
-    assert "勤怠所属コードを入力してください" in ws["E6"].value
+    assert ws["A6"].number_format == "@"
+    # 130 新規事業部 is linked by the same name, 0300 by the same code: nothing to enter
+    assert ws["A6"].fill.fgColor.rgb.endswith(AUTO_FILL.fgColor.rgb[-6:])
+    assert ws["E6"].value == ("2026-04-10 自動追加: 同じ名前の所属 1300 新規事業部 に自動で連携されます。"
+                              "別の所属にする場合だけ勤怠所属コードを入力してください")
+    assert result.auto_departments == ["0300", "130"] and result.auto_classes == ["嘱託"]
     assert [c.value for c in wb[SHEET_TYPES][5]][:2] == ["嘱託", None]
 
 
@@ -142,7 +146,7 @@ def test_a_dropdown_choice_reads_as_its_code_and_settles_the_added_row(refreshed
     path, _, _ = refreshed
     wb = openpyxl.load_workbook(path)
     ws = wb[SHEET_DIVISIONS]
-    assert ws["E6"].value.endswith("自動追加: 勤怠所属コードを入力してください")
+    assert "自動で連携されます" in ws["E6"].value
     ws["C6"] = "1300 新規事業部"  # what HR picks from the dropdown
     wb[SHEET_TYPES]["B5"] = "4 嘱託"
     wb.save(path)
@@ -154,7 +158,8 @@ def test_a_dropdown_choice_reads_as_its_code_and_settles_the_added_row(refreshed
     ws = wb[SHEET_DIVISIONS]
     assert ws["E6"].value is None and ws["A6"].fill.fill_type is None  # note and fill cleared
     assert ws["D6"].value == "新規事業部"
-    assert ws["E5"].value.endswith("を入力してください")  # 0300 still waits for its code
+    assert "同じコードの所属 0300 物流センター に自動で連携されます" in ws["E5"].value  # 0300: still its note
+    assert ws["A5"].fill.fgColor.rgb.endswith(AUTO_FILL.fgColor.rgb[-6:])
     assert wb[SHEET_TYPES]["C5"].value == "嘱託"
 
 
@@ -163,3 +168,74 @@ def test_backups_go_to_the_folder_given(tmp_path):
     result = refresh(path, LIVE, DEPARTMENTS, CLASSES, NOW, backup_dir=tmp_path / "reports" / "backups")
     assert result.backup.parent == tmp_path / "reports" / "backups"
     assert not list(path.parent.glob("*.bak*.xlsx"))
+
+
+# --- added rows the resolver already links (same code / same name) vs rows that need a code ---------
+PLAIN = {"140": "品質保証部", "0300": "物流", "130": "新規事業部"}  # 140: no division of that code or name
+
+
+def _fill(cell) -> str:
+    return cell.fill.fgColor.rgb[-6:] if cell.fill.fill_type == "solid" else ""
+
+
+def _newcomer(code, department_code, department_name, employee_class):
+    return Employee(code, "新井", "広", department_code=department_code, department_name=department_name,
+                    employee_class=employee_class, hired_date=dt.date(2026, 4, 1))
+
+
+def test_added_rows_say_what_will_happen(tmp_path):
+    from etl.workbook.annotate import ERROR_FILL, WARNING_FILL
+    from etl.workbook.resolve import FROM_SAME_CODE, FROM_SAME_NAME, Resolver
+
+    path = hr_workbook(tmp_path)
+    result = refresh(path, LIVE, PLAIN, ["嘱託", "アルバイト"], NOW)
+    assert result.added_departments == ["140", "0300", "130"] and result.auto_departments == ["0300", "130"]
+    assert result.added_classes == ["嘱託", "アルバイト"] and result.auto_classes == ["嘱託"]
+    wb = openpyxl.load_workbook(path)
+    ws, ts = wb[SHEET_DIVISIONS], wb[SHEET_TYPES]
+    notes = {ws[f"A{r}"].value: (ws[f"E{r}"].value, {_fill(c) for c in ws[r][:5]}) for r in (5, 6, 7)}
+    assert notes == {
+        "140": ("2026-04-10 自動追加: 勤怠所属コードを入力してください", {"DDEBF7"}),
+        "0300": ("2026-04-10 自動追加: 同じコードの所属 0300 物流センター に自動で連携されます。"
+                 "別の所属にする場合だけ勤怠所属コードを入力してください", {"E2EFDA"}),
+        "130": ("2026-04-10 自動追加: 同じ名前の所属 1300 新規事業部 に自動で連携されます。"
+                "別の所属にする場合だけ勤怠所属コードを入力してください", {"E2EFDA"}),
+    }
+    assert {ts[f"A{r}"].value: (ts[f"D{r}"].value, {_fill(c) for c in ts[r][:4]}) for r in (5, 6)} == {
+        "嘱託": ("2026-04-10 自動追加: 同じ名前の雇用区分 4 嘱託 に自動で連携されます。"
+               "別の雇用区分にする場合だけ勤怠雇用区分コードを入力してください", {"E2EFDA"}),
+        "アルバイト": ("2026-04-10 自動追加: 勤怠雇用区分コードを入力してください", {"DDEBF7"}),
+    }
+    assert AUTO_FILL.fgColor.rgb[-6:] not in {f.fgColor.rgb[-6:] for f in (ADDED_FILL, WARNING_FILL, ERROR_FILL)}
+    # the note names what the sync will use: the same resolver decides
+    book = read_workbook(path)
+    resolver = Resolver(book, LIVE)
+    assert resolver.division(_newcomer("000301", "0300", "物流", "嘱託")) == ("0300", FROM_SAME_CODE)
+    assert resolver.division(_newcomer("000302", "130", "新規事業部", "嘱託")) == ("1300", FROM_SAME_NAME)
+    assert resolver.employment_type(_newcomer("000302", "130", "新規事業部", "嘱託")) == ("4", FROM_SAME_NAME)
+    # validate: nothing at the green rows; the blue rows are what it names (as before)
+    employees = EMPLOYEES + [_newcomer("000301", "130", "新規事業部", "嘱託"),
+                             _newcomer("000302", "140", "品質保証部", "アルバイト")]
+    problems = validate_book(book, LIVE, employees, TODAY)
+    assert sorted((p.code, p.sheet, p.cell) for p in problems) == [
+        ("unresolved-division", SHEET_DIVISIONS, "C5"), ("unresolved-employment-type", SHEET_TYPES, "B6")]
+
+
+def test_an_added_row_turns_green_once_the_masters_link_it(tmp_path):
+    """Added with 「…を入力してください」; the attendance side then registers 品質保証部: the next
+    refresh, and the annotated copy, say it is linked automatically."""
+    from etl.workbook.annotate import annotate
+
+    path = hr_workbook(tmp_path)
+    refresh(path, LIVE, PLAIN, [], NOW)
+    assert openpyxl.load_workbook(path)[SHEET_DIVISIONS]["E5"].value.endswith("勤怠所属コードを入力してください")
+    later = Masters({**LIVE.divisions, "1400": "品質保証部"}, LIVE.working_types)
+    copy = annotate(path, [], tmp_path / "検証結果_mapping.xlsx", later)
+    ws = openpyxl.load_workbook(copy)[SHEET_DIVISIONS]
+    assert ws["E5"].value == ("2026-04-10 自動追加: 同じ名前の所属 1400 品質保証部 に自動で連携されます。"
+                              "別の所属にする場合だけ勤怠所属コードを入力してください")
+    assert _fill(ws["A5"]) == "E2EFDA"
+    refresh(path, later, PLAIN, [], NOW + dt.timedelta(days=1))
+    ws = openpyxl.load_workbook(path)[SHEET_DIVISIONS]
+    assert ws["E5"].value.startswith("2026-04-10 自動追加: 同じ名前の所属 1400 品質保証部")  # the date it was added
+    assert _fill(ws["A5"]) == "E2EFDA" and ws["C5"].value is None

@@ -130,6 +130,7 @@ def showcase_workbook(dest: Path, problems: list[Problem]) -> Path:
 
     from etl.workbook.annotate import annotate
     from etl.workbook.layout import save_workbook
+    from etl.workbook.refresh import refresh
     from etl.workbook.template import build_template
 
     src = dest.with_name("mapping.xlsx")
@@ -143,6 +144,12 @@ def showcase_workbook(dest: Path, problems: list[Problem]) -> Path:
     wb["個別設定"].append(["000021", "佐藤 一郎", "3100 品質管理部", None, dt.date(2026, 12, 1), "いいえ", "来月異動"])
     wb["個別設定"].append(["000022", "鈴木 花子", "1200", None, dt.date(2026, 9, 1), "いいえ", "先月付の異動"])
     save_workbook(wb, src, STARTED)
+    # then `template --refresh` meets new departments and a new class: 3100 and 大阪支店 link
+    # automatically (same code / same name: green, the note says where), 経理部 and 嘱託 need a code (blue)
+    departments = {"D100": "総務部", "D110": "営業部", "D120": "開発部", "D130": "新規事業部", "D140": "物流",
+                   "3100": "品質管理", "D150": "大阪支店", "D160": "経理部"}
+    refresh(src, MASTERS, departments, ["正社員", "契約社員", "パート", "嘱託"], STARTED,
+            backup_dir=dest.parent / "backups")
     return annotate(src, problems, dest, masters=MASTERS)
 
 

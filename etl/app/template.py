@@ -42,8 +42,14 @@ def _refresh_command(ctx: Context, opts: TemplateOptions) -> int:
     ctx.out(f"ブックを更新しました: {result.path}")
     ctx.out(f"  勤怠所属 {len(masters.divisions)} 件・勤怠雇用区分 {len(masters.working_types)} 件の一覧を反映")
     if result.added_departments or result.added_classes:
-        ctx.out(f"  未設定の行を追加 (水色): 部署 {len(result.added_departments)} 件・"
-                f"社員区分 {len(result.added_classes)} 件。勤怠側のコードをドロップダウンから選んでください")
+        automatic = len(result.auto_departments) + len(result.auto_classes)
+        to_fill = len(result.added_departments) + len(result.added_classes) - automatic
+        ctx.out(f"  未設定の行を追加: 部署 {len(result.added_departments)} 件・社員区分 {len(result.added_classes)} 件")
+        if to_fill:
+            ctx.out(f"    水色の {to_fill} 行: 勤怠側のコードをドロップダウンから選んでください")
+        if automatic:
+            ctx.out(f"    緑の {automatic} 行: 同じコード・同じ名前の所属/雇用区分に自動で連携されます"
+                    " (別の所属・雇用区分にする場合だけ選んでください。備考に連携先があります)")
     if result.backup:
         ctx.out(f"  元のブックのバックアップ: {result.backup}")
     return 0

@@ -20,7 +20,7 @@ from etl.records import Masters
 from etl.text import formula_cells, sheet_text
 from etl.workbook import layout
 from etl.workbook.model import HEADERS
-from etl.workbook.names import fill_names, label_codes
+from etl.workbook.names import describe_added_rows, fill_names, label_codes
 from etl.workbook.opening import open_workbook
 
 SHEET_RESULTS = "検証結果"
@@ -57,6 +57,7 @@ def annotate(src: Path, problems: list[Problem], dest: Path, masters: Masters | 
         for (sheet, ref), found in by_cell.items():
             _paint(_anchor(wb[sheet], ref), found)
         if masters is not None:
+            describe_added_rows(wb, masters)  # an added row the live masters now link: its note says so
             fill_names(wb, masters)
             label_codes(wb, masters)
         _results_sheet(wb, problems, set(by_cell))

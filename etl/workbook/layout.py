@@ -42,6 +42,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 REQUIRED_FILL = PatternFill("solid", fgColor="E7E6E6")
 # rows the refresh added for HR to fill: pale blue, far from the warning yellow (FFEB9C) of the annotated copy
 ADDED_FILL = PatternFill("solid", fgColor="DDEBF7")
+# rows the refresh added that need nothing (the same code or name links them automatically): pale green
+AUTO_FILL = PatternFill("solid", fgColor="E2EFDA")
 THIN = Side(style="thin", color="A6A6A6")
 HEADER_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")

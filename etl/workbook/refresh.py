@@ -3,7 +3,9 @@
 Keeps every value and comment HR entered; rewrites the hidden マスタ sheet and every dropdown
 (re-applied on every save: openpyxl drops some list validations on a round trip); adds missing
 sheets, headers and setting rows from the template; appends a highlighted row for each ledger
-department and employee class not yet on its mapping sheet; keeps a timestamped backup.
+department and employee class not yet on its mapping sheet (pale blue 「…を入力してください」, or pale
+green 「同じコードの所属 … に自動で連携されます」 when the resolver's same-code/same-name step already
+links it); keeps a timestamped backup.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from etl.text import formula_cells, sheet_text
 from etl.workbook import cells, layout
 from etl.workbook.howto import SETTING_HELP
 from etl.workbook.model import HEADERS, SETTING_ITEMS, SHEET_DIVISIONS, SHEET_SETTINGS, SHEET_TYPES
-from etl.workbook.names import AUTO_NOTE, fill_names, settle_added_rows
+from etl.workbook.names import AUTO_NOTE, describe_added_rows, fill_names, settle_added_rows
 from etl.workbook.opening import open_workbook
 from etl.workbook.template import DATA_SHEETS, write_fields
 
@@ -30,6 +32,9 @@ class RefreshResult:
     backup: Path | None
     added_departments: list[str] = field(default_factory=list)
     added_classes: list[str] = field(default_factory=list)
+    # of the added rows, those the same code or name links automatically (their note says so)
+    auto_departments: list[str] = field(default_factory=list)
+    auto_classes: list[str] = field(default_factory=list)
 
 
 def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: list[str], now: dt.datetime,
@@ -47,6 +52,7 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
         added_classes = _append_missing(wb[SHEET_TYPES], HEADERS[SHEET_TYPES], dict.fromkeys(classes, ""), now,
                                          "勤怠雇用区分コード")
         settle_added_rows(wb)  # rows added earlier whose code HR has filled since
+        automatic = describe_added_rows(wb, masters)  # 「…に自動で連携されます」 or 「…を入力してください」
         _ensure_settings(wb[SHEET_SETTINGS])
         fill_names(wb, masters)
         for sheet in DATA_SHEETS:
@@ -61,7 +67,9 @@ def refresh(path: Path, masters: Masters, departments: dict[str, str], classes: 
     layout.save_workbook(wb, dest, now, keep_formulas=hr_formulas)
     if backup is not None:
         shutil.copymode(backup, dest)
-    return RefreshResult(dest, backup, added_departments, added_classes)
+    return RefreshResult(dest, backup, added_departments, added_classes,
+                         [k for k in added_departments if k in automatic[SHEET_DIVISIONS]],
+                         [k for k in added_classes if k in automatic[SHEET_TYPES]])
 
 
 def _backup_path(path: Path, now: dt.datetime, folder: Path | None = None) -> Path:

@@ -37,6 +37,19 @@ def _by_code_and_name(master: Mapping[str, str]) -> tuple[dict[str, str], dict[s
     return codes, names
 
 
+class SameMatch:
+    """The automatic step of the order: the master entry with the same code as the ledger value,
+    else the one entry with the same name. Used by ``Resolver`` and by the refresh's note on a row
+    it added (「同じコードの所属 1000 本社 に自動で連携されます」)."""
+
+    def __init__(self, master: Mapping[str, str]):
+        self._codes, self._names = _by_code_and_name(master)
+
+    def find(self, code: str, name: str) -> tuple[str, str] | None:
+        """(master code, ``FROM_SAME_CODE`` or ``FROM_SAME_NAME``), or None."""
+        return _same(code, name, self._codes, self._names)
+
+
 class Resolver:
     """Precomputes the lookups once; ``division``/``employment_type`` are then O(1) per employee."""
 
@@ -47,8 +60,8 @@ class Resolver:
         self.masters = masters
         self.default_division = book.settings.default_division_code
         self.default_type = book.settings.default_type_code
-        self._division_codes, self._division_names = _by_code_and_name(masters.divisions)
-        self._type_codes, self._type_names = _by_code_and_name(masters.working_types)
+        self._same_division = SameMatch(masters.divisions)
+        self._same_type = SameMatch(masters.working_types)
 
     def division(self, emp: Employee) -> tuple[str | None, str]:
         """(division code or None, where it came from)."""
@@ -57,7 +70,7 @@ class Resolver:
             return o.division_code, FROM_OVERRIDE
         if emp.department_code in self.division_map:
             return self.division_map[emp.department_code], FROM_DIVISION_MAPPING
-        found = _same(emp.department_code, emp.department_name, self._division_codes, self._division_names)
+        found = self._same_division.find(emp.department_code, emp.department_name)
         if found is not None:
             return found
         if self.default_division:
@@ -70,7 +83,7 @@ class Resolver:
             return o.type_code, FROM_OVERRIDE
         if emp.employee_class in self.type_map:
             return self.type_map[emp.employee_class], FROM_TYPE_MAPPING
-        found = _same(emp.employee_class, emp.employee_class, self._type_codes, self._type_names)
+        found = self._same_type.find(emp.employee_class, emp.employee_class)
         if found is not None:
             return found
         if self.default_type:
