@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 from conftest import cli_env, make_config
+from support.index import index_of
 
 from etl.cli import main
 from etl.ledger.store import close_ledger, open_ledger
@@ -161,6 +162,24 @@ def test_out_and_dry_run(h, tmp_path):
     assert run.result["dry_run"] is True and run.result["outputs"] == [run.result["outputs"][-1]]  # the report only
     assert h.run("--month", MONTH, "--out", str(target)).code == 0
     assert target.read_bytes() == (FIXTURES / "attendance_2026-10.csv").read_bytes()
+
+
+def test_result_and_index_say_which_month_and_where(h, tmp_path):
+    """result.json "import" records the month and the target; the index names the run by them."""
+    run = h.run("--month", MONTH)
+    assert run.code == 0, run.err
+    assert run.result["import"] == {"month": MONTH, "target": "csv", "path": str(h.csv)}
+    assert index_of(run.report)[0][1] == "勤怠データの取込 2026-10 → CSV"
+    run = h.run("--month", "2026-09", "--to", "ledger")
+    assert run.code == 0, run.err
+    assert run.result["import"] == {"month": "2026-09", "target": "ledger", "path": None}
+    assert [r[1] for r in index_of(run.report)] == ["勤怠データの取込 2026-09 → 台帳", "勤怠データの取込 2026-10 → CSV"]
+    # a workbook that stops the import before its target is known: the month is still said
+    h.book(GOLDEN_COLUMNS, 勤怠データ出力先="FTP")
+    run = h.run("--month", MONTH)
+    assert run.code == 3
+    assert run.result["import"] == {"month": MONTH, "target": None, "path": None}
+    assert index_of(run.report)[0][1] == "勤怠データの取込 2026-10"
 
 
 def ledger_rows(h, month=MONTH) -> list[dict]:

@@ -7,6 +7,8 @@ import os
 import re
 import stat
 
+from support.index import index_rows
+
 from etl.clock import JST
 from etl.errors import ExitCode, Problem
 from etl.records import RowResult
@@ -22,12 +24,6 @@ def publish(reports, job, hour, exit_code=ExitCode.SUCCESS, rows=(), problems=()
     write_result_files(result, folder)
     write_report(result, folder / "report.html")
     return folder
-
-
-def index_rows(html: str) -> list[list[str]]:
-    body = re.search(r'<table id="runs-table".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
 def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):

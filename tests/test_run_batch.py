@@ -8,6 +8,7 @@ import os
 
 import pytest
 from conftest import NOW
+from support.index import index_of
 from support.mail import free_port
 from support.sync import Harness, empty_company, ledger_employees
 
@@ -45,6 +46,8 @@ def test_run_with_month_syncs_imports_and_mails(harness, smtp):
     html = run.report.read_text(encoding="utf-8")
     assert "処理の内訳" in html and "勤怠データの取込" in html and "2026-10" in html
     assert f"2026-10: {N}名 → CSV" in html  # where the month went in HR's words, not 「→ csv」
+    assert run.result["import"] == {"month": "2026-10", "target": "csv", "path": str(csv_path)}
+    assert index_of(run.report)[0][1] == "一括実行 (夜間バッチ) · 勤怠 2026-10 → CSV"
     # the mail arrived, with the summary and the report's status
     assert len(inbox.envelopes) == 1
     env = inbox.envelopes[0]
@@ -74,6 +77,8 @@ def test_import_only_on_the_auto_import_day(harness):
     run = h.run("run")
     assert run.code == 0
     assert not any(p.endswith(".csv") for p in run.result["outputs"])
+    assert run.result["import"] is None  # no import today: no month
+    assert [r[1] for r in index_of(run.report)] == ["一括実行 (夜間バッチ)", "一括実行 (夜間バッチ) · 勤怠 2026-10 → CSV"]
     assert "今日は勤怠データ自動取込日ではありません" in run.report.read_text(encoding="utf-8")
 
 

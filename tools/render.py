@@ -72,6 +72,7 @@ def showcase_result() -> RunResult:
                                          figure=f"{hours:.1f}時間", limit=100))
         over.append({"employee_code": code, "name": NAMES[i % len(NAMES)], "division": "東京支店 営業第一グループ",
                      "overtime_hours": hours - 5, "overtime_plus_holiday_hours": hours, "level": level})
+    r.imported = {"month": "2026-10", "target": "csv", "path": "/srv/kintai/output/attendance_2026-10.csv"}
     r.meta = {"workbook": "/srv/kintai/data/mapping.xlsx", "annotated_workbook": "検証結果_mapping.xlsx",
               "month": "2026-10", "base_url": "https://api.kingtime.jp/v1.0", "links_saved": 44}
     r.sections = {
@@ -163,6 +164,7 @@ def write_showcase(reports: Path) -> Path:
             other.rows = [RowResult(f"{i:06d}", "update", "ok") for i in range(12)]
         if job == "import-attendance":
             other.tallies.update(total=300, succeeded=300, failed=0)
+            other.imported.update(month="2026-10", target="ledger", path=None)
         folder = run_dir(reports, other)
         write_result_files(other, folder)
         write_report(other, folder / "report.html")

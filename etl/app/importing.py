@@ -37,13 +37,14 @@ from etl.clock import month_refusal
 from etl.errors import ERROR, InputError, Problem, UsageError
 from etl.fileio import from_cwd, write_bytes
 from etl.ledger.store import db_reason
+from etl.report.labels import IMPORT_TARGET_LABELS
 from etl.report.result import RunResult
 from etl.workbook.model import ENCODINGS, SHEET_OUTPUT, SHEET_SETTINGS
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("csv", "ledger")
-TARGET_WORDS = {"csv": "CSV", "ledger": "台帳"}  # where the month went, as HR reads it
+TARGET_WORDS = IMPORT_TARGET_LABELS  # where the month went, as HR reads it
 LEDGER_TARGET = "台帳 (月別勤怠の履歴)"  # 出力先 of a ledger import (the table is monthly_attendance)
 PREVIEW_ROWS = 5
 
@@ -83,6 +84,7 @@ def import_attendance(ctx: Context, result: RunResult, options: ImportOptions) -
     """Import with the run's workbook, client and ledger (the batch `run` calls this too)."""
     path = ctx.workbook_path(options.workbook)
     result.meta["workbook"] = str(path)
+    result.imported.update(month=options.month, target=None, path=None)  # known before the workbook is read
     book = ctx.book(path)
     client = ctx.client()
     result.meta["base_url"] = client.base_url
@@ -99,6 +101,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
     """
     say = say or (lambda _text: None)
     month = options.month
+    result.imported.update(month=month, target=None, path=None)
     target, encoding, columns = _plan(book, options)
     result.meta["month"] = month
     path = None
@@ -108,6 +111,7 @@ def import_month(result: RunResult, *, settings: Any, client: Any, ledger: Any, 
         result.meta["文字コード"] = encoding_label(encoding)
     else:
         result.meta["出力先"] = LEDGER_TARGET
+    result.imported.update(target=target, path=str(path) if path is not None else None)
 
     directory, employees = people(client, ledger)
     imported_at = settings.clock.now().isoformat(timespec="seconds")

@@ -23,7 +23,7 @@ from etl.errors import CATALOGUE, ERROR, Problem, cap_problems, is_labour_law
 from etl.fileio import write_text
 from etl.ledger.rows import COLUMNS as LEDGER_COLUMNS
 from etl.report import charts
-from etl.report.labels import gender_label, job_label
+from etl.report.labels import gender_label, job_label, run_label
 from etl.report.reconcile import page_section
 from etl.report.result import ACTION_WORDS, STATUS_LABELS, RunResult, is_failed
 from etl.workbook.model import HEADERS, SHEET_MASTER, SYNC_FIELDS
@@ -37,7 +37,7 @@ OPEN_LIMIT = 20  # rows of a long list shown before the rest is folded into <det
 FAILED_LIMIT = 500  # failed employees listed in the page; the rest are counted (result.json keeps 100 per code)
 WORKBOOK_SHEETS = frozenset(HEADERS) | {SHEET_MASTER}
 INDEX_CACHE = ".index-cache.json"
-INDEX_VERSION = 4  # bump when run_summary changes shape: older cache entries are read again
+INDEX_VERSION = 5  # bump when run_summary changes shape: older cache entries are read again
 
 ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
                  "skip": "対象外", "error": "エラー"}
@@ -474,7 +474,7 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
         counts["succeeded"] = sum(int(counts.get(k, 0) or 0) for k in ("created", "updated", "retired", "unchanged"))
     job = str(data.get("job", ""))
     return {"run_id": data.get("run_id") or folder.name, "folder": folder.name, "job": job,
-            "job_label": job_label(job),
+            "job_label": run_label(job, data.get("import")),
             "status": status, "status_label": data.get("status_label") or STATUS_LABELS.get(status, status),
             "started_at": str(data.get("started_at", "")), "finished_at": str(data.get("finished_at", "")),
             "sequence": _sequence(folder.name), "dry_run": bool(data.get("dry_run")),

@@ -42,6 +42,9 @@ class RunResult:
     # written / not written); they replace the counts taken from the rows
     tallies: dict[str, int] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # more files for the report folder: name → bytes
+    # result.json "import": the month an import (import-attendance, or `run` when it imported) was for
+    # and where it went: {"month": "2026-10", "target": "csv" | "ledger" | None, "path": CSV path | None}
+    imported: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.run_id:
@@ -118,6 +121,7 @@ class RunResult:
             ],
             "rows": [r.to_dict() for r in self.rows],
             "outputs": list(self.outputs),
+            "import": dict(self.imported) or None,
         }
 
     def headline(self) -> str:
