@@ -206,6 +206,10 @@ def test_ledger_import_is_idempotent(h):
 def test_dry_run_leaves_the_ledger_alone(h):
     run = h.run("--month", MONTH, "--to", "ledger", "--dry-run")
     assert run.code == 0 and ledger_rows(h) == [] and "台帳" in run.out
+    # the index: the month, where it would go, and the plan (never 「成功 0」)
+    assert run.result["import"] == {"month": MONTH, "target": "ledger", "path": None}
+    row = index_of(run.report)[0]
+    assert row[1] == "勤怠データの取込 2026-10 → 台帳 ドライラン: 予定 5件 (書き込みなし)" and row[3] == "—"
 
 
 def test_a_closed_month_that_comes_back_different(h):

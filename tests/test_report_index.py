@@ -50,7 +50,8 @@ def test_index_lists_runs_newest_first_with_status_counts_and_links(tmp_path):
     assert [r[2] for r in rows] == ["一部エラー", "正常終了", "異常終了"]
     assert rows[0][3:8] == ["1", "1", "1", "0", "0"]  # 成功 失敗 作成 更新 退職
     assert rows[0][8:10] == ["1", "0"]  # the failed row is an error (api-row-failed)
-    assert rows[1][1] == "従業員の同期 ドライラン"  # HR's job name, never sync-employees
+    assert rows[1][1] == "従業員の同期 ドライラン: 予定 作成 1 (書き込みなし)"  # HR's job name, never sync-employees
+    assert rows[1][3:6] == ["—", "0", "1 予定"]  # a dry run sent nothing: no 「成功 0」
     assert rows[2][1] == "ブックの検証" and rows[2][8:10] == ["1", "0"]  # one error, no warning
     assert 'href="20261126-030000-sync-employees/report.html"' in html
     assert 'data-label="失敗"' in html and 'class="sortable stack"' in html  # stacked cards on a phone
@@ -107,3 +108,14 @@ def test_index_reads_an_older_result_without_succeeded(tmp_path):
         "counts": {"total": 3, "created": 1, "updated": 1, "unchanged": 1, "failed": 0}, "problems": []}),
         encoding="utf-8")
     assert index_rows(write_index(reports).read_text(encoding="utf-8"))[0][3:5] == ["3", "0"]
+
+
+def test_a_dry_run_that_planned_nothing_is_a_trial(tmp_path):
+    """A dry run stopped before any row (or an older result.json): 「試行」, not 「成功 0」."""
+    reports = tmp_path / "reports"
+    publish(reports, "sync-employees", 1, dry_run=True, exit_code=ExitCode.INVALID_INPUT)
+    publish(reports, "sync-employees", 2, rows=[RowResult("1", "unchanged", "planned")], dry_run=True)
+    rows = index_rows(write_index(reports).read_text(encoding="utf-8"))
+    assert [r[1] for r in rows] == ["従業員の同期 ドライラン: 予定 変更なし (書き込みなし)",
+                                    "従業員の同期 ドライラン: 試行 (書き込みなし)"]
+    assert [r[3] for r in rows] == ["—", "—"]

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from conftest import cli_env
+from support.index import index_of
 from support.sync import Harness, TripClock, empty_company, ledger_employees
 
 from etl.cli import main
@@ -49,6 +50,25 @@ def test_dry_run_rows_are_planned_with_their_diffs(h):
     assert first["changes"]["lastNamePhonetics"] == [None, "ヤマダ"]
     assert first["changes"]["firstNamePhonetics"] == [None, "タロウ"]
     assert first["changes"]["divisionCode"] == [None, "2100"]  # D20 → 2100
+
+
+def test_the_index_shows_a_dry_run_as_its_plan(h):
+    """A dry run sent nothing: the index says what it would do, never 「成功 0」."""
+    run = h.sync("--dry-run")
+    assert run.code == 0 and h.sandbox.writes() == 0
+    row = index_of(run.report)[0]
+    assert row[1] == f"従業員の同期 ドライラン: 予定 作成 {N} (書き込みなし)"
+    assert row[3:6] == ["—", "0", f"{N} 予定"]  # 成功 (nothing sent) 失敗 作成
+    assert h.sync().code == 0
+    e = h.ledger.employees()[6]
+    h.load([dataclasses.replace(e, resignation_date=dt.date(2026, 11, 30)),
+            dataclasses.replace(h.ledger.employees()[2], last_name="改姓")])
+    h.sandbox.reset_counts()
+    run = h.sync("--dry-run")
+    assert run.counts["updated"] + run.counts["retired"] == 2 and h.sandbox.writes() == 0
+    rows = index_of(run.report)
+    assert rows[0][1] == "従業員の同期 ドライラン: 予定 更新 1 / 退職 1 (書き込みなし)"
+    assert rows[1][1] == "従業員の同期" and rows[1][3:6] == [f"{N}", "0", f"{N}"]  # the real run: no 予定
 
 
 def test_create_then_rerun_writes_nothing(h):

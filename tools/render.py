@@ -158,10 +158,14 @@ def write_showcase(reports: Path) -> Path:
     """A reports folder with the showcase run and a few others for the index; returns the run folder."""
     history = [("validate", ExitCode.INVALID_INPUT, -3), ("sync-employees", ExitCode.SUCCESS, -2),
                ("import-attendance", ExitCode.SUCCESS, -1)]
+    history.append(("sync-employees", ExitCode.SUCCESS, -1.5))  # a dry run: shown as its plan
     for job, code, days in history:
-        other = RunResult(job=job, started_at=STARTED + dt.timedelta(days=days), exit_code=code)
+        dry = days % 1 != 0
+        other = RunResult(job=job, started_at=STARTED + dt.timedelta(days=days), exit_code=code, dry_run=dry)
         if job == "sync-employees":
-            other.rows = [RowResult(f"{i:06d}", "update", "ok") for i in range(12)]
+            other.rows = [RowResult(f"{i:06d}", "update", "planned" if dry else "ok") for i in range(12)]
+            if dry:
+                other.rows += [RowResult("000100", "create", "planned"), RowResult("000101", "retire", "planned")]
         if job == "import-attendance":
             other.tallies.update(total=300, succeeded=300, failed=0)
             other.imported.update(month="2026-10", target="ledger", path=None)

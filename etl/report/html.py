@@ -478,6 +478,7 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             "status": status, "status_label": data.get("status_label") or STATUS_LABELS.get(status, status),
             "started_at": str(data.get("started_at", "")), "finished_at": str(data.get("finished_at", "")),
             "sequence": _sequence(folder.name), "dry_run": bool(data.get("dry_run")),
+            "plan_label": plan_label(counts, data.get("import")) if data.get("dry_run") else "",
             "counts": counts,
             "n_errors": sum(p.get("severity") == ERROR for p in problems if not _law_code(p.get("code"))),
             "n_warnings": sum(p.get("severity") != ERROR for p in problems if not _law_code(p.get("code"))),
@@ -485,6 +486,30 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             # the reconcile job: its rows are differences (findings), not writes: said beside its name
             # (差異なし only when it ran to the end: a reconcile stopped before comparing found nothing to say)
             "differences": _differences(job, status, data.get("rows"))}
+
+
+PLAN_PARTS = (("created", "作成"), ("updated", "更新"), ("retired", "退職"))
+
+
+def plan_label(counts: dict[str, Any], imported: Any) -> str:
+    """A dry run in the index, as report.html shows it: what would be done, never 「成功 0」.
+    「予定 作成 3 / 更新 5 (書き込みなし)」, an import's 「予定 300件 (書き込みなし)」, or
+    「試行 (書き込みなし)」 when it stopped before planning anything."""
+    def n(key: str) -> int:
+        try:
+            return int(counts.get(key, 0) or 0)
+        except (TypeError, ValueError):
+            return 0
+    parts = [f"{word} {n(key):,}" for key, word in PLAN_PARTS if n(key)]
+    if parts:
+        what = "予定 " + " / ".join(parts)
+    elif isinstance(imported, dict) and n("total"):  # an import: employee-months it would write
+        what = f"予定 {n('total'):,}件"
+    elif n("total") - n("failed") > 0:
+        what = "予定 変更なし"
+    else:
+        what = "試行"
+    return f"{what} (書き込みなし)"
 
 
 def _differences(job: str, status: str, rows: Any) -> int | None:
