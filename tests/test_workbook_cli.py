@@ -133,6 +133,10 @@ def test_template_refresh_uses_the_live_masters_and_the_ledger(setup):
     wb = openpyxl.load_workbook(path)
     # department 0300 of the ledger had no row: appended with its name and a blank target
     assert [c.value for c in wb[SHEET_DIVISIONS][5]][:3] == ["0300", "物流", None]
+    # 0300 is also a division of the attendance side: linked by the same code, nothing to enter
+    assert "未設定の行を追加: 部署 1 件・社員区分 0 件" in out and "水色" not in out
+    assert "緑の 1 行: 入力しなくても同じコードか同じ名前の勤怠の所属・雇用区分に連携されます" in out
+    assert "同じコードの所属 0300" in wb[SHEET_DIVISIONS]["E5"].value
 
 
 def test_following_the_readme_in_a_checkout_changes_no_tracked_file(tmp_path, make_sandbox, monkeypatch):

@@ -48,8 +48,8 @@ def _refresh_command(ctx: Context, opts: TemplateOptions) -> int:
         if to_fill:
             ctx.out(f"    水色の {to_fill} 行: 勤怠側のコードをドロップダウンから選んでください")
         if automatic:
-            ctx.out(f"    緑の {automatic} 行: 同じコード・同じ名前の所属/雇用区分に自動で連携されます"
-                    " (別の所属・雇用区分にする場合だけ選んでください。備考に連携先があります)")
+            ctx.out(f"    緑の {automatic} 行: 入力しなくても同じコードか同じ名前の勤怠の所属・雇用区分に連携されます"
+                    " (連携先は備考に。変える場合だけ選んでください)")
     if result.backup:
         ctx.out(f"  元のブックのバックアップ: {result.backup}")
     return 0
