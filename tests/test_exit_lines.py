@@ -11,14 +11,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from conftest import cli_env, make_config
-from support.sync import Harness, empty_company, ledger_employees
+from support.sync import TODAY, Harness, empty_company, ledger_employees
 
 from etl.cli import main
 from etl.clock import ManualClock
 from etl.errors import ExitCode
 from etl.ledger.store import close_ledger, open_ledger
 from etl.records import Employee
+from etl.sandbox.server import generate_state
 
 
 def call(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
@@ -163,6 +165,38 @@ def test_ctrl_c_mid_sync_writes_a_report_with_status_interrupted_and_exits_130(t
     assert again.code == 0 and len(h.remote()) == 12
     h.close()
 
+
+
+def test_ctrl_c_between_pull_chunks_reports_the_chunks_the_database_took_and_exits_130(tmp_path, make_sandbox):
+    """pull-employees --limit 10 over 25: Ctrl+C arrives as the second chunk starts (SIGINT raised by a
+    listener on the ledger's own engine, before that chunk's INSERT). The database took the first
+    chunk: reported 作成 10, the other 15 未実行, status 中断, exit 130; the rerun adds the rest."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    h = Harness(tmp_path, make_sandbox(generate_state(25, 3, TODAY)))
+    engine = h.ledger.engine
+    inserts: list[str] = []
+
+    def interrupt_second_chunk(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO EMPLOYEES"):
+            inserts.append(statement)
+            if len(inserts) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+    sa.event.listen(engine, "before_cursor_execute", interrupt_second_chunk)
+    run = h.pull("--limit", "10")
+    sa.event.remove(engine, "before_cursor_execute", interrupt_second_chunk)
+    assert run.code == ExitCode.INTERRUPTED == 130, run.err
+    assert (run.result["status"], run.result["status_label"]) == ("interrupted", "中断")
+    assert any(p["code"] == "interrupted" for p in run.result["problems"])
+    assert "中断" in run.err and "Traceback" not in run.err
+    assert len(h.ledger.employees()) == len(h.ledger.links()) == 10  # the first chunk, whole
+    assert run.counts["created"] == 10 and run.counts["not_run"] == 15
+    assert len(run.rows(result="ok")) == 10
+    assert all(r["message"].startswith("未実行") for r in run.rows(result="planned"))
+    again = h.pull("--limit", "10")  # the rerun adds the 15 left, never the first 10 twice
+    assert again.code == 0, again.err
+    assert again.counts["created"] == 15 and len(h.ledger.employees()) == 25
+    h.close()
 
 # --- one person twice, against the ledger -----------------------------------------------------------
 
