@@ -220,6 +220,7 @@ CATALOGUE: dict[str, Code] = {
     "ledger-invalid-code": Code(ERROR, "従業員番号が不正", "従業員番号「{value}」は使えません。{hint}"),
     "ledger-invalid-date": Code(ERROR, "日付が不正", "「{column}」の「{value}」は日付として読めません。YYYY-MM-DD・YYYY/MM/DD・和暦 (令和6年4月1日) で入力してください。"),
     "ledger-control-character": Code(ERROR, "制御文字", "「{column}」の「{value}」に制御文字 ({chars}) が含まれています。元のファイルで削除してください。"),
+    "ledger-excel-error-value": Code(ERROR, "Excel のエラー値", "「{column}」の「{value}」は Excel のエラー値です (元のブックの数式がエラーになっています)。元のブックで数式を直して、値が表示されてから保存し直してください。"),
     "ledger-invalid-gender": Code(ERROR, "性別が不正", "性別「{value}」は読めません。男性 / 女性 で入力してください。"),
     "ledger-invalid-email": Code(ERROR, "メールアドレスが不正", "メールアドレス「{value}」の形式が不正です。"),
     "ledger-duplicate-code": Code(ERROR, "従業員番号の重複", "従業員番号「{value}」が {other} にもあります。1人1行にしてください。"),

@@ -10,7 +10,7 @@ cell this program wrote that would be a formula is written as a text cell instea
 ``sheet_text`` is what every XLSX writer puts in a cell: characters an XLSX file cannot hold
 (C0 controls but tab and line breaks) shown as \\xNN, so a control character in a ledger value or
 an API answer is visible instead of crashing the save. ``one_line`` keeps a message on one
-terminal line.
+terminal line. ``is_excel_error`` recognises Excel's error values (#N/A, #REF!, …).
 """
 from __future__ import annotations
 
@@ -84,6 +84,19 @@ def sheet_text(value: Any) -> Any:
     if isinstance(value, str) and _NOT_IN_XLSX.search(value):
         return _NOT_IN_XLSX.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
     return value
+
+
+# what Excel shows in a cell whose formula failed: an XLSX holds it as an error cell (t="e"), a
+# CSV saved from Excel as its text. Never a value: a ledger file holding one is refused.
+EXCEL_ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                      "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+                      "#EXTERNAL!", "#PYTHON!")
+_EXCEL_ERROR = re.compile(r"\s*(?:" + "|".join(map(re.escape, EXCEL_ERROR_VALUES)) + r")\s*", re.IGNORECASE)
+
+
+def is_excel_error(value: Any) -> bool:
+    """Whether ``value`` is one of Excel's error values (#N/A, #REF!, …), spaces around it aside."""
+    return isinstance(value, str) and _EXCEL_ERROR.fullmatch(value) is not None
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

@@ -249,7 +249,9 @@ def _binary_garbage() -> bytes:
     return random.Random(20261126).randbytes(4096)
 
 
-def _ledger_xlsx(values: list[list], edit_xml: Callable[[bytes], bytes] | None = None) -> bytes:
+def _ledger_xlsx(values: list[list], edit_xml: Callable[[bytes], bytes] | None = None,
+                 errors: tuple[str, ...] = ()) -> bytes:
+    """``errors``: cells written as Excel error cells (t="e"), as a failed formula leaves them."""
     import tempfile
 
     from openpyxl import Workbook
@@ -261,6 +263,8 @@ def _ledger_xlsx(values: list[list], edit_xml: Callable[[bytes], bytes] | None =
     ws.title = "従業員"
     for row in values:
         ws.append(row)
+    for ref in errors:
+        ws[ref].data_type = "e"
     with tempfile.TemporaryDirectory() as d:
         data = save_workbook(wb, Path(d) / "ledger.xlsx", FIXED_TIME, private=False, keep_formulas=_hostile(wb)).read_bytes()
     if edit_xml is None:
@@ -304,6 +308,20 @@ def _xlsx_bad_crc() -> bytes:
     return bytes(data)
 
 
+def _excel_error_values_csv() -> bytes:
+    """A CSV saved from a book whose formulas failed: Excel writes the error values as text."""
+    row = LEDGER_ROWS[1].split(",")
+    return text_file([LEDGER_HEADER, LEDGER_ROWS[0], ",".join([row[0], "#N/A", *row[2:6], "#REF!", *row[7:]]),
+                      LEDGER_ROWS[2].replace("タカハシ", "#VALUE!")])
+
+
+def _excel_error_values_xlsx() -> bytes:
+    """Error cells (t="e") as Excel writes them, the old seven and the dynamic-array ones."""
+    return _ledger_xlsx([_XLSX_HEADER, ["00012", "山田", "太郎", "男性", None, None],
+                         ["00013", "#N/A", "#DIV/0!", "女性", None, None],
+                         ["00014", "#SPILL!", "花子", "#CALC!", None, None]], errors=("B3", "C3", "B4", "D4"))
+
+
 def _stray_values_below() -> bytes:
     """One employee, then 1,500 rows whose only value is in a column without a header."""
     return text_file([LEDGER_HEADER, LEDGER_ROWS[0], *[",,,,,,,,,,,,x"] * 1500])
@@ -320,6 +338,11 @@ LEDGERS: dict[str, tuple[Callable[[], bytes], int, list[str]]] = {
     "leading_zero_twins.xlsx": (lambda: _ledger_xlsx([_XLSX_HEADER, ["00456", "山田", "太郎", "男性", None, None],
                                                       [456, "鈴木", "花子", "女性", None, None]]), 3,
                                 ["leading_zero_twins.xlsx セル A3", "「00456」"]),
+    # a formula that failed in the source book: its error value is refused, never loaded as a name
+    "excel_error_values.csv": (_excel_error_values_csv, 3,
+                               ["excel_error_values.csv 3行目", "「#N/A」", "Excel のエラー値", "ほか 2 件"]),
+    "excel_error_values.xlsx": (_excel_error_values_xlsx, 3,
+                                ["excel_error_values.xlsx セル B3", "「#N/A」", "Excel のエラー値", "ほか 3 件"]),
     # unbounded work: a long tail of rows with values only outside the used columns (kind 3)
     "stray_values_below.csv": (_stray_values_below, 3, ["stray_values_below.csv"]),
     "empty.csv": (lambda: b"", 3, ["empty.csv"]),

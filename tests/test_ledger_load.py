@@ -247,3 +247,43 @@ def test_business_name_kana_columns_with_their_aliases(tmp_path, last, first):
     assert rows.problems == []
     (e,) = rows.employees
     assert (e.business_last_name, e.business_last_name_kana, e.business_first_name_kana) == ("鈴木", "スズキ", "ハナ")
+
+
+EXCEL_ERRORS = ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA", "#SPILL!",
+                "#CALC!"]
+
+
+@pytest.mark.parametrize("value", EXCEL_ERRORS)
+def test_an_excel_error_value_in_a_csv_is_refused_not_loaded_as_a_name(tmp_path, value):
+    path = tmp_path / "errors.csv"
+    path.write_text(f"従業員番号,姓,名,部署コード,性別\r\n001,山田,太郎,,男性\r\n002,{value},花子,{value},女性\r\n",
+                    encoding="utf-8")
+    with pytest.raises(LedgerFileError) as err:
+        read_ledger(path)
+    assert where(err.value) == [("ledger-excel-error-value", "行 3")] * 2  # one problem per cell
+    first = err.value.problems[0]
+    assert (first.value, first.employee_code) == (value, "002")
+    assert f"「姓」の「{value}」は Excel のエラー値" in first.message and "数式" in first.message
+    assert str(err.value).startswith("台帳ファイル errors.csv 3行目: ")
+
+
+def test_excel_error_cells_in_an_xlsx_are_refused_cell_by_cell(tmp_path):
+    sheet = ('<row r="1"><c r="A1" t="inlineStr"><is><t>従業員番号</t></is></c>'
+             '<c r="B1" t="inlineStr"><is><t>姓</t></is></c><c r="C1" t="inlineStr"><is><t>名</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>001</t></is></c><c r="B2" t="e"><v>#N/A</v></c>'
+             '<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+             '<row r="3"><c r="A3" t="inlineStr"><is><t>002</t></is></c><c r="B3" t="e"><v>#SPILL!</v></c>'
+             '<c r="C3" t="inlineStr"><is><t>花子</t></is></c></row>')
+    path = _raw_xlsx(tmp_path / "errors.xlsx", sheet)
+    with pytest.raises(LedgerFileError) as err:
+        read_ledger(path)
+    assert where(err.value) == [("ledger-excel-error-value", "B2"), ("ledger-excel-error-value", "C2"),
+                                ("ledger-excel-error-value", "B3")]
+    assert [p.value for p in err.value.problems] == ["#N/A", "#DIV/0!", "#SPILL!"]
+
+
+def test_text_that_only_looks_like_an_error_value_is_a_name(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("従業員番号,姓,名\r\n001,#N/A様,#1\r\n", encoding="utf-8")
+    (e,) = read_ledger(path).employees
+    assert (e.last_name, e.first_name) == ("#N/A様", "#1")

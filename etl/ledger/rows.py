@@ -2,7 +2,8 @@
 
 Headers are matched NFKC, case- and space-insensitively against each column's label and its
 common aliases. Every bad cell becomes a Problem (ledger-* codes) at its line or cell; a row
-with any problem is left out, and the caller writes nothing when there is any error.
+with any problem is left out, and the caller writes nothing when there is any error. An Excel
+error value (#N/A, #REF!, … : a formula that failed in the source book) is refused in every column.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from etl.ledger.normalize import (
     to_katakana,
 )
 from etl.records import EMPLOYEE_FIELDS, Employee
-from etl.text import unneutralise
+from etl.text import is_excel_error, unneutralise
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,11 @@ def parse_rows(header: list, rows: Iterable[tuple[int, list]], *, sheet: str,
                     value=_show(values[extra]), reason=f"見出しのない {extra + 1} 列目に値があります"))
         kw: dict = {}
         for f, idx, convert in plan:
+            if is_excel_error(values[idx]):  # a formula that failed in the source book: never a value
+                problems.append(Problem.of("ledger-excel-error-value", sheet=sheet, cell=cell(row_no, idx),
+                                           employee_code=code, value=_show(values[idx].strip()),
+                                           column=COLUMN_BY_FIELD[f].label))
+                continue
             try:
                 kw[f] = convert(values[idx])
             except _CellProblem as e:
