@@ -83,6 +83,14 @@ def _url(v: str) -> str | None:
     return None
 
 
+def _host(v: str) -> str | None:
+    """Empty, or a host name / address with no space, line break or control character (a line break
+    would reach the SMTP connection; a space never names a host)."""
+    if re.search(r"[\s\x00-\x1f\x7f]", v):
+        return "空白・改行・制御文字を含まないホスト名にしてください (例 smtp.example.co.jp)"
+    return None
+
+
 def _proxy(v: str) -> str | None:
     """Empty, or a proxy URL (requests takes "host:port" as http://host:port, and socks schemes)."""
     if not v:
@@ -155,7 +163,7 @@ SPEC: dict[str, dict[str, Option]] = {
         "logs": Option(str, "logs", "ログの出力先 (schedule)"),
     },
     "mail": {
-        "host": Option(str, "", "SMTP サーバー (空ならメールを送らない)"),
+        "host": Option(str, "", "SMTP サーバー (空ならメールを送らない)", _host),
         "port": Option(int, 25, "SMTP ポート (STARTTLS は 587、SSL は 465 が一般的)", _port),
         "starttls": Option(bool, False, "STARTTLS を使う"),
         "ssl": Option(bool, False, "SMTP over SSL (SMTPS) を使う"),

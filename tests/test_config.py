@@ -228,3 +228,25 @@ def test_etl_now_out_of_range_is_one_line_exit_2(tmp_path, now):
                 stdout=io.StringIO())
     err = errs.getvalue()
     assert code == 2 and len(err.splitlines()) == 1 and "ETL_NOW" in err and "内部エラー" not in err
+
+
+@pytest.mark.parametrize("host", ["smtp.example.co.jp\\r\\nRCPT TO:<x@evil.example>", "smtp.example.co.jp\\n",
+                                  " smtp.example.co.jp", "smtp example.co.jp", "smtp.example.co.jp\\t",
+                                  "smtp.example.co.jp\\u3000", "smtp\\u0000.example.co.jp"])
+def test_a_mail_host_with_a_line_break_or_space_is_one_config_error_line_exit_2(tmp_path, host):
+    cfg = write(tmp_path, f'[mail]\nhost = "{host}"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={}, cwd=tmp_path)
+    assert len(e.value.lines) == 1 and e.value.lines[0].startswith("etl.toml [mail] host: ")
+    assert "空白・改行・制御文字" in e.value.lines[0]
+    import io
+    errs = io.StringIO()
+    code = main(["--config", str(cfg), "validate"], env={}, stderr=errs, stdout=io.StringIO())
+    assert code == 2 and len(errs.getvalue().splitlines()) == 1 and "[mail] host" in errs.getvalue()
+
+
+def test_a_mail_host_from_the_environment_is_checked_too(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[mail\] host"):
+        load_settings(env={"ETL_MAIL_HOST": "smtp.example.co.jp\r\n"}, cwd=tmp_path)
+    for host in ("", "smtp.example.co.jp", "127.0.0.1", "::1"):
+        assert load_settings(env={"ETL_MAIL_HOST": host}, cwd=tmp_path).mail.host == host
