@@ -120,11 +120,11 @@ def date_refusal(day: dt.date, today: dt.date, what: str = "日付") -> str | No
     """Why the API cannot serve ``day`` (one Japanese line), or None."""
     earliest, latest = api_date_window(today)
     if day < earliest:
-        return (f"{what} {day:%Y-%m-%d} は勤怠APIが扱える範囲 (3年前の {earliest:%Y-%m-%d} から) より前です。"
-                f"{earliest:%Y-%m-%d} 以降の日付を指定してください")
+        return (f"{what} {day.isoformat()} は勤怠APIが扱える範囲 (3年前の {earliest.isoformat()} から) より前です。"
+                f"{earliest.isoformat()} 以降の日付を指定してください")
     if day > latest:
-        return (f"{what} {day:%Y-%m-%d} は勤怠APIが扱える範囲 (1年後の {latest:%Y-%m-%d} まで) より先です。"
-                f"{latest:%Y-%m-%d} 以前の日付を指定してください")
+        return (f"{what} {day.isoformat()} は勤怠APIが扱える範囲 (1年後の {latest.isoformat()} まで) より先です。"
+                f"{latest.isoformat()} 以前の日付を指定してください")
     return None
 
 
@@ -141,11 +141,11 @@ def month_refusal(month: str, today: dt.date) -> str | None:
     except ValueError:
         return f"月「{month}」は YYYY-MM の形 (例 2026-10) で指定してください"
     if first > today:
-        return f"{month} はまだ始まっていない月です。今月 ({today:%Y-%m}) 以前の月を指定してください"
+        return f"{month} はまだ始まっていない月です。今月 ({today.isoformat()[:7]}) 以前の月を指定してください"
     earliest = month_start(api_date_window(today)[0])
     if first < earliest:
-        return (f"{month} は勤怠APIが扱える範囲 (3年前の {earliest:%Y-%m} から) より前です。"
-                f"{earliest:%Y-%m} 以降の月を指定してください")
+        return (f"{month} は勤怠APIが扱える範囲 (3年前の {earliest.isoformat()[:7]} から) より前です。"
+                f"{earliest.isoformat()[:7]} 以降の月を指定してください")
     return None
 
 

@@ -98,5 +98,12 @@ def test_date_refusal(day, refused):
     assert (reason is None) if refused is None else (refused in reason and reason.startswith("異動日"))
 
 
+@pytest.mark.parametrize("day", [dt.date(1, 1, 1), dt.date(999, 12, 31), dt.date(9999, 12, 31)], ids=str)
+def test_date_refusal_shows_a_four_digit_year(day):
+    """strftime's %Y gives '1' for the year 1 on Linux: the refusal must show 0001-01-01."""
+    reason = date_refusal(day, API_TODAY, "異動日")
+    assert reason is not None and reason.startswith(f"異動日 {day.isoformat()} は")
+
+
 def test_window_of_29_february():
     assert api_date_window(dt.date(2028, 2, 29)) == (dt.date(2025, 2, 28), dt.date(2029, 2, 28))

@@ -164,6 +164,13 @@ class TestApiWindow:
         assert run.code == 2 and h.sandbox.counts["GET"] == 0
         assert run.err.count("\n") == 1 and "2027-11-26 以前" in run.err and "report:" not in run.out
 
+    @pytest.mark.parametrize("day", ["0001-01-01", "0999-12-31", "9999-12-31"])
+    def test_an_effective_date_far_off_is_shown_as_given_with_its_four_digit_year(self, h, day):
+        h.sandbox.reset_counts()
+        run = h.run("sync-employees", "--effective-date", day)
+        assert run.code == 2 and h.sandbox.counts["GET"] == 0
+        assert run.err.count("\n") == 1 and f"異動日 {day} は" in run.err, run.err
+
     @pytest.mark.parametrize("month, why", [("2023-06", "3年前の 2023-11 から"), ("2026-12", "まだ始まっていない月")],
                              ids=["over-3-years-back", "not-begun"])
     def test_a_month_the_api_does_not_serve_is_refused_before_any_request(self, h, month, why):

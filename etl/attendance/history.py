@@ -31,7 +31,7 @@ def keep(ledger: Any, table: MonthTable) -> int:
 def earliest_month(today: dt.date) -> str:
     """The first month the API still serves (etl.clock.month_refusal's window): the month that
     holds the day 3 years back."""
-    return f"{api_date_window(today)[0]:%Y-%m}"
+    return f"{api_date_window(today)[0].isoformat()[:7]}"
 
 
 @dataclass

@@ -290,7 +290,7 @@ class _Planner:
                 return Action(code, name, "skip", "対象外 (--mode update: 勤怠に未登録)")
             if emp.resignation_date is not None and emp.resignation_date < self.month_start:
                 return Action(code, name, "skip",
-                              f"{emp.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録のため登録しません")
+                              f"{emp.resignation_date.isoformat()} に退職済みで勤怠に未登録のため登録しません")
             key = ""
         else:
             if opts.mode == "new":
@@ -411,7 +411,7 @@ class _Planner:
         rec = view.get(code)
         if rec is None or rec.get(f) != p.value:
             return False
-        when = f" (異動日 {day:%Y-%m-%d} から) " if day is not None else ""
+        when = f" (異動日 {day.isoformat()} から) " if day is not None else ""
         self.problems.append(Problem.of(
             "pending-change-still-booked", employee_code=code, value=p.value, field=LABELS[f],
             date=booked_on.isoformat(), new=new if new else "(空)", when=when))
@@ -488,7 +488,7 @@ class _Planner:
                           source=emp, context=self.context, row=row, fp=fingerprint)
         sent_dates = {dates[f] or self.today for f in DATED_FIELDS if f in body}
         if len(sent_dates) > 1:
-            shown = "、".join(f"{LABELS[f]} {(dates[f] or self.today):%Y-%m-%d}" for f in DATED_FIELDS if f in body)
+            shown = "、".join(f"{LABELS[f]} {(dates[f] or self.today).isoformat()}" for f in DATED_FIELDS if f in body)
             p = Problem.of("pending-dates-differ", employee_code=emp.code, value=shown)
             return Action(emp.code, name, "error", p.message, key=key, problem=p)
         dated = bool(sent_dates)
@@ -512,12 +512,12 @@ class _Planner:
             kind, reason = "update", f"更新: {labels}"
         if dated and effective < self.today:
             # sent as HR entered it: closed periods on the attendance side may change
-            reason += f" (異動日 {effective:%Y-%m-%d}: 過去の日付)"
+            reason += f" (異動日 {effective.isoformat()}: 過去の日付)"
             if not (row is not None and row.effective_date):  # a 個別設定 date: the validator warns at its cell
                 self.problems.append(Problem.of("effective-date-past", employee_code=emp.code,
                                                 value=effective.isoformat()))
         elif dated:
-            reason += f" (異動日 {effective:%Y-%m-%d})"
+            reason += f" (異動日 {effective.isoformat()})"
         return Action(emp.code, name, kind, reason, key=key, body=body, changes=changes,
                       effective_date=effective if dated else None, source=emp, context=self.context, row=row,
                       fp=fingerprint)

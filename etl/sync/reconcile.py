@@ -184,7 +184,7 @@ class _Compare:
             link = self.links.get(code)
             if e.resignation_date is not None and e.resignation_date < self.month_start and link is None:
                 # as the sync means it: a leaver never registered is not sent (not a difference)
-                self.out.not_compared.append((code, f"{e.resignation_date:%Y-%m-%d} に退職済みで勤怠に未登録 (連携しません)"))
+                self.out.not_compared.append((code, f"{e.resignation_date.isoformat()} に退職済みで勤怠に未登録 (連携しません)"))
             elif code not in self.renames.probable:  # a probable code change is told once, as a code change
                 self.add("only-in-ledger", code, name, reason=self.why_not_there(e))
             return
@@ -207,12 +207,12 @@ class _Compare:
             status_told = True
             self.add("leaver-active-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
                      attendance=remote_end, side=side_end,
-                     reason=f"台帳では {e.resignation_date:%Y-%m-%d} に退職済みですが、勤怠では在籍中です")
+                     reason=f"台帳では {e.resignation_date.isoformat()} に退職済みですが、勤怠では在籍中です")
         elif remote_left and not left:
             status_told = True
             self.add("retired-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
                      attendance=remote_end, side=side_end,
-                     reason=f"台帳では在籍中ですが、勤怠では {remote_end:%Y-%m-%d} に退職済みです")
+                     reason=f"台帳では在籍中ですが、勤怠では {remote_end.isoformat()} に退職済みです")
         division, _ = self.resolver.division(e)
         type_code, _ = self.resolver.employment_type(e)
         if division is None:
@@ -261,15 +261,15 @@ class _Compare:
     def pending(self, e: Employee, name: str, f: str, new: Any, old: Any, day: dt.date) -> None:
         view = self.future.get(day, {}).get(e.code)
         if day > self.today + dt.timedelta(days=PENDING_CHECK_DAYS):
-            reason = f"{day:%Y-%m-%d} から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"
+            reason = f"{day.isoformat()} から反映の予定 (1年より先のため、勤怠に予約済みかは確認していません)"
         elif view is not None and remote_value(view, f) == new:
-            reason = f"{day:%Y-%m-%d} から反映 (勤怠に予約済み)"
+            reason = f"{day.isoformat()} から反映 (勤怠に予約済み)"
         elif view is not None:
-            reason = f"{day:%Y-%m-%d} から反映の予定ですが、勤怠には未送信です"
+            reason = f"{day.isoformat()} から反映の予定ですが、勤怠には未送信です"
         elif self.future:  # the views were asked for, this day's could not be read
-            reason = f"{day:%Y-%m-%d} から反映の予定 (勤怠のその日時点の情報を読めず、予約済みか確認できませんでした)"
+            reason = f"{day.isoformat()} から反映の予定 (勤怠のその日時点の情報を読めず、予約済みか確認できませんでした)"
         else:
-            reason = f"{day:%Y-%m-%d} から反映の予定 (勤怠に予約済みかは確認していません)"
+            reason = f"{day.isoformat()} から反映の予定 (勤怠に予約済みかは確認していません)"
         self.add("pending-change", e.code, name, field=f, ledger=new, attendance=old, reason=reason,
                  effective_date=day.isoformat())
 
@@ -343,7 +343,7 @@ class _Compare:
             name = f"{r.get('lastName') or ''} {r.get('firstName') or ''}".strip()
             end = api_date(r.get("resignationDate"))
             if end is not None and end < self.today:
-                reason = f"{end:%Y-%m-%d} に退職済み (台帳にない古いデータ)"
+                reason = f"{end.isoformat()} に退職済み (台帳にない古いデータ)"
             elif code in linked:
                 reason = "前回連携済みですが台帳にありません (台帳から削除された可能性があります)"
             else:
