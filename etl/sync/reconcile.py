@@ -207,12 +207,12 @@ class _Compare:
             status_told = True
             self.add("leaver-active-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
                      attendance=remote_end, side=side_end,
-                     reason=f"台帳では {e.resignation_date.isoformat()} に退職済みですが、勤怠では在籍中です")
+                     reason=f"台帳では {_iso(e.resignation_date)} に退職済みですが、勤怠では在籍中です")
         elif remote_left and not left:
             status_told = True
             self.add("retired-in-attendance", code, name, field="resignationDate", ledger=e.resignation_date,
                      attendance=remote_end, side=side_end,
-                     reason=f"台帳では在籍中ですが、勤怠では {remote_end.isoformat()} に退職済みです")
+                     reason=f"台帳では在籍中ですが、勤怠では {_iso(remote_end)} に退職済みです")
         division, _ = self.resolver.division(e)
         type_code, _ = self.resolver.employment_type(e)
         if division is None:
