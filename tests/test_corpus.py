@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_env, make_config
-from make_corpus import CORPUS, materialize
+from make_corpus import CONFIGS, CORPUS, LEDGERS, WORKBOOKS, expect_text, materialize
 
 from etl.cli import main
 from etl.ledger.store import close_ledger, open_ledger
@@ -100,6 +100,19 @@ def test_the_corpus_is_big_enough_and_every_case_has_an_expectation():
     assert {c.exit_code for c in cases} <= {2, 3}
     big = [c.path.name for c in cases if c.path.stat().st_size > 200_000]
     assert not big, f"committed corpus files must stay under 200 KB (use a .recipe): {big}"
+
+
+def test_the_committed_corpus_is_what_make_corpus_builds():
+    """The files are committed, the script says how each was made: the two must not drift apart
+    (a template change once left 20 workbook cases built from an older template)."""
+    stale = []
+    for kind, table in (("workbook", WORKBOOKS), ("ledger", LEDGERS), ("config", CONFIGS)):
+        for name, (make, code, says) in table.items():
+            if (CORPUS / kind / name).read_bytes() != make():
+                stale.append(f"{kind}/{name}")
+            if (CORPUS / kind / f"{name}.expect").read_text(encoding="utf-8") != expect_text(code, says):
+                stale.append(f"{kind}/{name}.expect")
+    assert not stale, f"run `python tests/make_corpus.py` and commit: {stale}"
 
 
 @pytest.mark.parametrize("case", CASES)
