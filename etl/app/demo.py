@@ -194,7 +194,7 @@ def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
         ctx.out("  [0] マッピングブック: 勤怠マスタと台帳から作成し、所属・雇用区分を設定しました (mapping.xlsx)")
 
         step("ブックの検証", ["validate"])
-        step("同期の予定 (dry-run)", ["sync-employees", "--dry-run"])
+        step("同期の予定 (ドライラン: 送信なし)", ["sync-employees", "--dry-run"])
         step("同期 (台帳 → 勤怠)", ["sync-employees"])
         step("同期の再実行 (変更なし)", ["sync-employees"])
         step("取込 (勤怠 → 台帳)", ["pull-employees"])
@@ -205,7 +205,7 @@ def demo_command(ctx: Context, opts: DemoOptions, *, main: Main) -> int:
         changes = folder / "台帳の変更.csv"
         write_csv(changes, _changed_ledger(ledger.employees(), today), encoding="cp932")
         step("翌日の台帳変更 (3名)", ["ledger", "load", str(changes)])
-        step(f"夜間バッチ run (同期 + {last} の勤怠 CSV)", ["run", "--month", last])
+        step(f"一括実行 (夜間バッチ: 同期 + {last} の勤怠 CSV)", ["run", "--month", last])
     finally:
         sandbox.stop()
     ctx.out(f"すべての実行の一覧: {folder / 'reports' / 'index.html'}")
