@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from contextlib import closing
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -588,3 +589,42 @@ def test_the_nightly_mail_carries_the_reconcile_summary(tmp_path, make_sandbox, 
     assert "照合: 差異 1 件 (項目の違い 1)" in msg.get_body(("plain",)).get_content()
     assert "照合: 差異 1 件 (項目の違い 1)" in msg.get_body(("html",)).get_content()
     h.close()
+
+
+def test_a_first_day_of_thousands_keeps_the_page_bounded_and_the_csv_whole(h):
+    """The first day with a big ledger: thousands of people only in the ledger (not yet synced) and
+    hundreds only in 勤怠. report.html lists the first PAGE_LIMIT of each kind and names the CSV
+    beside it for the rest; the CSV and result.json keep every difference."""
+    from etl.report.reconcile import CSV_NAME, PAGE_LIMIT
+    newcomers = [dataclasses.replace(e, code=f"F{i:05d}", first_name=f"新人{i}")
+                 for i, e in enumerate(ledger_employees(2500), start=1)]
+    h.load(newcomers)
+    for i in range(1, 251):
+        h.sandbox.state.add({"code": f"X{i:04d}", "lastName": "外部", "firstName": f"社員{i}",
+                             "divisionCode": "1100", "typeCode": "1", "gender": "male"})
+    before = everything(h)
+    run = h.run("reconcile")
+    assert run.code == 0, run.err
+    assert everything(h) == before and h.sandbox.writes() == 0
+    assert run.out.splitlines()[0] == "照合: 差異 2,750 件 (台帳のみ 2,500・勤怠のみ 250)"
+
+    page = run.report.read_text(encoding="utf-8")
+    assert page.count("<tr><td><b>台帳のみ</b>") == PAGE_LIMIT == 200
+    assert page.count("<tr><td><b>勤怠のみ</b>") == PAGE_LIMIT
+    assert page.count("<tr><td><b>") == 2 * PAGE_LIMIT  # the page is bounded, whatever the ledger's size
+    link = f'<a href="{quote(CSV_NAME)}">{CSV_NAME}</a>'
+    assert f"台帳のみ: 最初の 200 件を表示しています。ほか 2,300 件は 差異一覧 CSV ({link}) にあります。" in page
+    assert f"勤怠のみ: 最初の 200 件を表示しています。ほか 50 件は 差異一覧 CSV ({link}) にあります。" in page
+    assert ">F00200</td>" in page and ">F00201</td>" not in page  # the first of each kind, by code
+    assert "<summary>差異の一覧 (400 件を表示)</summary>" in page  # folded: the kind cards say the counts
+    assert "2,500" in page and "250" in page  # the cards count every one
+
+    csv_path = run.report.parent / CSV_NAME  # the link is relative: the CSV is beside report.html
+    assert str(csv_path) in run.result["outputs"]
+    lines = csv_path.read_bytes().decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 2750
+    in_csv = {line.split(",")[1] for line in lines[1:]}
+    assert in_csv == {f"F{i:05d}" for i in range(1, 2501)} | {f"X{i:04d}" for i in range(1, 251)}
+    # result.json keeps one row per difference, as before (rows are not capped, a sync's neither)
+    assert len(run.result["rows"]) == 2750
+    assert {r["employee_code"] for r in run.result["rows"]} == in_csv

@@ -24,7 +24,7 @@ from etl.fileio import write_text
 from etl.ledger.rows import COLUMNS as LEDGER_COLUMNS
 from etl.report import charts
 from etl.report.labels import gender_label, job_label, run_label
-from etl.report.reconcile import page_section
+from etl.report.reconcile import CSV_NAME, page_section
 from etl.report.result import ACTION_WORDS, STATUS_LABELS, RunResult, is_failed
 from etl.workbook.model import HEADERS, SHEET_MASTER, SYNC_FIELDS
 
@@ -381,7 +381,8 @@ def summary_context(result: RunResult) -> dict[str, Any]:
                   and isinstance(v, str | int | float | bool)]
     finished = result.finished_at or result.started_at
     is_import = result.job == "import-attendance" or "succeeded" in result.tallies
-    reconcile = page_section(result.sections.get("reconcile"))
+    # the reconcile job writes the differences CSV beside the page; the nightly summary has none
+    reconcile = page_section(result.sections.get("reconcile"), CSV_NAME if result.job == "reconcile" else "")
     if reconcile is not None:  # 「1000 本社」, 男性 / 女性 — as the sync's rows show them
         names = code_names(result)
         reconcile["differences"] = [d | {side: named(d.get("field", ""), d[side], names)
