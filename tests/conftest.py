@@ -24,8 +24,9 @@ from etl.config import SPEC
 from etl.kot.client import KotClient
 from etl.sandbox.server import Sandbox, generate_state
 
-# ledger_url: SQLite, and PostgreSQL when ETL_TEST_POSTGRES_URL is set; smtp: a real SMTP server on loopback
-pytest_plugins = ["support.ledger_fixtures", "support.mail"]
+# ledger_url: SQLite, and PostgreSQL when ETL_TEST_POSTGRES_URL is set; smtp: a real SMTP server on loopback;
+# chrome: a headless Chromium (pages measured at phone width)
+pytest_plugins = ["support.ledger_fixtures", "support.mail", "support.browser"]
 
 NOW = "2026-11-26T12:00:00+09:00"
 

@@ -118,4 +118,46 @@ def test_a_dry_run_that_planned_nothing_is_a_trial(tmp_path):
     rows = index_rows(write_index(reports).read_text(encoding="utf-8"))
     assert [r[1] for r in rows] == ["従業員の同期 ドライラン: 予定 変更なし (書き込みなし)",
                                     "従業員の同期 ドライラン: 試行 (書き込みなし)"]
-    assert [r[3] for r in rows] == ["—", "—"]
+    assert rows[0][3] == "—"  # planned: nothing written
+    assert rows[1][3:8] == [""] * 5  # stopped before planning: no counts, as its report.html shows none
+
+
+def test_a_job_that_counts_nothing_shows_what_it_did_in_the_index(tmp_path, chrome):
+    """validate counts no rows: its line says エラー / 警告 only, never 「成功 0 失敗 0 作成 0 …」,
+    as its report.html shows no 件数 (test_report_html: a job that counts nothing); reconcile's rows are
+    differences: 差異 N件, エラー / 警告, and no sync counts either. A sync keeps every count, zeros too."""
+    reports = tmp_path / "reports"
+    publish(reports, "validate", 1, exit_code=ExitCode.INVALID_INPUT,
+            problems=[Problem.of("unknown-division", sheet="所属マッピング", cell="C5", value="X99"),
+                      Problem.of("effective-date-past", sheet="個別設定", cell="E3", value="2026-09-01",
+                                 limit="2026-11-01")])
+    publish(reports, "reconcile", 2, rows=[RowResult("E0001", "skip", "ok", kind="only-in-ledger"),
+                                           RowResult("E0002", "skip", "ok", kind="only-in-ledger")])
+    publish(reports, "sync-employees", 3, rows=[RowResult("E0001", "unchanged", "ok")])
+    imported = RunResult(job="import-attendance", started_at=dt.datetime(2026, 11, 26, 4, 0, tzinfo=JST),
+                         tallies={"total": 300, "succeeded": 300, "failed": 0},
+                         imported={"month": "2026-10", "target": "ledger", "path": None})
+    write_result_files(imported, run_dir(reports, imported))
+    html = write_index(reports).read_text(encoding="utf-8")
+    months, sync, reconcile, validate = index_rows(html)
+    # an import counts employee-months (書き込んだ件数 / 書き込めなかった件数 in its report): no 作成 / 更新 / 退職
+    assert months[3:10] == ["300", "0", "", "", "", "0", "0"]
+    assert validate[1] == "ブックの検証" and validate[3:8] == [""] * 5 and validate[8:10] == ["1", "1"]
+    assert reconcile[1] == "台帳と勤怠の突き合わせ 差異 2件" and reconcile[3:8] == [""] * 5
+    assert sync[3:8] == ["1", "0", "0", "0", "0"]  # a job that counts: its zeros mean something
+    assert 'data-label="成功" class="num pair" data-sort="-1"></td>' in html
+
+    # a phone: the validate card reads 開始, 処理, 状況, エラー 1, 警告 1 — no 成功 0 / 失敗 0 line
+    def card(width: int, line: int) -> list[str]:
+        """The cells of the index's ``line``-th run (0 = newest) that show at ``width`` px, labelled."""
+        chrome.open(reports / "index.html", width)
+        return chrome.evaluate(f"""[...document.querySelectorAll('#runs-table tbody tr')[{line}].cells]
+            .filter(c => getComputedStyle(c).display !== 'none')
+            .map(c => (c.getAttribute('data-label') || '') + '=' + c.textContent.trim())""")
+    assert card(390, 3) == ["開始=2026-11-26 01:00:00", "処理=ブックの検証", "状況=異常終了", "エラー=1", "警告=1"]
+    assert [c for c in card(390, 2) if not c.startswith(("開始", "処理", "状況"))] == ["エラー=0", "警告=0"]
+    assert len(card(390, 1)) == 10  # the sync's card keeps its counts (no 指摘: that cell is empty)
+    assert [c.split("=")[0] for c in card(390, 0)][3:] == ["成功", "失敗", "エラー", "警告"]  # the import
+    assert chrome.layout_problems() == []
+    # a desktop keeps the columns: the validate line has blank count cells, its エラー and 警告 filled
+    assert card(1280, 3)[3:10] == ["成功=", "失敗=", "作成=", "更新=", "退職=", "エラー=1", "警告=1"]

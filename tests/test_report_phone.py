@@ -2,29 +2,17 @@
 index.html and the mail's HTML part, measured in a real headless Chromium.
 
 CI installs Chromium from the OS packages and sets ETL_REQUIRE_BROWSER=1 (.ci/run): there a
-missing browser fails this test instead of skipping it.
+missing browser fails this test instead of skipping it (the ``chrome`` fixture: support/browser.py).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tools.chrome import Chrome, find_chromium
 from tools.render import mail_html, showcase_result, write_showcase
 
 PHONE = 390
-
-
-@pytest.fixture(scope="module")
-def chrome():
-    if find_chromium() is None:
-        if os.environ.get("ETL_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required here (ETL_REQUIRE_BROWSER=1): apt-get install chromium")
-        pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
-    with Chrome() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

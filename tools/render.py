@@ -166,6 +166,8 @@ def write_showcase(reports: Path) -> Path:
             other.rows = [RowResult(f"{i:06d}", "update", "planned" if dry else "ok") for i in range(12)]
             if dry:
                 other.rows += [RowResult("000100", "create", "planned"), RowResult("000101", "retire", "planned")]
+        if job == "validate":  # the workbook error that stopped it; the index shows エラー / 警告 only
+            other.problems = [Problem.of("unknown-division", sheet="所属マッピング", cell="C5", value="9999")]
         if job == "import-attendance":
             other.tallies.update(total=300, succeeded=300, failed=0)
             other.imported.update(month="2026-10", target="ledger", path=None)

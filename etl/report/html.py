@@ -37,7 +37,7 @@ OPEN_LIMIT = 20  # rows of a long list shown before the rest is folded into <det
 FAILED_LIMIT = 500  # failed employees listed in the page; the rest are counted (result.json keeps 100 per code)
 WORKBOOK_SHEETS = frozenset(HEADERS) | {SHEET_MASTER}
 INDEX_CACHE = ".index-cache.json"
-INDEX_VERSION = 5  # bump when run_summary changes shape: older cache entries are read again
+INDEX_VERSION = 6  # bump when run_summary changes shape: older cache entries are read again
 
 ACTION_LABELS = {"create": "新規登録", "update": "更新", "retire": "退職", "unchanged": "変更なし",
                  "skip": "対象外", "error": "エラー"}
@@ -391,7 +391,8 @@ def summary_context(result: RunResult) -> dict[str, Any]:
     # the reconcile job: its rows are findings (one kind each), shown in the 照合 section, not as sync counts
     findings_only = reconcile is not None and result.job == "reconcile"
     # a job that counts nothing (validate, a run stopped before any row) shows no 「成功 0件 / 失敗 0件」,
-    # as its terminal line does not: the banner says what happened and the stop reason
+    # as its terminal line does not: the banner says what happened and the stop reason (the index:
+    # counts_something, read from result.json)
     counted = not findings_only and bool(result.rows or result.tallies)
     return {
         "findings_only": findings_only, "counted": counted,
@@ -480,13 +481,29 @@ def run_summary(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
             "started_at": str(data.get("started_at", "")), "finished_at": str(data.get("finished_at", "")),
             "sequence": _sequence(folder.name), "dry_run": bool(data.get("dry_run")),
             "plan_label": plan_label(counts, data.get("import")) if data.get("dry_run") else "",
-            "counts": counts,
+            "counts": counts, "counted": counts_something(job, data.get("rows"), counts),
+            # an import counts employee-months written / not written (report.html: IMPORT_COUNT_LABELS):
+            # no 作成 / 更新 / 退職
+            "months_only": isinstance(data.get("import"), dict) and not data.get("rows"),
             "n_errors": sum(p.get("severity") == ERROR for p in problems if not _law_code(p.get("code"))),
             "n_warnings": sum(p.get("severity") != ERROR for p in problems if not _law_code(p.get("code"))),
             "n_law": len({p.get("employee_code") for p in problems if _law_code(p.get("code"))}),
             # the reconcile job: its rows are differences (findings), not writes: said beside its name
             # (差異なし only when it ran to the end: a reconcile stopped before comparing found nothing to say)
             "differences": _differences(job, status, data.get("rows"))}
+
+
+def counts_something(job: str, rows: Any, counts: dict[str, Any]) -> bool:
+    """Whether the index shows a run's 成功 / 失敗 / 作成 / 更新 / 退職, as report.html shows its 件数
+    (``counted`` in summary_context): a job with rows or counts of its own does; a job that counts
+    nothing (validate, a run stopped before any row) and reconcile (its rows are findings) do not:
+    their line shows エラー / 警告 (and 差異) only, never 「成功 0 失敗 0 …」."""
+    if job == "reconcile":
+        return False
+    if isinstance(rows, list) and rows:
+        return True
+    values = counts.values() if isinstance(counts, dict) else ()
+    return any(isinstance(v, int | float) and v for v in values)
 
 
 PLAN_PARTS = (("created", "作成"), ("updated", "更新"), ("retired", "退職"))
