@@ -236,6 +236,7 @@ CATALOGUE: dict[str, Code] = {
     # --- sync -----------------------------------------------------------------------------
     "employee-code-invalid": Code(ERROR, "勤怠に使えない従業員番号", "従業員番号「{value}」は勤怠側で使えません (半角英数字3〜10文字)。台帳の番号を確認してください。"),
     "sync-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号 (勤怠側にあり)", "従業員 {value} は勤怠側の「{existing}」と先頭の 0 だけが違うため、新規登録しませんでした (1人が2人になるのを防ぐため)。同じ人なら個別設定の旧従業員番号に「{existing}」を、別の人なら「なし」を入力してください。"),
+    "sync-ledger-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号 (台帳内)", "従業員 {value} は台帳の{existing}と先頭の 0 だけが違うため、勤怠に新規登録しません (台帳の取り込みで 0 が落ちた同じ人かもしれず、1人が2人になるのを防ぐため)。同じ人なら台帳から不要な方の行を削除してください。別の人ならシート「個別設定」でどちらか一方 (3つ以上なら1つを除くすべて) の行の旧従業員番号に「なし」を入力してください。"),
     "employee-required-missing": Code(ERROR, "必須項目が空", "従業員 {employee_code} の「{value}」が空のため勤怠に登録できません。台帳に入力してください。"),
     "employee-division-unresolved": Code(ERROR, "所属が決まらない", "従業員 {employee_code} (部署「{value}」) の勤怠所属が決まりません。{hint}"),
     "employee-type-unresolved": Code(ERROR, "雇用区分が決まらない", "従業員 {employee_code} (社員区分「{value}」) の勤怠雇用区分が決まりません。{hint}"),

@@ -276,3 +276,97 @@ def test_the_same_person_under_its_unpadded_code_is_renumbered_once_confirmed(tm
     assert h.sync().code == 0
     assert list(h.remote()) == ["00123"] and h.remote()["00123"]["key"] == key
     h.close()
+
+
+# --- leading-zero twins inside the ledger: 123 and 00123 both held, neither in 勤怠 ------------------
+
+def _twin_book(*nashi: str):
+    from support.plan import make_book
+    return make_book(overrides=tuple(
+        Override(code, "", "", "", None, False, "", Pos(SHEET_OVERRIDES, i + 2, cols={"previous_code": "H"}),
+                 previous_code="なし") for i, code in enumerate(nashi)))
+
+
+def _twin_plan(codes, book, remote=()):
+    import dataclasses
+
+    from support.plan import BASE, MASTERS
+    from support.plan import TODAY as PLAN_TODAY
+
+    from etl.sync.plan import SyncOptions, plan_sync
+    employees = [dataclasses.replace(BASE, code=c, first_name=f"太郎{i}") for i, c in enumerate(codes)]
+    return plan_sync(employees, book, MASTERS, list(remote), {}, SyncOptions(), PLAN_TODAY)
+
+
+@pytest.mark.parametrize("codes, nashi, kinds", [
+    (("123", "00123"), (), {"123": "error", "00123": "error"}),
+    (("123", "00123"), ("00123",), {"123": "create", "00123": "create"}),  # なし on either: two people
+    (("123", "00123"), ("123",), {"123": "create", "00123": "create"}),
+    (("123", "0123", "00123"), ("0123",), {"123": "error", "0123": "error", "00123": "error"}),
+    (("123", "0123", "00123"), ("0123", "00123"), {"123": "create", "0123": "create", "00123": "create"}),
+    (("123", "124"), (), {"123": "create", "124": "create"}),
+], ids=["undeclared", "nashi-on-padded", "nashi-on-bare", "three-one-nashi", "three-two-nashi", "not-twins"])
+def test_ledger_twins_are_not_registered_until_declared_other_people(codes, nashi, kinds):
+    plan = _twin_plan(codes, _twin_book(*nashi))
+    assert {a.code: a.kind for a in plan.actions} == kinds
+    for a in plan.actions:
+        if a.kind == "error":
+            assert a.problem is not None and a.problem.code == "sync-ledger-code-leading-zeros"
+            assert a.body is None and all(f"「{c}」" in a.reason for c in codes if c != a.code)  # names the others
+            assert "なし" in a.reason and "削除" in a.reason  # and how to settle it
+    assert [a.code for a in plan.writes()] == [c for c in codes if kinds[c] == "create"]
+
+
+def test_a_ledger_twin_of_a_registered_employee_is_not_created_beside_it():
+    """123 already in 勤怠 (and the ledger), 00123 added to the ledger later: the registered one is
+    compared as usual, the twin is not created."""
+    from support.plan import REMOTE
+    plan = _twin_plan(("123", "00123"), _twin_book(), [REMOTE | {"code": "123", "firstName": "太郎0"}])
+    assert {a.code: a.kind for a in plan.actions} == {"123": "unchanged", "00123": "error"}
+    assert "「123」" in plan.actions[1].reason and plan.writes() == []
+
+
+def test_ledger_twins_end_to_end_sends_nothing_for_either_code_until_declared(tmp_path, make_sandbox):
+    """Through cli.main against the sandbox: a ledger that holds 123 and 00123 (written before the
+    load's check existed) — the sync registers neither and says both; validate warns; 「なし」 settles it."""
+    import dataclasses
+    h = Harness(tmp_path, make_sandbox(empty_company()))
+    first = ledger_employees(1)[0]
+    h.load([first, dataclasses.replace(first, code="00123"), dataclasses.replace(first, code="123", first_name="一郎")])
+
+    validate = h.run("validate")
+    assert validate.code == 0, validate.err
+    assert sorted((p["code"], p["severity"], p["employee_code"]) for p in validate.result["problems"]
+                  if "leading-zeros" in p["code"]) == [
+        ("sync-ledger-code-leading-zeros", "warning", "00123"), ("sync-ledger-code-leading-zeros", "warning", "123")]
+
+    run = h.sync()
+    assert run.code == 1, run.err
+    for code, other in (("123", "00123"), ("00123", "123")):
+        [row] = run.rows(employee_code=code)
+        assert (row["action"], row["result"]) == ("error", "failed") and f"「{other}」" in row["message"]
+    assert sorted(h.remote()) == ["E0001"]  # the sandbox holds no employee for either code
+    assert set(h.ledger.links()) == {"E0001"}
+    assert sorted(p["employee_code"] for p in run.result["problems"]
+                  if p["code"] == "sync-ledger-code-leading-zeros") == ["00123", "123"]
+
+    confirm(h, "00123", "なし")  # HR: another person
+    assert h.sync().code == 0 and sorted(h.remote()) == ["00123", "123", "E0001"]
+    assert not [p for p in h.run("validate").result["problems"] if "leading-zeros" in p["code"]]
+    h.close()
+
+
+def test_reconcile_says_why_a_ledger_twin_is_only_in_the_ledger():
+    import dataclasses
+
+    from support.plan import BASE, MASTERS
+    from support.plan import TODAY as PLAN_TODAY
+
+    from etl.sync.reconcile import reconcile
+    employees = [dataclasses.replace(BASE, code=c) for c in ("123", "00123")]
+    found = reconcile(employees, _twin_book(), MASTERS, [], {}, PLAN_TODAY)
+    assert [(d.kind, d.employee_code) for d in found.differences] == [
+        ("only-in-ledger", "00123"), ("only-in-ledger", "123")]
+    assert all(d.reason.startswith("エラー: 台帳の") and "先頭の 0" in d.reason for d in found.differences)
+    settled = reconcile(employees, _twin_book("123"), MASTERS, [], {}, PLAN_TODAY)
+    assert all(d.reason.startswith("未連携") for d in settled.differences)
