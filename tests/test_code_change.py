@@ -2,6 +2,7 @@
 code change without it sends nothing for either code. Pure detection, then the sync end to end."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -370,3 +371,76 @@ def test_reconcile_says_why_a_ledger_twin_is_only_in_the_ledger():
     assert all(d.reason.startswith("エラー: 台帳の") and "先頭の 0" in d.reason for d in found.differences)
     settled = reconcile(employees, _twin_book("123"), MASTERS, [], {}, PLAN_TODAY)
     assert all(d.reason.startswith("未連携") for d in settled.differences)
+
+
+# --- after a confirmed code change, the old code keeps no link to the attendance key -------------------
+
+def _renumbered(h: Harness) -> str:
+    """E0002 renumbered A0002 (the new code sorts before the old one), confirmed and synced: the key."""
+    key = h.remote()["E0002"]["key"]
+    renumber(h, "E0002", "A0002")
+    confirm(h, "A0002", "E0002")
+    assert h.sync().code == 0 and h.remote()["A0002"]["key"] == key
+    h.write_book()  # HR clears the 旧従業員番号 row once done
+    return key
+
+
+def test_a_confirmed_code_change_retires_the_old_codes_link(h):
+    key = _renumbered(h)
+    links = h.ledger.links()
+    assert links["A0002"].key == key and "E0002" not in links  # one code per attendance key
+    assert [c for c, link in links.items() if link.key == key] == ["A0002"]
+    assert "E0002" not in h.ledger.synced_values() and "A0002" in h.ledger.synced_values()
+
+
+def test_import_names_a_renumbered_key_by_its_new_code_from_the_links(h):
+    """An import resolves keys the attendance list lacks through the links: the month of the
+    renumbered person must come under the new code, never the old one."""
+    from etl.attendance.transform import directory
+    key = _renumbered(h)
+    assert directory([], h.ledger.links(), h.ledger.employees())[key].code == "A0002"
+
+
+def test_an_old_code_reused_for_a_new_person_is_not_taken_for_the_renumbered_one(h):
+    """HR gives the freed code E0002 to a new hire: reconcile says not yet synced (not 'linked once,
+    deleted in 勤怠'), and the sync registers the new person beside the renumbered one."""
+    from test_reconcile import run_reconcile
+    key = _renumbered(h)
+    newcomer = dataclasses.replace(ledger_employees(3)[1], first_name="新人", birth_date=dt.date(2001, 2, 3))
+    h.load([newcomer])
+    [only] = [d for d in run_reconcile(h).differences if d.employee_code == "E0002"]
+    assert (only.kind, only.reason) == ("only-in-ledger", "未連携 (次回の連携で新規登録されます)")
+    run = h.sync()
+    assert run.code == 0, run.err
+    assert run.rows(employee_code="E0002")[0]["action"] == "create"
+    after = h.remote()
+    assert after["A0002"]["key"] == key and after["E0002"]["key"] != key and after["E0002"]["firstName"] == "新人"
+
+
+def test_an_old_code_made_in_attendance_is_a_pull_candidate_not_a_ledger_leftover(h):
+    """Someone registers E0002 in 勤怠's own screens after the renumbering: reconcile calls it a
+    candidate for pull-employees, not an employee 'linked before and deleted from the ledger'."""
+    from test_reconcile import run_reconcile
+    _renumbered(h)
+    h.sandbox.state.add({"code": "E0002", "lastName": "新井", "firstName": "一", "divisionCode": "1100",
+                         "typeCode": "1", "gender": "male"})
+    [only] = [d for d in run_reconcile(h).differences if d.employee_code == "E0002"]
+    assert (only.kind, only.reason) == ("only-in-attendance", "台帳にない在籍者です (pull-employees で台帳に取り込めます)")
+    pull = h.pull()  # and pull-employees adds it as the new person it is, linked to its own key
+    assert pull.code == 0 and pull.rows(employee_code="E0002")[0]["action"] == "create"
+    links = h.ledger.links()
+    assert links["E0002"].key == h.remote()["E0002"]["key"] != links["A0002"].key
+
+
+def test_a_link_left_to_the_old_code_by_a_stopped_run_goes_when_the_new_one_is_adopted(h):
+    """The PUT confirmed, then the run stopped before its links were saved: the next sync finds the
+    new code in 勤怠, adopts its link, and the old code's link to that key goes with it."""
+    from etl.ledger.schema import attendance_links
+    key = _renumbered(h)
+    with h.ledger.engine.begin() as conn:  # the ledger as such a run leaves it
+        conn.execute(sa.delete(attendance_links).where(attendance_links.c.employee_code == "A0002"))
+        conn.execute(sa.insert(attendance_links).values(employee_code="E0002", employee_key=key))
+    confirm(h, "A0002", "E0002")  # the 旧従業員番号 row is still there
+    h.sandbox.reset_counts()
+    assert h.sync().code == 0 and h.sandbox.writes() == 0
+    assert [c for c, link in h.ledger.links().items() if link.key == key] == ["A0002"]
