@@ -230,6 +230,7 @@ CATALOGUE: dict[str, Code] = {
     "ledger-unreadable": Code(ERROR, "ファイルを開けない", "{path} を読めません ({reason})。{hint}"),
     "ledger-unencodable": Code(ERROR, "文字コードにない文字", "従業員 {employee_code} の「{column}」の「{value}」は {encoding} で保存できません。--encoding utf-8-sig で出力してください。"),
     "ledger-code-leading-zeros": Code(ERROR, "先頭の0だけ違う従業員番号", "従業員番号「{value}」は {other} の「{existing}」と先頭の 0 だけが違います (Excel が 0 を落とした可能性があります)。同じ人なら「{existing}」に直してください。別の人なら `ledger load --new-people {value}` で取り込んでください。"),
+    "ledger-code-leading-zeros-accepted": Code(WARNING, "先頭の0だけ違う従業員番号 (別の人として取り込み)", "従業員番号「{value}」は {other} の「{existing}」と先頭の 0 だけが違いますが、--new-people の指定により別の人として取り込みます。この指定は台帳に残らないため、勤怠への連携はシート「個別設定」でどちらか一方の旧従業員番号に「なし」を入力するまで、どちらの番号も新規登録しません。"),
     "ledger-too-many-rows": Code(ERROR, "行が多すぎる", "{limit} 行を超えるデータがあります。余分な行 (貼り付けの残りなど) を削除するか、設定 [ledger] max_rows を見直してください。"),
     "ledger-too-large": Code(ERROR, "ファイルが大きすぎる", "{path} は大きすぎます ({size}、上限 {limit})。不要なシートや行を削除して保存し直してください。"),
     "ledger-blank-run": Code(WARNING, "空行が続いたので打ち切り", "使う列が空の行が {run} 行続いたため、ここから下は読んでいません。下にもデータがあるなら空行を削除してください。"),
