@@ -444,3 +444,52 @@ def test_a_link_left_to_the_old_code_by_a_stopped_run_goes_when_the_new_one_is_a
     h.sandbox.reset_counts()
     assert h.sync().code == 0 and h.sandbox.writes() == 0
     assert [c for c, link in h.ledger.links().items() if link.key == key] == ["A0002"]
+
+
+# --- a dated change kept under the old code goes with the person ------------------------------------
+
+def test_a_transfer_kept_with_its_date_stays_dated_after_a_confirmed_code_change(h):
+    """E0001's transfer was sent with --effective-date 2027-01-01 (kept in the ledger under E0001);
+    HR then renumbers E0001 → N0001. The code change must not make the transfer live today: the kept
+    date goes with the person, under the new code."""
+    transfer = dt.date(2027, 1, 1)
+    moved = dataclasses.replace(h.ledger.employees()[0], department_code="D10", department_name="総務課")
+    h.load([moved])
+    assert h.sync("--employees", "E0001", "--effective-date", "2027-01-01").code == 0
+    renumber(h, "E0001", "N0001")
+    confirm(h, "N0001", "E0001")
+    check = h.run("reconcile")  # reconcile reads the kept date as the sync does
+    assert check.code == 0, check.err
+    found = {(r["kind"], *r["changes"]): r for r in check.rows(employee_code="N0001")}
+    assert set(found) == {("code-change", "code"), ("pending-change", "divisionCode")}
+    assert found["pending-change", "divisionCode"]["effective_date"] == "2027-01-01"
+    h.sandbox.reset_counts()
+
+    run = h.sync()
+
+    assert run.code == 0, run.err
+    [row] = run.rows(employee_code="N0001")
+    assert row["changes"] == {"code": ["E0001", "N0001"]} and h.sandbox.counts["PUT"] == 1
+    state = h.sandbox.state
+    assert state.get("N0001", TODAY)["divisionCode"] == "2100"  # as of today: the old 所属
+    assert state.get("N0001", transfer)["divisionCode"] == "1100"  # from the kept date: the new one
+    assert [(p.employee_code, p.value, p.effective_date) for p in h.ledger.pending_changes().values()] == [
+        ("N0001", "1100", transfer)]
+    h.sandbox.reset_counts()
+    assert h.sync("--full").code == 0 and h.sandbox.writes() == 0  # and later runs leave it booked as it is
+
+
+def test_carry_moves_only_a_confirmed_changes_pending_changes():
+    from etl.records import PendingChange
+    found = code_change.detect([HANAKO], _book(("N002", "E002")), [_remote("E002", "k2")])
+    day = dt.date(2027, 1, 1)
+    pending = {("E002", "divisionCode"): PendingChange("E002", "divisionCode", "100", day),
+               ("E002", "typeCode"): PendingChange("E002", "typeCode", "1", day),
+               ("N002", "typeCode"): PendingChange("N002", "typeCode", "2", day),  # the new code's own wins
+               ("E009", "typeCode"): PendingChange("E009", "typeCode", "1", day)}
+    view, save, drop = found.carry(pending)
+    assert {k: p.value for k, p in view.items()} == {
+        ("N002", "divisionCode"): "100", ("N002", "typeCode"): "2", ("E009", "typeCode"): "1"}
+    assert save == [PendingChange("N002", "divisionCode", "100", day)]
+    assert drop == [("E002", "divisionCode"), ("E002", "typeCode")]
+    assert code_change.detect([HANAKO], _book(), [_remote("E002", "k2")]).carry(pending)[1:] == ([], [])

@@ -173,8 +173,10 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     (``Plan.pending_save`` / ``pending_drop``: the caller writes them before sending, not on a dry run).
     """
     renames = code_change.detect(employees, book, remote, links, today)  # one person, a new 従業員番号
+    # a dated change kept under the old code of a confirmed code change goes with the person
+    kept, carried, uncarried = renames.carry(pending or {})
     planner = _Planner(book, masters, renames.view(remote), links, options, today,
-                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {},
+                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, kept,
                        renames.remote_index())
     planner.ledger = employees
     planner.new_people = twins.declared_new_people(book)
@@ -187,8 +189,11 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
             p = Problem.of("selection-unknown-employee", employee_code=code, value=code)
             actions.append(Action(code, "", "error", p.message, problem=p))
     planner.drop_live_pending()
+    # stored under the new code unless the plan replaces or drops it (the plan's word is the last)
+    decided = {(p.employee_code, p.field) for p in planner.pending_save} | set(planner.pending_drop)
+    save = [p for p in carried if (p.employee_code, p.field) not in decided] + planner.pending_save
     return Plan(actions=actions, today=today, queue=planner.queue, problems=planner.problems,
-                pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)),
+                pending_save=save, pending_drop=sorted(set(planner.pending_drop) | set(uncarried)),
                 check_days=sorted(planner.check_days))
 
 

@@ -166,6 +166,7 @@ class _Compare:
 
     def run(self, employees: list[Employee]) -> Reconciliation:
         self.renames = code_change.detect(employees, self.book, self.remote, self.links, self.today)
+        self.pending_kept = self.renames.carry(self.pending_kept)[0]  # the old code's dated changes, as the sync
         self.ledger_codes = {e.code for e in employees}
         self.twins = twins.ledger_twins(self.ledger_codes, twins.declared_new_people(self.book))
         self.out.ledger_count, self.out.attendance_count = len(employees), len(self.remote)
