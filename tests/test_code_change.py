@@ -2,6 +2,7 @@
 code change without it sends nothing for either code. Pure detection, then the sync end to end."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -276,3 +277,219 @@ def test_the_same_person_under_its_unpadded_code_is_renumbered_once_confirmed(tm
     assert h.sync().code == 0
     assert list(h.remote()) == ["00123"] and h.remote()["00123"]["key"] == key
     h.close()
+
+
+# --- leading-zero twins inside the ledger: 123 and 00123 both held, neither in 勤怠 ------------------
+
+def _twin_book(*nashi: str):
+    from support.plan import make_book
+    return make_book(overrides=tuple(
+        Override(code, "", "", "", None, False, "", Pos(SHEET_OVERRIDES, i + 2, cols={"previous_code": "H"}),
+                 previous_code="なし") for i, code in enumerate(nashi)))
+
+
+def _twin_plan(codes, book, remote=()):
+    import dataclasses
+
+    from support.plan import BASE, MASTERS
+    from support.plan import TODAY as PLAN_TODAY
+
+    from etl.sync.plan import SyncOptions, plan_sync
+    employees = [dataclasses.replace(BASE, code=c, first_name=f"太郎{i}") for i, c in enumerate(codes)]
+    return plan_sync(employees, book, MASTERS, list(remote), {}, SyncOptions(), PLAN_TODAY)
+
+
+@pytest.mark.parametrize("codes, nashi, kinds", [
+    (("123", "00123"), (), {"123": "error", "00123": "error"}),
+    (("123", "00123"), ("00123",), {"123": "create", "00123": "create"}),  # なし on either: two people
+    (("123", "00123"), ("123",), {"123": "create", "00123": "create"}),
+    (("123", "0123", "00123"), ("0123",), {"123": "error", "0123": "error", "00123": "error"}),
+    (("123", "0123", "00123"), ("0123", "00123"), {"123": "create", "0123": "create", "00123": "create"}),
+    (("123", "124"), (), {"123": "create", "124": "create"}),
+], ids=["undeclared", "nashi-on-padded", "nashi-on-bare", "three-one-nashi", "three-two-nashi", "not-twins"])
+def test_ledger_twins_are_not_registered_until_declared_other_people(codes, nashi, kinds):
+    plan = _twin_plan(codes, _twin_book(*nashi))
+    assert {a.code: a.kind for a in plan.actions} == kinds
+    for a in plan.actions:
+        if a.kind == "error":
+            assert a.problem is not None and a.problem.code == "sync-ledger-code-leading-zeros"
+            assert a.body is None and all(f"「{c}」" in a.reason for c in codes if c != a.code)  # names the others
+            assert "なし" in a.reason and "削除" in a.reason  # and how to settle it
+    assert [a.code for a in plan.writes()] == [c for c in codes if kinds[c] == "create"]
+
+
+def test_a_ledger_twin_of_a_registered_employee_is_not_created_beside_it():
+    """123 already in 勤怠 (and the ledger), 00123 added to the ledger later: the registered one is
+    compared as usual, the twin is not created."""
+    from support.plan import REMOTE
+    plan = _twin_plan(("123", "00123"), _twin_book(), [REMOTE | {"code": "123", "firstName": "太郎0"}])
+    assert {a.code: a.kind for a in plan.actions} == {"123": "unchanged", "00123": "error"}
+    assert "「123」" in plan.actions[1].reason and plan.writes() == []
+
+
+def test_ledger_twins_end_to_end_sends_nothing_for_either_code_until_declared(tmp_path, make_sandbox):
+    """Through cli.main against the sandbox: a ledger that holds 123 and 00123 (written before the
+    load's check existed) — the sync registers neither and says both; validate warns; 「なし」 settles it."""
+    import dataclasses
+    h = Harness(tmp_path, make_sandbox(empty_company()))
+    first = ledger_employees(1)[0]
+    h.load([first, dataclasses.replace(first, code="00123"), dataclasses.replace(first, code="123", first_name="一郎")])
+
+    validate = h.run("validate")
+    assert validate.code == 0, validate.err
+    assert sorted((p["code"], p["severity"], p["employee_code"]) for p in validate.result["problems"]
+                  if "leading-zeros" in p["code"]) == [
+        ("sync-ledger-code-leading-zeros", "warning", "00123"), ("sync-ledger-code-leading-zeros", "warning", "123")]
+
+    run = h.sync()
+    assert run.code == 1, run.err
+    for code, other in (("123", "00123"), ("00123", "123")):
+        [row] = run.rows(employee_code=code)
+        assert (row["action"], row["result"]) == ("error", "failed") and f"「{other}」" in row["message"]
+    assert sorted(h.remote()) == ["E0001"]  # the sandbox holds no employee for either code
+    assert set(h.ledger.links()) == {"E0001"}
+    assert sorted(p["employee_code"] for p in run.result["problems"]
+                  if p["code"] == "sync-ledger-code-leading-zeros") == ["00123", "123"]
+
+    confirm(h, "00123", "なし")  # HR: another person
+    assert h.sync().code == 0 and sorted(h.remote()) == ["00123", "123", "E0001"]
+    assert not [p for p in h.run("validate").result["problems"] if "leading-zeros" in p["code"]]
+    h.close()
+
+
+def test_reconcile_says_why_a_ledger_twin_is_only_in_the_ledger():
+    import dataclasses
+
+    from support.plan import BASE, MASTERS
+    from support.plan import TODAY as PLAN_TODAY
+
+    from etl.sync.reconcile import reconcile
+    employees = [dataclasses.replace(BASE, code=c) for c in ("123", "00123")]
+    found = reconcile(employees, _twin_book(), MASTERS, [], {}, PLAN_TODAY)
+    assert [(d.kind, d.employee_code) for d in found.differences] == [
+        ("only-in-ledger", "00123"), ("only-in-ledger", "123")]
+    assert all(d.reason.startswith("エラー: 台帳の") and "先頭の 0" in d.reason for d in found.differences)
+    settled = reconcile(employees, _twin_book("123"), MASTERS, [], {}, PLAN_TODAY)
+    assert all(d.reason.startswith("未連携") for d in settled.differences)
+
+
+# --- after a confirmed code change, the old code keeps no link to the attendance key -------------------
+
+def _renumbered(h: Harness) -> str:
+    """E0002 renumbered A0002 (the new code sorts before the old one), confirmed and synced: the key."""
+    key = h.remote()["E0002"]["key"]
+    renumber(h, "E0002", "A0002")
+    confirm(h, "A0002", "E0002")
+    assert h.sync().code == 0 and h.remote()["A0002"]["key"] == key
+    h.write_book()  # HR clears the 旧従業員番号 row once done
+    return key
+
+
+def test_a_confirmed_code_change_retires_the_old_codes_link(h):
+    key = _renumbered(h)
+    links = h.ledger.links()
+    assert links["A0002"].key == key and "E0002" not in links  # one code per attendance key
+    assert [c for c, link in links.items() if link.key == key] == ["A0002"]
+    assert "E0002" not in h.ledger.synced_values() and "A0002" in h.ledger.synced_values()
+
+
+def test_import_names_a_renumbered_key_by_its_new_code_from_the_links(h):
+    """An import resolves keys the attendance list lacks through the links: the month of the
+    renumbered person must come under the new code, never the old one."""
+    from etl.attendance.transform import directory
+    key = _renumbered(h)
+    assert directory([], h.ledger.links(), h.ledger.employees())[key].code == "A0002"
+
+
+def test_an_old_code_reused_for_a_new_person_is_not_taken_for_the_renumbered_one(h):
+    """HR gives the freed code E0002 to a new hire: reconcile says not yet synced (not 'linked once,
+    deleted in 勤怠'), and the sync registers the new person beside the renumbered one."""
+    from test_reconcile import run_reconcile
+    key = _renumbered(h)
+    newcomer = dataclasses.replace(ledger_employees(3)[1], first_name="新人", birth_date=dt.date(2001, 2, 3))
+    h.load([newcomer])
+    [only] = [d for d in run_reconcile(h).differences if d.employee_code == "E0002"]
+    assert (only.kind, only.reason) == ("only-in-ledger", "未連携 (次回の連携で新規登録されます)")
+    run = h.sync()
+    assert run.code == 0, run.err
+    assert run.rows(employee_code="E0002")[0]["action"] == "create"
+    after = h.remote()
+    assert after["A0002"]["key"] == key and after["E0002"]["key"] != key and after["E0002"]["firstName"] == "新人"
+
+
+def test_an_old_code_made_in_attendance_is_a_pull_candidate_not_a_ledger_leftover(h):
+    """Someone registers E0002 in 勤怠's own screens after the renumbering: reconcile calls it a
+    candidate for pull-employees, not an employee 'linked before and deleted from the ledger'."""
+    from test_reconcile import run_reconcile
+    _renumbered(h)
+    h.sandbox.state.add({"code": "E0002", "lastName": "新井", "firstName": "一", "divisionCode": "1100",
+                         "typeCode": "1", "gender": "male"})
+    [only] = [d for d in run_reconcile(h).differences if d.employee_code == "E0002"]
+    assert (only.kind, only.reason) == ("only-in-attendance", "台帳にない在籍者です (pull-employees で台帳に取り込めます)")
+    pull = h.pull()  # and pull-employees adds it as the new person it is, linked to its own key
+    assert pull.code == 0 and pull.rows(employee_code="E0002")[0]["action"] == "create"
+    links = h.ledger.links()
+    assert links["E0002"].key == h.remote()["E0002"]["key"] != links["A0002"].key
+
+
+def test_a_link_left_to_the_old_code_by_a_stopped_run_goes_when_the_new_one_is_adopted(h):
+    """The PUT confirmed, then the run stopped before its links were saved: the next sync finds the
+    new code in 勤怠, adopts its link, and the old code's link to that key goes with it."""
+    from etl.ledger.schema import attendance_links
+    key = _renumbered(h)
+    with h.ledger.engine.begin() as conn:  # the ledger as such a run leaves it
+        conn.execute(sa.delete(attendance_links).where(attendance_links.c.employee_code == "A0002"))
+        conn.execute(sa.insert(attendance_links).values(employee_code="E0002", employee_key=key))
+    confirm(h, "A0002", "E0002")  # the 旧従業員番号 row is still there
+    h.sandbox.reset_counts()
+    assert h.sync().code == 0 and h.sandbox.writes() == 0
+    assert [c for c, link in h.ledger.links().items() if link.key == key] == ["A0002"]
+
+
+# --- a dated change kept under the old code goes with the person ------------------------------------
+
+def test_a_transfer_kept_with_its_date_stays_dated_after_a_confirmed_code_change(h):
+    """E0001's transfer was sent with --effective-date 2027-01-01 (kept in the ledger under E0001);
+    HR then renumbers E0001 → N0001. The code change must not make the transfer live today: the kept
+    date goes with the person, under the new code."""
+    transfer = dt.date(2027, 1, 1)
+    moved = dataclasses.replace(h.ledger.employees()[0], department_code="D10", department_name="総務課")
+    h.load([moved])
+    assert h.sync("--employees", "E0001", "--effective-date", "2027-01-01").code == 0
+    renumber(h, "E0001", "N0001")
+    confirm(h, "N0001", "E0001")
+    check = h.run("reconcile")  # reconcile reads the kept date as the sync does
+    assert check.code == 0, check.err
+    found = {(r["kind"], *r["changes"]): r for r in check.rows(employee_code="N0001")}
+    assert set(found) == {("code-change", "code"), ("pending-change", "divisionCode")}
+    assert found["pending-change", "divisionCode"]["effective_date"] == "2027-01-01"
+    h.sandbox.reset_counts()
+
+    run = h.sync()
+
+    assert run.code == 0, run.err
+    [row] = run.rows(employee_code="N0001")
+    assert row["changes"] == {"code": ["E0001", "N0001"]} and h.sandbox.counts["PUT"] == 1
+    state = h.sandbox.state
+    assert state.get("N0001", TODAY)["divisionCode"] == "2100"  # as of today: the old 所属
+    assert state.get("N0001", transfer)["divisionCode"] == "1100"  # from the kept date: the new one
+    assert [(p.employee_code, p.value, p.effective_date) for p in h.ledger.pending_changes().values()] == [
+        ("N0001", "1100", transfer)]
+    h.sandbox.reset_counts()
+    assert h.sync("--full").code == 0 and h.sandbox.writes() == 0  # and later runs leave it booked as it is
+
+
+def test_carry_moves_only_a_confirmed_changes_pending_changes():
+    from etl.records import PendingChange
+    found = code_change.detect([HANAKO], _book(("N002", "E002")), [_remote("E002", "k2")])
+    day = dt.date(2027, 1, 1)
+    pending = {("E002", "divisionCode"): PendingChange("E002", "divisionCode", "100", day),
+               ("E002", "typeCode"): PendingChange("E002", "typeCode", "1", day),
+               ("N002", "typeCode"): PendingChange("N002", "typeCode", "2", day),  # the new code's own wins
+               ("E009", "typeCode"): PendingChange("E009", "typeCode", "1", day)}
+    view, save, drop = found.carry(pending)
+    assert {k: p.value for k, p in view.items()} == {
+        ("N002", "divisionCode"): "100", ("N002", "typeCode"): "2", ("E009", "typeCode"): "1"}
+    assert save == [PendingChange("N002", "divisionCode", "100", day)]
+    assert drop == [("E002", "divisionCode"), ("E002", "typeCode")]
+    assert code_change.detect([HANAKO], _book(), [_remote("E002", "k2")]).carry(pending)[1:] == ([], [])

@@ -220,6 +220,9 @@ def test_ledger_load_of_123_after_00123_is_exit_3_naming_both_unless_new_people(
                            cli_env(sandbox))
     assert code == 0, err
     assert sorted(e.code for e in open_ledger(url).employees()) == ["00123", "123"]
+    # the declaration is not kept in the ledger: the load says the sync still waits for 「なし」
+    warning = one_line(err)
+    assert warning.startswith("警告:") and "「00123」" in warning and "個別設定" in warning and "なし" in warning
     close_ledger(url)
 
 

@@ -116,6 +116,17 @@ def test_links_upsert_by_code(ledger_url):
     ledger.save_links([])
 
 
+def test_a_link_saved_for_a_key_drops_other_codes_links_to_it(ledger_url):
+    """One code per attendance key: after a confirmed code change (E02 → N02, key k2) the old code's
+    link and its values of the last sync go in the same save; links to other keys stay."""
+    ledger = open_ledger(ledger_url)
+    ledger.save_links([Link("E02", "k2", "fp"), Link("E03", "k3", "fp"), Link("E04", "k4", "fp")])
+    ledger.save_synced_values({"E02": ("fp", {"code": "E02"}), "E03": ("fp", {"code": "E03"})}, "2026-11-26")
+    ledger.save_links([Link("N02", "k2", "fp2"), Link("E03", "k3", "fp2")])
+    assert {c: link.key for c, link in ledger.links().items()} == {"E03": "k3", "E04": "k4", "N02": "k2"}
+    assert set(ledger.synced_values()) == {"E03"}
+
+
 def monthly_row(code: str, **kw) -> dict:
     row = dict(employee_code=code, period_start=dt.date(2026, 10, 1), period_end="2026-10-31",
                working_days=20, absent_days=0, paid_leave_days=1.5, late_count=1, late_minutes=12,

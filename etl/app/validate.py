@@ -9,10 +9,10 @@ from __future__ import annotations
 from etl.app.context import Context
 from etl.app.options import ValidateOptions
 from etl.app.runner import mail_rule, run_job
-from etl.errors import ERROR, ExitCode, WorkbookError
+from etl.errors import ERROR, WARNING, ExitCode, WorkbookError
 from etl.report.labels import names_section
 from etl.report.result import RunResult
-from etl.sync import code_change
+from etl.sync import code_change, twins
 from etl.workbook.validate import validate_book
 
 CODE_CHANGE_FIELDS = ("birthDate", "hiredDate")  # what a probable code change is matched on (with the name)
@@ -42,6 +42,9 @@ def validate_command(ctx: Context, opts: ValidateOptions) -> int:
         # code changes: 旧従業員番号 that cannot apply, and probable ones not yet confirmed (warnings)
         remote = client.employees(include_resigned=True, fields=CODE_CHANGE_FIELDS)
         problems += code_change.detect(employees, book, remote, ledger.links(), ctx.settings.clock.today()).problems
+        # 123 and 00123 both in the ledger, neither declared another person: the sync registers neither
+        problems += twins.twin_problems((e.code for e in employees), book, {str(r.get("code")) for r in remote},
+                                        severity=WARNING)
         result.problems.extend(problems)
         errors = [p for p in problems if p.severity == ERROR]
         if errors:

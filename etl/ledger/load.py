@@ -73,9 +73,9 @@ def read_ledger(path: Path, *, existing: Iterable[str] = (), new_people: bool | 
         except OSError as e:
             _unreadable(name, f"{type(e).__name__}: {e.strerror or e}",
                         "読み取り権限があるか、ほかのアプリがファイルを開いたままでないか確認してください。")
-    if new_people is not True:
-        keep = set(new_people) if new_people else set()
-        rows.problems.extend(p for p in leading_zero_clashes(rows, existing, sheet=name) if p.employee_code not in keep)
+    # a new person by --new-people: a warning that the sync still waits for 個別設定's 「なし」
+    accepted = new_people if new_people is True else set(new_people or ())
+    rows.problems.extend(leading_zero_clashes(rows, existing, sheet=name, accepted=accepted))
     if any(p.severity == ERROR for p in rows.problems):
         _fail(name, rows.problems)
     if not rows.employees:

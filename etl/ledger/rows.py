@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from etl.errors import ERROR, PROBLEMS_PER_CODE, Problem
@@ -102,9 +102,13 @@ def zero_key(code: str) -> str:
     return code.lstrip("0") or "0"
 
 
-def leading_zero_clashes(rows: Rows, existing: Iterable[str], *, sheet: str, where: str = "台帳") -> list[Problem]:
+def leading_zero_clashes(rows: Rows, existing: Iterable[str], *, sheet: str, where: str = "台帳",
+                         accepted: bool | Collection[str] = False) -> list[Problem]:
     """A code of ``rows`` equal to an ``existing`` code up to leading zeros (either way), as
-    errors naming both: loading 123 after 00123 must not make one person two."""
+    errors naming both: loading 123 after 00123 must not make one person two. A code the load
+    declares a new person (``accepted``: True for all, or those codes) is a warning instead: the
+    ledger does not keep that declaration, and the sync registers neither code until 個別設定
+    says 「なし」 (etl.sync.twins)."""
     index: dict[str, str] = {}
     for code in existing:
         index.setdefault(zero_key(code), code)
@@ -112,7 +116,9 @@ def leading_zero_clashes(rows: Rows, existing: Iterable[str], *, sheet: str, whe
     for e in rows.employees:
         other = index.get(zero_key(e.code))
         if other is not None and other != e.code:
-            out.append(Problem.of("ledger-code-leading-zeros", sheet=sheet, cell=rows.cells.get(e.code, ""),
+            kind = ("ledger-code-leading-zeros-accepted" if accepted is True or (accepted and e.code in accepted)
+                    else "ledger-code-leading-zeros")
+            out.append(Problem.of(kind, sheet=sheet, cell=rows.cells.get(e.code, ""),
                                   employee_code=e.code, value=e.code, existing=other, other=where))
     return out
 

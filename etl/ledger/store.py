@@ -243,7 +243,11 @@ class Ledger:
         return {row[0]: Link(*row) for row in sorted(rows)}
 
     def save_links(self, links: list[Link]) -> None:
-        """Upsert by code in one transaction."""
+        """Upsert by code in one transaction. One code per attendance key: a link is saved once the
+        attendance side confirmed that its key has its code, so in the same transaction any other
+        code's link to that key goes, with that code's values of the last sync (attendance_synced)
+        — the old code of a confirmed code change (PUT ``code`` by key) would otherwise still name
+        the person for an import, reconcile and the code-change detection."""
         rows = {link.code: {"employee_code": link.code, "employee_key": link.key,
                             "fingerprint": link.fingerprint or "", "synced_at": _iso(link.synced_at)}
                 for link in links}
@@ -262,6 +266,22 @@ class Ledger:
                                      employee_key=sa.bindparam("employee_key"),
                                      fingerprint=sa.bindparam("fingerprint"),
                                      synced_at=sa.bindparam("synced_at")), old)
+            self._drop_other_codes(conn, rows)
+
+    @staticmethod
+    def _drop_other_codes(conn: sa.Connection, rows: dict[str, dict]) -> None:
+        """Delete the links of codes not in ``rows`` to keys that ``rows`` links (and their values)."""
+        c = t.attendance_links.c
+        keys = sorted({r["employee_key"] for r in rows.values() if r["employee_key"]})
+        stale: set[str] = set()
+        for i in range(0, len(keys), 500):  # bound the IN list
+            found = conn.execute(sa.select(c.employee_code).where(c.employee_key.in_(keys[i:i + 500])))
+            stale.update(code for code in found.scalars() if code not in rows)
+        gone = sorted(stale)
+        for i in range(0, len(gone), 500):
+            chunk = gone[i:i + 500]
+            conn.execute(sa.delete(t.attendance_links).where(c.employee_code.in_(chunk)))
+            conn.execute(sa.delete(t.attendance_synced).where(t.attendance_synced.c.employee_code.in_(chunk)))
 
     # --- pending dated changes (--effective-date) -----------------------------------------
     def pending_changes(self) -> dict[tuple[str, str], PendingChange]:

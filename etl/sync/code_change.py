@@ -14,6 +14,7 @@ renumbered person must not become a second attendance employee. Two cases:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import Problem
-from etl.records import Employee
+from etl.records import Employee, PendingChange
 from etl.workbook.model import NEW_PERSON_WORDS, MappingBook
 
 
@@ -60,6 +61,27 @@ class CodeChanges:
         if self.confirmed or not set(map(type, self.by_code)) <= {str}:
             return None
         return self.by_code
+
+    def carry(self, pending: Mapping[tuple[str, str], PendingChange]
+              ) -> tuple[dict[tuple[str, str], PendingChange], list[PendingChange], list[tuple[str, str]]]:
+        """The ledger's pending dated changes (--effective-date) kept under a confirmed change's old
+        code, under its new code: the plan sends them with their date, not today's. Returns that
+        view of ``pending``, and what the ledger stores and drops to keep them under the new code
+        (a change the new code has already for the same field wins; the old one is dropped)."""
+        moved = {c.old: c.new for c in self.confirmed.values()}
+        if not moved or not any(code in moved for code, _ in pending):
+            return dict(pending), [], []
+        out = {k: p for k, p in pending.items() if k[0] not in moved}
+        save: list[PendingChange] = []
+        drop: list[tuple[str, str]] = []
+        for (code, name), p in pending.items():
+            if code not in moved:
+                continue
+            drop.append((code, name))
+            if (moved[code], name) not in out:
+                out[(moved[code], name)] = carried = dataclasses.replace(p, employee_code=moved[code])
+                save.append(carried)
+        return out, save, drop
 
     def settle(self, actions: Iterable[Any]) -> None:
         """Put the confirmed code changes into the plan's actions; hold back the probable ones."""

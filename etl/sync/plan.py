@@ -14,6 +14,10 @@ one makes the employee an error row (nothing sent). The 異動日 (updateDate) o
 change is the 個別設定's, else --effective-date's, else that of the employee's pending change
 (stored in the ledger when --effective-date was given, ``PendingChange``) whose value is the one
 being sent, else today; it is sent as entered, also when it lies in the past (with a warning).
+
+One person is never registered twice: a create whose code equals, up to leading zeros, an
+attendance code the ledger lacks (``sync-code-leading-zeros``) or another ledger code
+(``sync-ledger-code-leading-zeros``, etl.sync.twins) is an error row until HR settles it.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from etl.bulk import gc_paused
 from etl.errors import Problem
 from etl.ledger.rows import zero_key
 from etl.records import Employee, Masters, PendingChange
-from etl.sync import code_change
+from etl.sync import code_change, twins
 from etl.sync.fields import (
     API_FIELDS,
     BUSINESS_KANA,
@@ -45,7 +49,7 @@ from etl.sync.fields import (
     sync_fingerprint,
     withheld_kana,
 )
-from etl.workbook.model import NEW_PERSON_WORDS, MappingBook
+from etl.workbook.model import MappingBook
 from etl.workbook.resolve import (
     FROM_DEFAULT_DIVISION,
     FROM_DEFAULT_TYPE,
@@ -169,11 +173,13 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
     (``Plan.pending_save`` / ``pending_drop``: the caller writes them before sending, not on a dry run).
     """
     renames = code_change.detect(employees, book, remote, links, today)  # one person, a new 従業員番号
+    # a dated change kept under the old code of a confirmed code change goes with the person
+    kept, carried, uncarried = renames.carry(pending or {})
     planner = _Planner(book, masters, renames.view(remote), links, options, today,
-                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, pending or {},
+                       {d: renames.view(recs) for d, recs in (remote_as_of or {}).items()}, kept,
                        renames.remote_index())
     planner.ledger = employees
-    planner.new_people = {o.employee_code for o in book.overrides if o.previous_code in NEW_PERSON_WORDS}
+    planner.new_people = twins.declared_new_people(book)
     with gc_paused():  # tens of thousands of small dicts: the cyclic GC would re-scan them all
         actions = [planner.one(emp) for emp in employees]
     renames.settle(actions)
@@ -183,8 +189,11 @@ def plan_sync(employees: list[Employee], book: MappingBook, masters: Masters,
             p = Problem.of("selection-unknown-employee", employee_code=code, value=code)
             actions.append(Action(code, "", "error", p.message, problem=p))
     planner.drop_live_pending()
+    # stored under the new code unless the plan replaces or drops it (the plan's word is the last)
+    decided = {(p.employee_code, p.field) for p in planner.pending_save} | set(planner.pending_drop)
+    save = [p for p in carried if (p.employee_code, p.field) not in decided] + planner.pending_save
     return Plan(actions=actions, today=today, queue=planner.queue, problems=planner.problems,
-                pending_save=planner.pending_save, pending_drop=sorted(set(planner.pending_drop)),
+                pending_save=save, pending_drop=sorted(set(planner.pending_drop) | set(uncarried)),
                 check_days=sorted(planner.check_days))
 
 
@@ -249,6 +258,14 @@ class _Planner:
     ledger: list[Employee] = []
     new_people: set[str] = set()  # 個別設定's 旧従業員番号 「なし」: HR said another person
     _zero_index: dict[str, str] | None = None
+    _twins: dict[str, tuple[str, ...]] | None = None
+
+    def _ledger_twins(self, code: str) -> tuple[str, ...]:
+        """The other ledger codes equal to ``code`` up to leading zeros that HR has not declared
+        other people (``etl.sync.twins``; built on the first create, as ``_remote_twin``)."""
+        if self._twins is None:
+            self._twins = twins.ledger_twins((e.code for e in self.ledger), self.new_people)
+        return self._twins.get(code, ())
 
     def _remote_twin(self, code: str) -> str | None:
         """An attendance code equal to ``code`` up to leading zeros that no ledger employee has
@@ -441,6 +458,10 @@ class _Planner:
         twin = self._remote_twin(emp.code)
         if twin is not None:  # 00123 in the ledger, 123 typed on the attendance side: not a second person
             p = Problem.of("sync-code-leading-zeros", employee_code=emp.code, value=emp.code, existing=twin)
+            return Action(emp.code, name, "error", p.message, problem=p)
+        others = self._ledger_twins(emp.code)
+        if others:  # 123 and 00123 both in the ledger, undeclared: neither is registered (etl.sync.twins)
+            p = twins.twin_problem(emp.code, others)
             return Action(emp.code, name, "error", p.message, problem=p)
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         if emp.resignation_date is not None:

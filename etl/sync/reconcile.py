@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.records import Employee, Link, Masters, PendingChange, RowResult
-from etl.sync import code_change
+from etl.sync import code_change, twins
 from etl.sync.fields import (
     CLEARABLE,
     DATED_FIELDS,
@@ -166,7 +166,9 @@ class _Compare:
 
     def run(self, employees: list[Employee]) -> Reconciliation:
         self.renames = code_change.detect(employees, self.book, self.remote, self.links, self.today)
+        self.pending_kept = self.renames.carry(self.pending_kept)[0]  # the old code's dated changes, as the sync
         self.ledger_codes = {e.code for e in employees}
+        self.twins = twins.ledger_twins(self.ledger_codes, twins.declared_new_people(self.book))
         self.out.ledger_count, self.out.attendance_count = len(employees), len(self.remote)
         for e in employees:
             self.one(e)
@@ -313,6 +315,10 @@ class _Compare:
         blank = [LABELS[f] for f in REQUIRED_ON_CREATE if f not in desired]
         if blank:  # as the sync's create: employee-required-missing
             return f"エラー: {'・'.join(blank)}が空欄です (必須項目のため勤怠に登録できません)"
+        others = self.twins.get(code)
+        if others:  # as the sync's create: sync-ledger-code-leading-zeros
+            shown = "、".join(f"「{c}」" for c in others)
+            return f"エラー: 台帳の{shown}と先頭の 0 だけが違う番号です (同じ人か別の人か確認されるまで登録しません)"
         link = self.links.get(code)
         if link is not None and link.key:
             return "前回連携済みですが勤怠にありません (勤怠側で削除された可能性があります)"
