@@ -373,6 +373,27 @@ def test_reconcile_says_why_a_ledger_twin_is_only_in_the_ledger():
     assert all(d.reason.startswith("未連携") for d in settled.differences)
 
 
+def test_reconcile_says_why_a_twin_of_an_attendance_code_is_only_in_the_ledger():
+    """00123 in the ledger, 123 typed on the attendance side (another name): the sync refuses to
+    create 00123 (sync-code-leading-zeros), so reconcile must not promise 「次回の連携で新規登録」."""
+    import dataclasses
+
+    from support.plan import BASE, MASTERS, REMOTE
+    from support.plan import TODAY as PLAN_TODAY
+
+    from etl.sync.reconcile import reconcile
+    employees = [dataclasses.replace(BASE, code="00123", first_name="一郎")]
+    remote = [REMOTE | {"code": "123", "key": "k123", "firstName": "次郎"}]
+    found = reconcile(employees, _twin_book(), MASTERS, remote, {}, PLAN_TODAY)
+    [mine] = [d for d in found.differences if d.employee_code == "00123"]
+    assert mine.kind == "only-in-ledger"
+    assert mine.reason.startswith("エラー: 勤怠の「123」") and "なし" in mine.reason
+    assert _twin_plan(["00123"], _twin_book(), remote).actions[0].problem.code == "sync-code-leading-zeros"
+    settled = reconcile(employees, _twin_book("00123"), MASTERS, remote, {}, PLAN_TODAY)  # HR: another person
+    [mine] = [d for d in settled.differences if d.employee_code == "00123"]
+    assert mine.reason.startswith("未連携")
+
+
 # --- after a confirmed code change, the old code keeps no link to the attendance key -------------------
 
 def _renumbered(h: Harness) -> str:

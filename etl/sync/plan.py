@@ -29,7 +29,6 @@ from typing import Any
 
 from etl.bulk import gc_paused
 from etl.errors import Problem
-from etl.ledger.rows import zero_key
 from etl.records import Employee, Masters, PendingChange
 from etl.sync import code_change, twins
 from etl.sync.fields import (
@@ -270,16 +269,10 @@ class _Planner:
     def _remote_twin(self, code: str) -> str | None:
         """An attendance code equal to ``code`` up to leading zeros that no ledger employee has
         (built on the first create: a sync without creates never pays for it)."""
-        if code in self.new_people:
-            return None
         if self._zero_index is None:
             mine = {e.code for e in self.ledger} if self.remote else set()
-            self._zero_index = {}
-            for other in self.remote:
-                if other not in mine:
-                    self._zero_index.setdefault(zero_key(other), other)
-        other = self._zero_index.get(zero_key(code))
-        return other if other is not None and other != code else None
+            self._zero_index = twins.attendance_index(mine, self.remote)
+        return twins.attendance_twin(self._zero_index, code, self.new_people)
 
     def drop_live_pending(self) -> None:
         """A pending change whose date has come and that the attendance side shows is done."""

@@ -168,7 +168,9 @@ class _Compare:
         self.renames = code_change.detect(employees, self.book, self.remote, self.links, self.today)
         self.pending_kept = self.renames.carry(self.pending_kept)[0]  # the old code's dated changes, as the sync
         self.ledger_codes = {e.code for e in employees}
-        self.twins = twins.ledger_twins(self.ledger_codes, twins.declared_new_people(self.book))
+        self.new_people = twins.declared_new_people(self.book)
+        self.twins = twins.ledger_twins(self.ledger_codes, self.new_people)
+        self.attendance_twins = twins.attendance_index(self.ledger_codes, self.by_code)
         self.out.ledger_count, self.out.attendance_count = len(employees), len(self.remote)
         for e in employees:
             self.one(e)
@@ -315,6 +317,10 @@ class _Compare:
         blank = [LABELS[f] for f in REQUIRED_ON_CREATE if f not in desired]
         if blank:  # as the sync's create: employee-required-missing
             return f"エラー: {'・'.join(blank)}が空欄です (必須項目のため勤怠に登録できません)"
+        twin = twins.attendance_twin(self.attendance_twins, code, self.new_people)
+        if twin is not None:  # as the sync's create: sync-code-leading-zeros
+            return (f"エラー: 勤怠の「{twin}」と先頭の 0 だけが違う番号です (同じ人なら個別設定の旧従業員番号に"
+                    f"「{twin}」を、別の人なら「なし」を入力するまで登録しません)")
         others = self.twins.get(code)
         if others:  # as the sync's create: sync-ledger-code-leading-zeros
             shown = "、".join(f"「{c}」" for c in others)

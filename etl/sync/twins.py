@@ -36,6 +36,25 @@ def ledger_twins(codes: Iterable[str], new_people: Collection[str]) -> dict[str,
     return out
 
 
+def attendance_index(ledger_codes: Collection[str], attendance_codes: Iterable[str]) -> dict[str, str]:
+    """Leading-zero key → an attendance code that no ledger employee has (the other half of a twin
+    whose ledger half would be created: 00123 in the ledger, 123 typed on the attendance side)."""
+    index: dict[str, str] = {}
+    for other in attendance_codes:
+        if other not in ledger_codes:
+            index.setdefault(zero_key(other), other)
+    return index
+
+
+def attendance_twin(index: dict[str, str], code: str, new_people: Collection[str]) -> str | None:
+    """The attendance code ``code`` would twin (``sync-code-leading-zeros``), unless HR declared
+    ``code`` another person (旧従業員番号 「なし」)."""
+    if code in new_people:
+        return None
+    other = index.get(zero_key(code))
+    return other if other is not None and other != code else None
+
+
 def twin_problem(code: str, others: Iterable[str], severity: str | None = None) -> Problem:
     """The error row of the sync (or, with ``severity``, validate's warning) for one twin."""
     return Problem.of("sync-ledger-code-leading-zeros", employee_code=code, value=code,
