@@ -256,22 +256,31 @@ class _Planner:
 
     ledger: list[Employee] = []
     new_people: set[str] = set()  # 個別設定's 旧従業員番号 「なし」: HR said another person
-    _zero_index: dict[str, str] | None = None
-    _twins: dict[str, tuple[str, ...]] | None = None
+    _zero_index: dict[str, str] = {}
+    _twins: dict[str, tuple[str, ...]] = {}
+    _twin_codes: set[str] | None = None
+
+    def _twinned(self, code: str) -> bool:
+        """Whether ``code`` equals another code up to leading zeros in a way the sync must not
+        create (``etl.sync.twins``). Built on the first create: a sync without creates never pays
+        for it, and the first sync pays one pass, not a lookup of each kind per employee."""
+        if self._twin_codes is None:
+            codes = [e.code for e in self.ledger]
+            self._twins = twins.ledger_twins(codes, self.new_people)
+            self._zero_index = twins.attendance_index(set(codes) if self.remote else set(), self.remote)
+            self._twin_codes = set(self._twins)
+            if self._zero_index:
+                self._twin_codes.update(c for c in codes if self._remote_twin(c) is not None)
+        return code in self._twin_codes
 
     def _ledger_twins(self, code: str) -> tuple[str, ...]:
         """The other ledger codes equal to ``code`` up to leading zeros that HR has not declared
-        other people (``etl.sync.twins``; built on the first create, as ``_remote_twin``)."""
-        if self._twins is None:
-            self._twins = twins.ledger_twins((e.code for e in self.ledger), self.new_people)
+        other people (after ``_twinned``)."""
         return self._twins.get(code, ())
 
     def _remote_twin(self, code: str) -> str | None:
         """An attendance code equal to ``code`` up to leading zeros that no ledger employee has
-        (built on the first create: a sync without creates never pays for it)."""
-        if self._zero_index is None:
-            mine = {e.code for e in self.ledger} if self.remote else set()
-            self._zero_index = twins.attendance_index(mine, self.remote)
+        (after ``_twinned``)."""
         return twins.attendance_twin(self._zero_index, code, self.new_people)
 
     def drop_live_pending(self) -> None:
@@ -448,13 +457,13 @@ class _Planner:
             if f not in desired:
                 p = Problem.of("employee-required-missing", employee_code=emp.code, value=LABELS[f])
                 return Action(emp.code, name, "error", p.message, problem=p)
-        twin = self._remote_twin(emp.code)
-        if twin is not None:  # 00123 in the ledger, 123 typed on the attendance side: not a second person
-            p = Problem.of("sync-code-leading-zeros", employee_code=emp.code, value=emp.code, existing=twin)
-            return Action(emp.code, name, "error", p.message, problem=p)
-        others = self._ledger_twins(emp.code)
-        if others:  # 123 and 00123 both in the ledger, undeclared: neither is registered (etl.sync.twins)
-            p = twins.twin_problem(emp.code, others)
+        if self._twinned(emp.code):
+            twin = self._remote_twin(emp.code)
+            if twin is not None:  # 00123 in the ledger, 123 typed on the attendance side: not a second person
+                p = Problem.of("sync-code-leading-zeros", employee_code=emp.code, value=emp.code, existing=twin)
+                return Action(emp.code, name, "error", p.message, problem=p)
+            # 123 and 00123 both in the ledger, undeclared: neither is registered (etl.sync.twins)
+            p = twins.twin_problem(emp.code, self._ledger_twins(emp.code))
             return Action(emp.code, name, "error", p.message, problem=p)
         body = desired if self.create_all else {f: desired[f] for f in self.create_fields if f in desired}
         if emp.resignation_date is not None:

@@ -24,8 +24,11 @@ def declared_new_people(book: MappingBook) -> set[str]:
 def ledger_twins(codes: Iterable[str], new_people: Collection[str]) -> dict[str, tuple[str, ...]]:
     """Ledger code → the other ledger codes equal to it up to leading zeros, for every group HR has
     not settled (settled: all of its codes but at most one are declared new people)."""
+    every = set(codes)
+    if len(set(map(zero_key, every))) == len(every):  # the usual ledger: no two codes share a key
+        return {}
     groups: dict[str, list[str]] = {}
-    for code in codes:
+    for code in every:
         groups.setdefault(zero_key(code), []).append(code)
     out: dict[str, tuple[str, ...]] = {}
     for group in groups.values():
@@ -49,7 +52,7 @@ def attendance_index(ledger_codes: Collection[str], attendance_codes: Iterable[s
 def attendance_twin(index: dict[str, str], code: str, new_people: Collection[str]) -> str | None:
     """The attendance code ``code`` would twin (``sync-code-leading-zeros``), unless HR declared
     ``code`` another person (旧従業員番号 「なし」)."""
-    if code in new_people:
+    if not index or code in new_people:
         return None
     other = index.get(zero_key(code))
     return other if other is not None and other != code else None
